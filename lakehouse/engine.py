@@ -52,7 +52,7 @@ def _check_pyspark() -> None:
 
 def _start_sail(settings: Settings) -> Engine:
     _check_pyspark()
-    os.environ.setdefault("RUST_LOG", "warn")
+    os.environ.setdefault("RUST_LOG", "warn,sail_common::actor=error")
     from pysail.spark import SparkConnectServer
     from pyspark.sql import SparkSession
 
@@ -99,12 +99,11 @@ def _start_classic(settings: Settings) -> Engine:
 
 
 def _attach_databricks(settings: Settings) -> Engine:
+    if not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        raise EngineError("engine 'databricks' runs only inside a Databricks job or notebook")
     from pyspark.sql import SparkSession
 
-    spark = SparkSession.getActiveSession()
-    if spark is None:
-        raise EngineError("engine 'databricks' runs only inside a Databricks job or notebook (no active session)")
-    return Engine(spark=spark, kind="databricks")
+    return Engine(spark=SparkSession.builder.getOrCreate(), kind="databricks")
 
 
 STARTERS = {"sail": _start_sail, "classic": _start_classic, "databricks": _attach_databricks}

@@ -17,6 +17,17 @@ from lakehouse.errors import StorageError
 from lakehouse.settings import Settings, validate_identifier
 
 
+def ensure_writable(path: Path, what: str = "storage root") -> None:
+    """Fail early with one clear line when a local folder cannot be created or written."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-probe-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StorageError(f"{what} {path} is not writable: {exc.strerror or exc}") from None
+
+
 def _quote(name: str) -> str:
     return ".".join(f"`{part}`" for part in name.split("."))
 
@@ -27,6 +38,8 @@ class TableStore:
     def __init__(self, spark: Any, settings: Settings) -> None:
         self.spark = spark
         self.settings = settings
+        if settings.local:
+            ensure_writable(settings.storage_root)
 
     # -- naming -----------------------------------------------------------------------------
     def name(self, table: str) -> str:

@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine (Python 3.11, Java 17, Node 20):
+#   make demo   set up the environment and run the full daily flow on generated data
+#   make test   set up the environment and run the test suite
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+VENV := .venv
+UV := .uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo test test-fast bench clean
+
+setup: $(VENV)/.installed
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	touch $@
+
+demo: setup
+	$(VENV)/bin/lakehouse demo
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+test-fast: setup
+	$(VENV)/bin/python -m pytest -m "not slow and not classic"
+
+clean:
+	rm -rf data .pytest_cache

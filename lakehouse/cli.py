@@ -1,0 +1,120 @@
+"""The `lakehouse` command: one entry point for generating data, running pipelines and jobs, inspecting state."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from functools import wraps
+from typing import Any, Callable
+
+import click
+from rich.table import Table
+
+from lakehouse.errors import LakehouseError
+from lakehouse.progress import console
+from lakehouse.settings import ENVIRONMENTS, Settings, load_settings
+
+
+def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A LakehouseError becomes one line on stderr and exit code 2, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except LakehouseError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _date(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--env", type=click.Choice(ENVIRONMENTS), default=None, help="Environment settings to use (default: $LAKEHOUSE_ENV or local).")
+@click.option("--engine", type=click.Choice(["sail", "classic", "databricks"]), default=None, help="Override the compute engine.")
+@click.pass_context
+@_friendly
+def main(ctx: click.Context, env: str | None, engine: str | None) -> None:
+    """Churn lakehouse: feature pipelines, training, batch scoring, data quality and drift.
+
+    Runs locally with embedded defaults (Sail engine, Delta tables under ./data, MLflow in SQLite);
+    the same code deploys to Azure Databricks through the bundle in bundle/.
+    """
+    ctx.obj = load_settings(env, engine=engine)
+
+
+@main.command()
+@click.option("--start", help="First day to generate (default: the world start in settings).")
+@click.option("--end", help="Last day to generate (default: start + days - 1).")
+@click.option("--days", type=int, default=None, help="Number of days when --end is not given.")
+@click.option("--customers", type=int, default=None, help="Number of customers in the simulated world.")
+@click.option("--seed", type=int, default=None, help="Random seed: same seed and day give the same bytes.")
+@click.option("--defect-rate", type=float, default=None, help="Share of records with injected defects (0 = clean).")
+@click.option("--drift-start", default=None, help="Day from which the drift scenario is injected.")
+@click.pass_obj
+@_friendly
+def generate(settings: Settings, start: str | None, end: str | None, days: int | None, customers: int | None,
+             seed: int | None, defect_rate: float | None, drift_start: str | None) -> None:
+    """Generate source data drops (customers, transactions, support, churn) into the landing zone."""
+    from lakehouse.datagen import generate_range
+    from lakehouse.progress import progress_bar
+    from lakehouse.storage import ensure_writable
+
+    gen = settings.generator
+    first = _date(start) or gen.world_start
+    last = _date(end) or first + timedelta(days=(days or gen.days) - 1)
+    if last < first:
+        raise click.BadParameter(f"--end {last} is before --start {first}")
+    config = _generator_config(settings, customers=customers, seed=seed, defect_rate=defect_rate,
+                               drift_start=_date(drift_start))
+    ensure_writable(settings.landing, "landing path")
+    with progress_bar("generating", (last - first).days + 1) as advance:
+        manifests = generate_range(config, settings.landing, first, last, progress=lambda d: advance(str(d)))
+    rows = sum(f["rows"] for m in manifests for f in m["files"].values())
+    console.print(f"wrote {len(manifests)} daily drops ({rows:,} rows) for {first}..{last} to {settings.landing}")
+
+
+def _generator_config(settings: Settings, **overrides: Any) -> Any:
+    """The generator's configuration: settings.generator with the non-None overrides applied."""
+    from lakehouse.datagen import GeneratorConfig
+
+    values = settings.generator.model_dump(exclude={"days"})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return GeneratorConfig(**values)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.pass_obj
+@_friendly
+def status(settings: Settings) -> None:
+    """Show the tables with row counts, Delta versions and latest dates."""
+    from lakehouse.engine import spark_session
+    from lakehouse.status import table_status
+    from lakehouse.storage import TableStore
+
+    with spark_session(settings) as spark:
+        store = TableStore(spark, settings)
+        store.register_all()
+        rows = table_status(store)
+    view = Table(title=f"{settings.catalog}.{settings.schema_name} ({settings.env}, {settings.engine})")
+    for column in ("table", "rows", "version", "latest date"):
+        view.add_column(column, justify="right" if column in ("rows", "version") else "left")
+    for r in rows:
+        view.add_row(r.table, f"{r.rows:,}", str(r.version), str(r.latest_date or ""))
+    console.print(view if rows else f"no tables yet under {settings.storage_root}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Feature definitions (as data) and the DataFrame transformations that compute them."""

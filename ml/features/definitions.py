@@ -1,0 +1,79 @@
+"""The ARDS features as data: each feature's name, type, meaning and how it is computed.
+
+Window features are sums (or maxima) of a `customer_daily` column over the trailing `days` days
+ending at feature_date, inclusive: day F covers activity dates F-days+1 .. F. Nothing after the end
+of feature_date is ever used. The same list drives the transformation, the feature table's
+metadata and the model's input columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ENTITY_KEY = "customer_id"
+TIMESERIES_KEY = "feature_date"
+WINDOWS = (7, 30, 90)
+LOOKBACK_DAYS = max(WINDOWS)
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One column of the ARDS. `expr` is Spark SQL over the columns the transformation provides."""
+
+    name: str
+    dtype: str
+    description: str
+    expr: str
+    kind: str  # "attribute" (profile as of the date), "window" (trailing aggregate) or "derived"
+    window_days: int | None = None  # for "window": the aggregate `expr` runs over this many days
+
+
+def _window(name: str, column: str, days: int, what: str, agg: str = "sum") -> Feature:
+    return Feature(
+        name=f"{name}_{days}d", dtype="double" if column == "spend" else "bigint",
+        description=f"{what} over the {days} days ending at feature_date",
+        expr=f"{agg}({column})", kind="window", window_days=days,
+    )
+
+
+ATTRIBUTES = (
+    Feature("plan", "string", "subscription plan as of feature_date", "plan", "attribute"),
+    Feature("region", "string", "customer region as of feature_date", "region", "attribute"),
+    Feature("acquisition_channel", "string", "channel the customer signed up through", "acquisition_channel", "attribute"),
+    Feature("monthly_fee", "double", "monthly fee as of feature_date", "monthly_fee", "attribute"),
+    Feature("tenure_days", "int", "days since signup", "datediff(feature_date, signup_date)", "attribute"),
+    Feature("age", "int", "age in years at feature_date (by birth year)", "year(feature_date) - birth_year", "attribute"),
+)
+
+WINDOW_FEATURES = tuple(
+    feature
+    for days in WINDOWS
+    for feature in (
+        _window("txn_count", "txn_count", days, "number of transactions"),
+        _window("spend", "spend", days, "total amount spent"),
+        _window("active_days", "active_day", days, "days with at least one transaction"),
+        _window("support_contacts", "support_contacts", days, "support interactions"),
+        _window("cancellation_contacts", "cancellation_contacts", days, "support interactions about cancellation"),
+        _window("low_satisfaction_contacts", "low_satisfaction_contacts", days, "interactions rated 1 or 2"),
+        _window("unresolved_contacts", "unresolved_contacts", days, "unresolved support interactions"),
+    )
+)
+
+# Helper aggregates the derived features use; not features themselves.
+LAST_TXN_DAY = Feature("_last_txn_day", "int", "day number of the last transaction day in the lookback",
+                       "max(last_txn_day)", "window", LOOKBACK_DAYS)
+
+DERIVED = (
+    Feature("days_since_last_txn", "int",
+            f"days since the last transaction day; null when none in the last {LOOKBACK_DAYS} days",
+            "CAST(day_num - _last_txn_day AS INT)", "derived"),
+    Feature("avg_amount_30d", "double", "average transaction amount over 30 days; null without transactions",
+            "CASE WHEN txn_count_30d > 0 THEN spend_30d / txn_count_30d END", "derived"),
+    Feature("txn_trend_7d_30d", "double", "daily transaction rate of the last 7 days over that of the last 30; null when no transactions in 30 days",
+            "CASE WHEN txn_count_30d > 0 THEN (CAST(txn_count_7d AS DOUBLE) / 7) / (CAST(txn_count_30d AS DOUBLE) / 30) END", "derived"),
+    Feature("spend_trend_7d_30d", "double", "daily spend of the last 7 days over that of the last 30; null when nothing spent in 30 days",
+            "CASE WHEN spend_30d > 0 THEN (spend_7d / 7) / (spend_30d / 30) END", "derived"),
+)
+
+FEATURES: tuple[Feature, ...] = ATTRIBUTES + WINDOW_FEATURES + DERIVED
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)

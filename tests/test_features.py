@@ -1,0 +1,105 @@
+"""ARDS features equal hand-computed values on a tiny dataset, and never use later data."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from ml.features.definitions import FEATURE_NAMES
+from ml.features.transforms import ards, customer_daily
+
+D = date.fromisoformat
+
+
+@pytest.fixture
+def sources(spark):
+    updates = spark.createDataFrame(
+        [
+            ("C1", D("2026-01-01"), "basic", 10.0, "north", "web", 1990, "active", datetime(2026, 1, 1, 0, 0)),
+            ("C1", D("2026-01-01"), "premium", 30.0, "north", "web", 1990, "active", datetime(2026, 1, 5, 10, 0)),
+            ("C2", D("2026-01-03"), "standard", 20.0, "south", "store", 2000, "active", datetime(2026, 1, 3, 9, 0)),
+            ("C3", D("2026-01-01"), "basic", 10.0, "east", "partner", 1980, "active", datetime(2026, 1, 1, 0, 0)),
+            ("C4", D("2026-01-06"), "basic", 10.0, "east", "partner", 1980, "active", datetime(2026, 1, 6, 0, 0)),
+        ],
+        "customer_id string, signup_date date, plan string, monthly_fee double, region string, "
+        "acquisition_channel string, birth_year int, status string, updated_at timestamp",
+    )
+    tx = spark.createDataFrame(
+        [
+            ("C1", D("2025-12-29"), 1.0),
+            ("C1", D("2026-01-01"), 10.0),
+            ("C1", D("2026-01-01"), 5.0),
+            ("C1", D("2026-01-04"), 20.0),
+            ("C1", D("2026-01-06"), 7.0),  # after the last feature date: must never count
+            ("C2", D("2026-01-03"), 100.0),
+            ("C3", D("2026-01-02"), 50.0),
+        ],
+        "customer_id string, event_date date, amount double",
+    )
+    support = spark.createDataFrame(
+        [("C1", D("2026-01-02"), "cancellation", 1, False), ("C2", D("2026-01-06"), "billing", 5, True)],
+        "customer_id string, event_date date, topic string, satisfaction int, resolved boolean",
+    )
+    churn = spark.createDataFrame([("C3", D("2026-01-04"))], "customer_id string, churn_date date")
+    return updates, tx, support, churn
+
+
+def _ards(sources, start, end):
+    updates, tx, support, churn = sources
+    daily = customer_daily(tx, support, D("2025-10-01"), D("2026-01-31"))
+    rows = ards(daily, updates, churn, start, end).collect()
+    return {(r.customer_id, r.feature_date.isoformat()): r.asDict() for r in rows}
+
+
+def test_customer_daily_counts_per_day(spark, sources):
+    _, tx, support, _ = sources
+    daily = {(r.customer_id, r.activity_date.isoformat()): r for r in
+             customer_daily(tx, support, D("2026-01-01"), D("2026-01-02")).collect()}
+    assert set(daily) == {("C1", "2026-01-01"), ("C1", "2026-01-02"), ("C3", "2026-01-02")}
+    assert (daily[("C1", "2026-01-01")].txn_count, daily[("C1", "2026-01-01")].spend) == (2, 15.0)
+    c1 = daily[("C1", "2026-01-02")]
+    assert (c1.txn_count, c1.support_contacts, c1.cancellation_contacts, c1.low_satisfaction_contacts,
+            c1.unresolved_contacts) == (0, 1, 1, 1, 1)
+
+
+def test_ards_matches_hand_computed_values(spark, sources):
+    got = _ards(sources, D("2026-01-04"), D("2026-01-05"))
+    # C3 churned on 01-04 and C4 signs up on 01-06: neither is in the ARDS for these dates.
+    assert set(got) == {("C1", "2026-01-04"), ("C1", "2026-01-05"), ("C2", "2026-01-04"), ("C2", "2026-01-05")}
+    c1 = got[("C1", "2026-01-05")]
+    assert list(c1) == ["customer_id", "feature_date", *FEATURE_NAMES]
+    assert (c1["plan"], c1["monthly_fee"], c1["tenure_days"], c1["age"]) == ("premium", 30.0, 4, 36)
+    # 7-day window of 01-05 is 12-30..01-05: the 12-29 transaction falls out, the 30-day window keeps it.
+    assert (c1["txn_count_7d"], c1["spend_7d"], c1["txn_count_30d"], c1["spend_30d"]) == (3, 35.0, 4, 36.0)
+    assert (c1["active_days_7d"], c1["active_days_30d"], c1["days_since_last_txn"]) == (2, 3, 1)
+    assert (c1["support_contacts_7d"], c1["cancellation_contacts_30d"], c1["low_satisfaction_contacts_90d"],
+            c1["unresolved_contacts_7d"]) == (1, 1, 1, 1)
+    assert c1["avg_amount_30d"] == pytest.approx(9.0)
+    assert c1["txn_trend_7d_30d"] == pytest.approx((3 / 7) / (4 / 30))
+    assert c1["spend_trend_7d_30d"] == pytest.approx((35 / 7) / (36 / 30))
+    c1_before = got[("C1", "2026-01-04")]
+    assert (c1_before["plan"], c1_before["txn_count_7d"], c1_before["spend_7d"], c1_before["days_since_last_txn"]) == (
+        "basic", 4, 36.0, 0)
+    c2 = got[("C2", "2026-01-05")]
+    assert (c2["tenure_days"], c2["txn_count_90d"], c2["days_since_last_txn"], c2["support_contacts_90d"]) == (2, 1, 2, 0)
+
+
+def test_no_customer_without_transactions_gets_a_recency(spark, sources):
+    updates, tx, support, churn = sources
+    only_support = tx.where("customer_id = 'nobody'")
+    daily = customer_daily(only_support, support, D("2025-10-01"), D("2026-01-31"))
+    rows = ards(daily, updates, churn, D("2026-01-05"), D("2026-01-05")).collect()
+    assert {r.customer_id for r in rows} == {"C1", "C2"}
+    assert all(r.days_since_last_txn is None and r.txn_count_90d == 0 and r.avg_amount_30d is None for r in rows)
+
+
+def test_later_data_never_changes_earlier_feature_dates(spark, sources):
+    updates, tx, support, churn = sources
+    before = _ards(sources, D("2026-01-04"), D("2026-01-05"))
+    later_tx = tx.union(spark.createDataFrame([("C1", D("2026-01-07"), 999.0)], tx.schema))
+    later_updates = updates.union(spark.createDataFrame(
+        [("C1", D("2026-01-01"), "basic", 5.0, "west", "web", 1990, "active", datetime(2026, 1, 8))], updates.schema))
+    later_churn = churn.union(spark.createDataFrame([("C2", D("2026-01-09"))], churn.schema))
+    after = _ards((later_updates, later_tx, support, later_churn), D("2026-01-04"), D("2026-01-05"))
+    assert after == before
