@@ -103,3 +103,14 @@ def test_later_data_never_changes_earlier_feature_dates(spark, sources):
     later_churn = churn.union(spark.createDataFrame([("C2", D("2026-01-09"))], churn.schema))
     after = _ards((later_updates, later_tx, support, later_churn), D("2026-01-04"), D("2026-01-05"))
     assert after == before
+
+
+def test_open_bounds_compute_every_date_of_the_data(spark, sources):
+    updates, tx, support, churn = sources
+    daily = customer_daily(tx, support)
+    rows = ards(daily, updates, churn).collect()
+    dates = sorted({r.feature_date.isoformat() for r in rows})
+    assert dates[0] == "2026-01-01" and dates[-1] == "2026-01-06"  # first and last activity date
+    bounded = _ards(sources, D("2026-01-04"), D("2026-01-05"))
+    full = {(r.customer_id, r.feature_date.isoformat()): r.asDict() for r in rows}
+    assert {k: full[k] for k in bounded} == bounded

@@ -19,22 +19,28 @@ DAILY_METRICS = ("txn_count", "spend", "support_contacts", "cancellation_contact
 PROFILE_COLUMNS = ("signup_date", "plan", "monthly_fee", "region", "acquisition_channel", "birth_year", "status")
 
 
-def _between(column: str, start: date, end: date) -> F.Column:
-    return F.col(column).between(F.lit(start), F.lit(end))
+def _between(df: DataFrame, column: str, start: date | None, end: date | None) -> DataFrame:
+    """Rows with `column` in [start, end]; an open bound (None) does not filter."""
+    if start is not None:
+        df = df.where(F.col(column) >= F.lit(start))
+    if end is not None:
+        df = df.where(F.col(column) <= F.lit(end))
+    return df
 
 
-def customer_daily(transactions: DataFrame, support: DataFrame, start: date, end: date) -> DataFrame:
-    """Per customer and activity date in [start, end]: transaction and support counts and sums.
+def customer_daily(transactions: DataFrame, support: DataFrame, start: date | None = None,
+                   end: date | None = None) -> DataFrame:
+    """Per customer and activity date in [start, end] (all dates when open): counts and sums.
 
     `transactions` and `support` are the deduplicated silver tables (with `event_date`).
     """
     tx = (
-        transactions.where(_between("event_date", start, end))
+        _between(transactions, "event_date", start, end)
         .groupBy("customer_id", F.col("event_date").alias("activity_date"))
         .agg(F.count(F.lit(1)).alias("txn_count"), F.sum("amount").alias("spend"))
     )
     sup = (
-        support.where(_between("event_date", start, end))
+        _between(support, "event_date", start, end)
         .groupBy("customer_id", F.col("event_date").alias("activity_date"))
         .agg(
             F.count(F.lit(1)).alias("support_contacts"),
@@ -54,10 +60,15 @@ def customer_daily(transactions: DataFrame, support: DataFrame, start: date, end
     )
 
 
-def feature_dates(spark, start: date, end: date) -> DataFrame:  # noqa: ANN001 - any SparkSession flavour
-    """One row per feature date in [start, end]."""
-    days = [(start + timedelta(days=i),) for i in range((end - start).days + 1)]
-    return spark.createDataFrame(days, "feature_date date")
+def feature_dates(daily: DataFrame, start: date | None, end: date | None) -> DataFrame:
+    """One row per feature date in [start, end]; an open bound is the first/last activity date."""
+    lo = F.lit(start).cast("date") if start else F.min("activity_date")
+    hi = F.lit(end).cast("date") if end else F.max("activity_date")
+    if start and end:
+        bounds = daily.sparkSession.range(1).select(lo.alias("lo"), hi.alias("hi"))
+    else:
+        bounds = daily.agg(lo.alias("lo"), hi.alias("hi"))
+    return bounds.select(F.explode(F.sequence("lo", "hi")).alias("feature_date"))
 
 
 def profiles_as_of(customer_updates: DataFrame, dates: DataFrame) -> DataFrame:
@@ -83,14 +94,16 @@ def active_spine(customer_updates: DataFrame, churn: DataFrame, dates: DataFrame
     )
 
 
-def ards(daily: DataFrame, customer_updates: DataFrame, churn: DataFrame, start: date, end: date) -> DataFrame:
+def ards(daily: DataFrame, customer_updates: DataFrame, churn: DataFrame, start: date | None = None,
+         end: date | None = None) -> DataFrame:
     """The ARDS rows for feature dates in [start, end]: one per active customer and date.
 
+    Open bounds mean every date `daily` covers (what a full refresh computes). With a bound,
     `daily` must hold `customer_daily` rows for at least [start - LOOKBACK_DAYS + 1, end].
     """
-    spark = daily.sparkSession
-    spine = active_spine(customer_updates, churn, feature_dates(spark, start, end))
-    history = daily.where(_between("activity_date", start - timedelta(days=LOOKBACK_DAYS - 1), end))
+    spine = active_spine(customer_updates, churn, feature_dates(daily, start, end))
+    lookback_start = start - timedelta(days=LOOKBACK_DAYS - 1) if start else None
+    history = _between(daily, "activity_date", lookback_start, end)
     activity = history.select(
         "customer_id",
         F.col("activity_date").alias("feature_date"),
