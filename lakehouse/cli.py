@@ -83,6 +83,30 @@ def generate(settings: Settings, start: str | None, end: str | None, days: int |
     console.print(f"wrote {len(manifests)} daily drops ({rows:,} rows) for {first}..{last} to {settings.landing}")
 
 
+@main.group()
+def pipeline() -> None:
+    """Run the DLT pipelines of the bundle locally (offline_features, online_features)."""
+
+
+@pipeline.command("run")
+@click.argument("name")
+@click.option("--date", "run_date", default=None, help="Data day to process (default: everything delivered).")
+@click.option("--full-refresh", is_flag=True, help="Recompute every table from all landing files.")
+@click.option("--refresh", default=None, help="Comma-separated datasets to update (others are left as they are).")
+@click.pass_obj
+@_friendly
+def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refresh: bool, refresh: str | None) -> None:
+    """Run one update of pipeline NAME: incremental by default, or a full refresh."""
+    from lakehouse.engine import spark_session
+    from lakehouse.pipelines import run_pipeline
+
+    with spark_session(settings) as spark:
+        result = run_pipeline(spark, settings, name, _date(run_date), full_refresh,
+                              refresh.split(",") if refresh else None, console=console)
+    if not result.ok:
+        raise LakehouseError(f"pipeline {name} update {result.update_id} failed: {result.error}")
+
+
 def _generator_config(settings: Settings, **overrides: Any) -> Any:
     """The generator's configuration: settings.generator with the non-None overrides applied."""
     from lakehouse.datagen import GeneratorConfig

@@ -112,7 +112,17 @@ STARTERS = {"sail": _start_sail, "classic": _start_classic, "databricks": _attac
 def start_engine(settings: Settings) -> Engine:
     """Start (or attach to) the engine named in the settings; raises EngineError with one clear line."""
     log.info("starting engine %s", settings.engine)
-    return STARTERS[settings.engine](settings)
+    engine = STARTERS[settings.engine](settings)
+    if engine.kind == "sail":
+        # Sail's catalog lives in memory: register the tables already under the storage root.
+        from lakehouse.storage import TableStore
+
+        try:
+            TableStore(engine.spark, settings).register_all()
+        except BaseException:
+            engine.stop()
+            raise
+    return engine
 
 
 @contextmanager

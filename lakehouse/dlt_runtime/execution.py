@@ -1,0 +1,123 @@
+"""Running one flow: build its frame, check expectations in one pass, write, then commit its progress.
+
+A flow's streaming progress (checkpoint positions, streaming-source commits) is committed only after its
+target write committed. A view is not written: its progress is committed once every flow that read it in
+this update has committed, so a failure downstream re-delivers the view's input next time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lakehouse.dlt_runtime import cdc, context, writers
+from lakehouse.dlt_runtime.checkpoints import CheckpointStore
+from lakehouse.dlt_runtime.expectations import check
+from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
+from lakehouse.dlt_runtime.reads import ExecutionReader
+from lakehouse.dlt_runtime.results import COMPLETED, FAILED, FlowResult
+from lakehouse.storage import TableStore
+
+
+@dataclass
+class UpdateState:
+    """What the flows of one update share."""
+
+    graph: Graph
+    store: TableStore
+    pipeline: str
+    state_dir: Path
+    full_refresh: set[str]  # dataset keys refreshed from scratch
+    view_frames: dict[str, Any] = field(default_factory=dict)
+    view_commits: dict[str, Callable[[], None]] = field(default_factory=dict)
+    view_readers: dict[str, set[str]] = field(default_factory=dict)  # view key -> flows still to commit
+
+    @property
+    def checkpoints(self) -> CheckpointStore:
+        return CheckpointStore(self.state_dir / "checkpoints")
+
+    def consumed(self, view: str, flow: str) -> None:
+        """`flow` committed after reading `view`; commit the view when it was the last reader."""
+        waiting = self.view_readers.get(view, set())
+        waiting.discard(flow)
+        if not waiting and view in self.view_commits:
+            self.view_commits.pop(view)()
+
+
+def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
+    """Execute `flow` (`first`: the first flow of its dataset in this update); raises on engine errors."""
+    started = time.monotonic()
+    key = state.graph.find(flow.target)
+    dataset = state.graph.datasets[key]
+    table = state.store.name(dataset.name)
+    refresh = key in state.full_refresh
+    checkpoint = state.checkpoints.load(flow.name)
+    result = FlowResult(flow=flow.name, dataset=dataset.name, status=COMPLETED)
+    if flow.once and checkpoint.once_done and not refresh:
+        return result
+    reader = ExecutionReader(
+        state.graph, flow, state.store, state.pipeline, state.state_dir, refresh, checkpoint, state.view_frames
+    )
+    with session_conf(state.store.spark, {**dataset.spark_conf, **flow.spark_conf}):
+        with context.using(context.current_reader, reader):
+            frame = reader.read(flow.cdc.source, streaming=True) if flow.cdc else flow.func()
+        track = dataset.partition_cols if flow.cdc else writers.tracked_columns(dataset)
+        checked = check(frame, dataset, track)
+        result.rows_in, result.rows_dropped = checked.rows_in, checked.rows_dropped
+        result.expectations = checked.expectations
+        if checked.failure:
+            result.status, result.error = FAILED, checked.failure
+        elif dataset.kind is Kind.VIEW:
+            state.view_frames[key] = checked.kept
+            state.view_commits[key] = lambda: _commit(state, flow, reader)
+            result.rows_written = checked.rows_in - checked.rows_dropped
+        elif flow.cdc:
+            applied = cdc.apply(state.store, table, dataset, flow.cdc, checked, reset=refresh and first)
+            result.rows_written, result.table_version = applied.source_rows, applied.version
+            result.rows_upserted, result.rows_deleted = applied.upserted, applied.deleted
+            result.rows_superseded = checked.rows_in - checked.rows_dropped - applied.source_rows
+        else:
+            append = dataset.kind is Kind.STREAMING_TABLE
+            result.table_version = writers.write(
+                state.store, table, dataset, checked, append=append, replace_all=append and refresh and first
+            )
+            result.rows_written = checked.rows_in - checked.rows_dropped
+    if result.status == COMPLETED and dataset.kind is not Kind.VIEW:
+        _commit(state, flow, reader)
+    result.duration_s = time.monotonic() - started
+    return result
+
+
+def failure_message(exc: BaseException) -> str:
+    """One readable line for results and the event log."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first[:1000]}"
+
+
+def _commit(state: UpdateState, flow: Flow, reader: ExecutionReader) -> None:
+    state.checkpoints.save(flow.name, reader.committed_checkpoint())
+    for commit in reader.source_commits:
+        commit()
+    for view in reader.views_read:
+        state.consumed(view, flow.name)
+
+
+@contextmanager
+def session_conf(spark: Any, values: Mapping[str, str]) -> Iterator[None]:
+    """Session configuration for the duration of a block, restored afterwards."""
+    previous = {key: spark.conf.get(key, None) for key in values}
+    for key, value in values.items():
+        spark.conf.set(key, str(value))
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)

@@ -1,0 +1,73 @@
+"""One update at a time per pipeline: a lock file under the storage root.
+
+The file is created atomically (O_EXCL) and names the holder. A second update refuses with a message
+naming it; a lock left by a process that no longer exists on this host is taken over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lakehouse.dlt_runtime.errors import PipelineBusy
+
+
+@contextmanager
+def pipeline_lock(path: Path, pipeline: str, update_id: str) -> Iterator[None]:
+    """Hold the pipeline's lock for the duration of the block."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    holder = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "update_id": update_id,
+        "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    _acquire(path, pipeline, holder)
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _acquire(path: Path, pipeline: str, holder: dict[str, object]) -> None:
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            current = _read(path)
+            if current.get("host") == holder["host"] and not _alive(current.get("pid")):
+                path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            raise PipelineBusy(
+                f"pipeline {pipeline!r} is already being updated (update {current.get('update_id')}, pid "
+                f"{current.get('pid')} on {current.get('host')}, since {current.get('since')}); wait for it to "
+                f"finish. If that process is gone, delete {path}"
+            ) from None
+        with os.fdopen(fd, "w") as f:
+            json.dump(holder, f)
+        return
+    raise PipelineBusy(f"pipeline {pipeline!r}: could not take the lock {path}")
+
+
+def _read(path: Path) -> dict[str, object]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,64 @@
+"""Streaming sources: the hook through which a streaming flow gets input that is not a pipeline table.
+
+A streaming source is a callable registered under a name:
+
+    def landing_transactions(request: SourceRequest) -> tuple[DataFrame, Callable[[], None]]:
+        ...  # find the input not yet consumed (honour request.full_refresh), return it and a commit
+
+    register_streaming_source("landing_transactions", landing_transactions)
+
+and a dataset function reads it with `read_streaming_source("landing_transactions", **options)`. The
+runtime calls the source once per update when the flow runs (never while the graph is being discovered),
+and calls the returned `commit()` only after the flow's target table write has committed (for a view,
+after every table reading it has committed). A crash before that leaves the input unconsumed, so it is
+delivered again: input is never marked consumed without having been written. `request.state_dir` is a
+folder under the storage root reserved for the source's own bookkeeping (e.g. an ingested-files log).
+A flow that reads a source is a streaming flow (its table is a streaming table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lakehouse.dlt_runtime import context
+
+Commit = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class SourceRequest:
+    """What a source is told about the read it serves."""
+
+    spark: Any
+    pipeline: str
+    flow: str
+    target: str  # fully qualified name of the table the flow writes
+    full_refresh: bool
+    state_dir: Path
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+StreamingSource = Callable[[SourceRequest], tuple[Any, Commit]]
+
+_SOURCES: dict[str, StreamingSource] = {}
+
+
+def register_streaming_source(name: str, source: StreamingSource) -> None:
+    """Make `source` readable as `name` (registering the same name again replaces it)."""
+    _SOURCES[name] = source
+
+
+def streaming_source(name: str) -> StreamingSource:
+    try:
+        return _SOURCES[name]
+    except KeyError:
+        known = ", ".join(sorted(_SOURCES)) or "none"
+        raise LookupError(f"no streaming source named {name!r} is registered (registered: {known})") from None
+
+
+def read_streaming_source(name: str, **options: Any) -> Any:
+    """Inside a dataset function: the new input of the registered source `name` as a DataFrame."""
+    return context.reader().read_source(name, options)

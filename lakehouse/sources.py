@@ -1,0 +1,115 @@
+"""The one helper pipeline files read landing files through, so the same file runs in both places.
+
+On Databricks it is Auto Loader (`cloudFiles`) with the contract's schema, rescued data and the
+source file from `_metadata`; locally it is the runtime's incremental, tolerant file ingestion
+(lakehouse.ingest) behind the local DLT runtime's streaming-source hook. Both give the same
+columns: the contract's typed columns, `_rescued_data`, `_source_file`, `_ingested_at`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+from lakehouse.datagen.schema import SOURCES
+
+LANDING_PATH_CONF = "lakehouse.landing_path"
+INGEST_THROUGH_CONF = "lakehouse.ingest_through"  # local runs: ingest day folders up to this date
+LOCAL_SOURCE = "landing"
+
+
+def on_databricks() -> bool:
+    return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+
+
+def contract_ddl(source: str) -> str:
+    """The source's columns as a Spark DDL string, e.g. `customer_id STRING, amount DOUBLE`."""
+    return ", ".join(f"`{name}` {dtype.upper()}" for name, dtype in SOURCES[source].columns)
+
+
+def landing_stream(spark: Any, source: str) -> Any:
+    """A streaming read of one source's landing files (each file once) with lineage columns."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}: the contract defines {', '.join(SOURCES)}")
+    if not on_databricks():
+        from lakehouse.dlt_runtime.sources import read_streaming_source
+
+        return read_streaming_source(LOCAL_SOURCE, source=source)
+    from pyspark.sql import functions as F
+
+    spec = SOURCES[source]
+    reader = (
+        spark.readStream.format("cloudFiles")
+        .option("cloudFiles.format", "json" if spec.format == "jsonl" else "csv")
+        .option("rescuedDataColumn", "_rescued_data")
+        .option("header", "true")
+        .option("timestampFormat", "yyyy-MM-dd'T'HH:mm:ss[.SSS]XXX")
+        .schema(contract_ddl(source))
+    )
+    path = f"{spark.conf.get(LANDING_PATH_CONF).rstrip('/')}/{source}/"
+    return reader.load(path).select(
+        "*",
+        F.col("_metadata.file_path").alias("_source_file"),
+        F.current_timestamp().alias("_ingested_at"),
+    )
+
+
+def _already_written(spark: Any, target: str) -> Callable[[list[str]], set[str]]:
+    """Which of an interrupted run's files reached the bronze table (asked only after a crash)."""
+
+    def check(files: list[str]) -> set[str]:
+        if not spark.catalog.tableExists(target):
+            return set()
+        from pyspark.sql import functions as F
+
+        rows = spark.table(target).where(F.col("_source_file").isin(files)).select("_source_file").distinct()
+        return {r[0] for r in rows.collect()}
+
+    return check
+
+
+def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
+    """The local DLT runtime's streaming source `landing`: new files of one source, parsed tolerantly.
+
+    Files are recorded as pending before the rows are handed over and as ingested only when the
+    runtime calls the returned commit (after the bronze write committed), so each file lands once.
+    A full refresh re-reads every file. `_line` (the line in the file) is dropped so that the
+    bronze schema equals Auto Loader's on Databricks.
+    """
+    from pyspark.sql import functions as F
+
+    from lakehouse.ingest import IngestLog, read_files, to_spark
+    from lakehouse.ingest.files import list_files
+
+    spark = request.spark
+    source = request.options["source"]
+    spec = SOURCES[source]
+    landing = spark.conf.get(LANDING_PATH_CONF)
+    through_text = spark.conf.get(INGEST_THROUGH_CONF, "")
+    through = date.fromisoformat(through_text) if through_text else None
+    log = IngestLog(request.state_dir / source)
+    if request.full_refresh:
+        files = list_files(landing, source, spec.format, through=through)
+        log.restart(files)
+    else:
+        files = log.new_files(landing, source, spec.format, _already_written(spark, request.target), through=through)
+        log.begin(files)
+    batch = read_files(files, spec.format, spec.columns)
+    staging = Path(request.state_dir) / "staging" / source
+    frame = to_spark(spark, batch.table, staging).drop("_line").withColumn("_ingested_at", F.current_timestamp())
+
+    def commit() -> None:
+        log.commit(batch.files)
+        shutil.rmtree(staging, ignore_errors=True)
+
+    return frame, commit
+
+
+def register_local_sources() -> None:
+    """Make `landing_stream` work under the local DLT runtime."""
+    from lakehouse.dlt_runtime.sources import register_streaming_source
+
+    register_streaming_source(LOCAL_SOURCE, local_landing_source)
