@@ -107,6 +107,18 @@ def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refre
         raise LakehouseError(f"pipeline {name} update {result.update_id} failed: {result.error}")
 
 
+@main.command()
+@click.option("--days", type=int, default=None, help="Days of history to generate (default: settings, 90).")
+@click.option("--customers", type=int, default=None, help="Customers in the simulated world (default: settings, 10000).")
+@click.pass_obj
+@_friendly
+def demo(settings: Settings, days: int | None, customers: int | None) -> None:
+    """Run the whole system on generated data: the README's main command."""
+    from lakehouse.demo import run_demo
+
+    run_demo(settings, _generator_config(settings, customers=customers), days or settings.generator.days)
+
+
 def _generator_config(settings: Settings, **overrides: Any) -> Any:
     """The generator's configuration: settings.generator with the non-None overrides applied."""
     from lakehouse.datagen import GeneratorConfig

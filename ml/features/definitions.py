@@ -1,9 +1,10 @@
 """The ARDS features as data: each feature's name, type, meaning and how it is computed.
 
-Window features are sums (or maxima) of a `customer_daily` column over the trailing `days` days
-ending at feature_date, inclusive: day F covers activity dates F-days+1 .. F. Nothing after the end
-of feature_date is ever used. The same list drives the transformation, the feature table's
-metadata and the model's input columns.
+A window feature aggregates a per-day value of `customer_daily` over the trailing `window_days`
+days ending at feature_date, inclusive: day F covers activity dates F-days+1 .. F, where `age`
+(days between the activity date and F) is 0 .. days-1. Nothing after the end of feature_date is
+ever used. The same list drives the transformation, the feature table's metadata and the model's
+input columns.
 """
 
 from __future__ import annotations
@@ -23,16 +24,17 @@ class Feature:
     name: str
     dtype: str
     description: str
-    expr: str
+    expr: str  # "window": the per-day value that `agg` aggregates; otherwise the column's SQL
     kind: str  # "attribute" (profile as of the date), "window" (trailing aggregate) or "derived"
-    window_days: int | None = None  # for "window": the aggregate `expr` runs over this many days
+    window_days: int | None = None
+    agg: str = "sum"  # "window" only: sum (0 when no activity) or min (null when none)
 
 
-def _window(name: str, column: str, days: int, what: str, agg: str = "sum") -> Feature:
+def _window(name: str, value: str, days: int, what: str) -> Feature:
     return Feature(
-        name=f"{name}_{days}d", dtype="double" if column == "spend" else "bigint",
+        name=f"{name}_{days}d", dtype="double" if value == "spend" else "bigint",
         description=f"{what} over the {days} days ending at feature_date",
-        expr=f"{agg}({column})", kind="window", window_days=days,
+        expr=value, kind="window", window_days=days,
     )
 
 
@@ -51,22 +53,19 @@ WINDOW_FEATURES = tuple(
     for feature in (
         _window("txn_count", "txn_count", days, "number of transactions"),
         _window("spend", "spend", days, "total amount spent"),
-        _window("active_days", "active_day", days, "days with at least one transaction"),
+        _window("active_days", "CASE WHEN txn_count > 0 THEN 1 ELSE 0 END", days, "days with at least one transaction"),
         _window("support_contacts", "support_contacts", days, "support interactions"),
         _window("cancellation_contacts", "cancellation_contacts", days, "support interactions about cancellation"),
         _window("low_satisfaction_contacts", "low_satisfaction_contacts", days, "interactions rated 1 or 2"),
         _window("unresolved_contacts", "unresolved_contacts", days, "unresolved support interactions"),
     )
-)
-
-# Helper aggregates the derived features use; not features themselves.
-LAST_TXN_DAY = Feature("_last_txn_day", "int", "day number of the last transaction day in the lookback",
-                       "max(last_txn_day)", "window", LOOKBACK_DAYS)
-
-DERIVED = (
+) + (
     Feature("days_since_last_txn", "int",
             f"days since the last transaction day; null when none in the last {LOOKBACK_DAYS} days",
-            "CAST(day_num - _last_txn_day AS INT)", "derived"),
+            "CASE WHEN txn_count > 0 THEN age END", "window", LOOKBACK_DAYS, agg="min"),
+)
+
+DERIVED = (
     Feature("avg_amount_30d", "double", "average transaction amount over 30 days; null without transactions",
             "CASE WHEN txn_count_30d > 0 THEN spend_30d / txn_count_30d END", "derived"),
     Feature("txn_trend_7d_30d", "double", "daily transaction rate of the last 7 days over that of the last 30; null when no transactions in 30 days",

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from ml.features.definitions import ATTRIBUTES, DERIVED, LAST_TXN_DAY, LOOKBACK_DAYS, WINDOW_FEATURES
+from ml.features.definitions import ATTRIBUTES, DERIVED, LOOKBACK_DAYS, WINDOW_FEATURES
 
 DAILY_METRICS = ("txn_count", "spend", "support_contacts", "cancellation_contacts",
                  "low_satisfaction_contacts", "unresolved_contacts")
@@ -100,35 +100,29 @@ def ards(daily: DataFrame, customer_updates: DataFrame, churn: DataFrame, start:
 
     Open bounds mean every date `daily` covers (what a full refresh computes). With a bound,
     `daily` must hold `customer_daily` rows for at least [start - LOOKBACK_DAYS + 1, end].
+    Window features are one join of the spine with the lookback's daily rows and one grouped
+    aggregate of conditional sums: on Sail that is an order of magnitude faster than range
+    window functions, and its cost is (customers x feature dates x active days in the lookback).
     """
     spine = active_spine(customer_updates, churn, feature_dates(daily, start, end))
     lookback_start = start - timedelta(days=LOOKBACK_DAYS - 1) if start else None
     history = _between(daily, "activity_date", lookback_start, end)
-    activity = history.select(
-        "customer_id",
-        F.col("activity_date").alias("feature_date"),
-        *DAILY_METRICS,
-        F.lit(False).alias("_spine"),
+    age = F.datediff("feature_date", "activity_date")
+    pairs = (
+        spine.select("customer_id", "feature_date")
+        .join(history, "customer_id")
+        .where((F.col("activity_date") <= F.col("feature_date")) & (F.col("activity_date") > F.date_sub("feature_date", LOOKBACK_DAYS)))
+        .withColumn("age", age)
     )
-    spine_rows = spine.select(
-        "customer_id", "feature_date", *[F.lit(0).cast("bigint").alias(m) for m in DAILY_METRICS], F.lit(True).alias("_spine")
-    ).withColumn("spend", F.col("spend").cast("double"))
-    rows = activity.unionByName(spine_rows).select(
-        "*",
-        F.datediff("feature_date", F.lit(date(1970, 1, 1))).alias("day_num"),
-        F.when(F.col("txn_count") > 0, 1).otherwise(0).alias("active_day"),
-        F.when(F.col("txn_count") > 0, F.datediff("feature_date", F.lit(date(1970, 1, 1)))).alias("last_txn_day"),
+    aggregates = [
+        getattr(F, f.agg)(F.when(F.col("age") < f.window_days, F.expr(f.expr))).alias(f.name) for f in WINDOW_FEATURES
+    ]
+    windows = pairs.groupBy("customer_id", "feature_date").agg(*aggregates)
+    zero_when_empty = [
+        (F.coalesce(F.col(f.name), F.lit(0)) if f.agg == "sum" else F.col(f.name)).cast(f.dtype).alias(f.name)
+        for f in WINDOW_FEATURES
+    ]
+    base = spine.join(windows, ["customer_id", "feature_date"], "left").select(
+        "customer_id", "feature_date", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in ATTRIBUTES], *zero_when_empty
     )
-    ordered = Window.partitionBy("customer_id").orderBy("day_num")
-    windows = {d: ordered.rangeBetween(-(d - 1), 0) for d in {f.window_days for f in WINDOW_FEATURES + (LAST_TXN_DAY,)}}
-    windowed = rows.select(
-        "customer_id", "feature_date", "day_num", "_spine",
-        *[F.expr(f.expr).over(windows[f.window_days]).cast(f.dtype).alias(f.name) for f in WINDOW_FEATURES + (LAST_TXN_DAY,)],
-    ).where("_spine")
-    # The spine row itself added zeros, so sums over activity rows are unchanged by it.
-    with_profile = windowed.join(spine, ["customer_id", "feature_date"])
-    attributes = [F.expr(f.expr).cast(f.dtype).alias(f.name) for f in ATTRIBUTES]
-    base = with_profile.select("customer_id", "feature_date", "day_num", *attributes,
-                               *[f.name for f in WINDOW_FEATURES], LAST_TXN_DAY.name)
-    derived = base.select("*", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in DERIVED])
-    return derived.drop("day_num", LAST_TXN_DAY.name)
+    return base.select("*", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in DERIVED])
