@@ -77,8 +77,11 @@ def generate(settings: Settings, start: str | None, end: str | None, days: int |
     config = _generator_config(settings, customers=customers, seed=seed, defect_rate=defect_rate,
                                drift_start=_date(drift_start))
     ensure_writable(settings.landing, "landing path")
-    with progress_bar("generating", (last - first).days + 1) as advance:
-        manifests = generate_range(config, settings.landing, first, last, progress=lambda d: advance(str(d)))
+    try:
+        with progress_bar("generating", (last - first).days + 1) as advance:
+            manifests = generate_range(config, settings.landing, first, last, progress=lambda d: advance(str(d)))
+    except ValueError as exc:
+        raise LakehouseError(str(exc)) from None
     rows = sum(f["rows"] for m in manifests for f in m["files"].values())
     console.print(f"wrote {len(manifests)} daily drops ({rows:,} rows) for {first}..{last} to {settings.landing}")
 
