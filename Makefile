@@ -7,9 +7,17 @@ VENV := .venv
 UV := .uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup test-setup demo test test-fast bench clean
 
 setup: $(VENV)/.installed
+
+# The tests also need Azurite (npm, pinned in package-lock.json) and headless Chromium (Debian).
+test-setup: setup node_modules/.installed
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -22,10 +30,10 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 demo: setup
 	$(VENV)/bin/lakehouse demo
 
-test: setup
+test: test-setup
 	$(VENV)/bin/python -m pytest
 
-test-fast: setup
+test-fast: test-setup
 	$(VENV)/bin/python -m pytest -m "not slow and not classic"
 
 clean:

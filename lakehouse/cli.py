@@ -96,16 +96,20 @@ def pipeline() -> None:
 @click.option("--date", "run_date", default=None, help="Data day to process (default: everything delivered).")
 @click.option("--full-refresh", is_flag=True, help="Recompute every table from all landing files.")
 @click.option("--refresh", default=None, help="Comma-separated datasets to update (others are left as they are).")
+@click.option("--full-refresh-tables", default=None,
+              help="Comma-separated datasets to recompute from scratch (e.g. after correcting bad input).")
 @click.pass_obj
 @_friendly
-def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refresh: bool, refresh: str | None) -> None:
-    """Run one update of pipeline NAME: incremental by default, or a full refresh."""
+def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refresh: bool, refresh: str | None,
+                 full_refresh_tables: str | None) -> None:
+    """Run one update of pipeline NAME: incremental by default, or a (selective) full refresh."""
     from lakehouse.engine import spark_session
     from lakehouse.pipelines import run_pipeline
 
     with spark_session(settings) as spark:
         result = run_pipeline(spark, settings, name, _date(run_date), full_refresh,
-                              refresh.split(",") if refresh else None, console=console)
+                              refresh.split(",") if refresh else None,
+                              full_refresh_tables.split(",") if full_refresh_tables else None, console=console)
     if not result.ok:
         raise LakehouseError(f"pipeline {name} update {result.update_id} failed: {result.error}")
 

@@ -39,9 +39,17 @@ def local_pipeline(settings: Settings, key: str, run_date: date | None = None, f
 
 
 def run_pipeline(spark: Any, settings: Settings, key: str, run_date: date | None = None, full_refresh: bool = False,
-                 refresh: Sequence[str] | None = None, console: Any = None) -> Any:
-    """One update of pipeline `key` (incremental unless `full_refresh`); returns the UpdateResult."""
+                 refresh: Sequence[str] | None = None, full_refresh_selection: Sequence[str] | None = None,
+                 console: Any = None) -> Any:
+    """One update of pipeline `key`; returns the UpdateResult.
+
+    Incremental by default; `full_refresh` recomputes everything; `refresh` updates only the named
+    datasets and `full_refresh_selection` recomputes only those (e.g. to recover from bad data that
+    already reached bronze: deliver the corrected file, then fully refresh the affected tables).
+    Any full refresh computes gold over every date, never just the late-data window.
+    """
     register_local_sources()
-    pipeline = local_pipeline(settings, key, run_date, full_refresh)
+    pipeline = local_pipeline(settings, key, run_date, full_refresh or bool(full_refresh_selection))
     return run_update(spark, settings, pipeline, full_refresh=full_refresh, refresh=list(refresh) if refresh else None,
+                      full_refresh_selection=list(full_refresh_selection) if full_refresh_selection else None,
                       console=console)

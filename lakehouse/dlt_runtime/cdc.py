@@ -60,6 +60,7 @@ def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, che
     if checked.rows_in == checked.rows_dropped:
         return Applied(None, 0, 0, 0)
     latest = _latest_per_key(frame, spec).select(*_quoted(stored), DELETE_FLAG)
+    before = store.version(table)
     view = f"_apply_changes_{uuid.uuid4().hex}"
     latest.createOrReplaceTempView(view)
     try:
@@ -67,6 +68,8 @@ def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, che
     finally:
         store.spark.catalog.dropTempView(view)
     last = store.history(table, limit=1)[0]
+    if int(last["version"]) == before:  # a MERGE that changes nothing (only stale changes) commits nothing
+        return Applied(None, latest.count(), 0, 0)
     metrics = {k: int(v) for k, v in (last.get("operationMetrics") or {}).items()}
     return Applied(
         version=int(last["version"]),

@@ -83,7 +83,7 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
         else:
             append = dataset.kind is Kind.STREAMING_TABLE
             result.table_version = writers.write(
-                state.store, table, dataset, checked, append=append, replace_all=append and refresh and first
+                state.store, table, dataset, checked, append=append, replace_all=refresh and first
             )
             result.rows_written = checked.rows_in - checked.rows_dropped
     if result.status == COMPLETED and dataset.kind is not Kind.VIEW:

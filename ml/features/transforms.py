@@ -61,13 +61,15 @@ def customer_daily(transactions: DataFrame, support: DataFrame, start: date | No
 
 
 def feature_dates(daily: DataFrame, start: date | None, end: date | None) -> DataFrame:
-    """One row per feature date in [start, end]; an open bound is the first/last activity date."""
-    lo = F.lit(start).cast("date") if start else F.min("activity_date")
+    """One row per feature date in [start, end], never before the first activity date.
+
+    Open bounds are the first/last activity date, so an incremental update near the start of
+    the data yields the same dates as a full refresh.
+    """
+    first = F.min("activity_date")
+    lo = F.greatest(F.lit(start).cast("date"), first) if start else first
     hi = F.lit(end).cast("date") if end else F.max("activity_date")
-    if start and end:
-        bounds = daily.sparkSession.range(1).select(lo.alias("lo"), hi.alias("hi"))
-    else:
-        bounds = daily.agg(lo.alias("lo"), hi.alias("hi"))
+    bounds = daily.agg(lo.alias("lo"), hi.alias("hi"))
     return bounds.select(F.explode(F.sequence("lo", "hi")).alias("feature_date"))
 
 
