@@ -159,5 +159,14 @@ def status(settings: Settings) -> None:
     console.print(view if rows else f"no tables yet under {settings.storage_root}")
 
 
+def _register_commands() -> None:
+    """Commands that live with the job they run (quality/, ml/)."""
+    from quality.cli import quality
+
+    main.add_command(quality)
+
+
+_register_commands()
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,125 @@
+"""Azurite (the Azure Storage emulator) as a managed local service: the local stand-in for Blob Storage.
+
+Runs the Blob service from the repo's own node_modules (package.json pins the version; `npm ci`
+installs it) on 127.0.0.1. The OS picks the port (`--blobPort 0`) and the port Azurite reports is
+read back, so two runs never race for a port. `--skipApiVersionCheck`: azure-storage-blob sends a
+newer API version than Azurite accepts otherwise; `--disableTelemetry`: nothing leaves the machine.
+Data stays in memory unless a location is given. The server runs in its own process group and
+`stop()` (also at interpreter exit) ends the group and waits for it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+from lakehouse.errors import LakehouseError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT = "devstoreaccount1"
+# Azurite's documented, publicly known development account key: it only opens the local emulator.
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+LISTENING = re.compile(r"Blob service (?:successfully listens|is successfully listening) (?:on|at) (http://[^\s/]+)")
+
+
+class AzuriteError(LakehouseError):
+    """Azurite is not installed or did not start."""
+
+
+def azurite_command(root: Path = REPO_ROOT) -> Path:
+    """The installed `azurite-blob` launcher; raises AzuriteError saying how to install it."""
+    launcher = root / "node_modules" / ".bin" / "azurite-blob"
+    if not launcher.exists():
+        raise AzuriteError(f"Azurite is not installed: run `npm ci` in {root} (Node 20; package.json pins azurite)")
+    if shutil.which("node") is None:
+        raise AzuriteError("Azurite needs Node.js (20 or later) on the PATH")
+    return launcher
+
+
+class Azurite:
+    """One Azurite Blob server; use as a context manager or call start()/stop()."""
+
+    def __init__(self, location: Path | None = None, root: Path = REPO_ROOT, startup_timeout_s: float = 30.0) -> None:
+        self.location = location
+        self.root = root
+        self.startup_timeout_s = startup_timeout_s
+        self.url: str | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._output: list[str] = []
+
+    @property
+    def connection_string(self) -> str:
+        if self.url is None:
+            raise AzuriteError("Azurite is not running")
+        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+                f"BlobEndpoint={self.url}/{ACCOUNT};")
+
+    def start(self) -> "Azurite":
+        """Start the server and wait until it listens; raises AzuriteError with its output otherwise."""
+        args = [str(azurite_command(self.root)), "--blobHost", "127.0.0.1", "--blobPort", "0",
+                "--skipApiVersionCheck", "--disableTelemetry", "--silent"]
+        if self.location is None:
+            args.append("--inMemoryPersistence")
+        else:
+            self.location.mkdir(parents=True, exist_ok=True)
+            args += ["--location", str(self.location)]
+        self._process = subprocess.Popen(
+            args, cwd=self.location or self.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        )
+        atexit.register(self.stop)
+        ready = threading.Event()
+        threading.Thread(target=self._read_output, args=(ready,), daemon=True).start()
+        deadline = time.monotonic() + self.startup_timeout_s
+        while not ready.wait(0.05):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                output = " | ".join(self._output[-5:]) or "no output"
+                self.stop()
+                raise AzuriteError(f"Azurite did not start within {self.startup_timeout_s:g} s: {output}")
+        return self
+
+    def _read_output(self, ready: threading.Event) -> None:
+        """Find the listening address, then keep draining the pipe so the server never blocks on it."""
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            line = line.strip()
+            self._output = [*self._output[-20:], line]
+            match = LISTENING.search(line)
+            if match and not ready.is_set():
+                self.url = match.group(1)
+                ready.set()
+
+    def wait(self) -> int:
+        """Block until the server exits (e.g. it is killed); returns its exit code."""
+        if self._process is None:
+            raise AzuriteError("Azurite is not running")
+        return self._process.wait()
+
+    def stop(self) -> None:
+        """Stop the server's process group (TERM, then KILL after 5 s); safe to call twice."""
+        process, self._process = self._process, None
+        self.url = None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+    def __enter__(self) -> "Azurite":
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,118 @@
+"""`lakehouse quality ...`: run the data-quality job, upload pending reports, run Azurite for the user.
+
+Exit codes of `validate`: 0 the gate passed (status ok or warn), 1 the gate is closed (training
+and scoring must not run for that day), 2 the job could not complete (settings, engine, tables,
+or the report could not be published: it is kept and uploaded by the next run).
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from datetime import date
+from pathlib import Path
+
+import click
+from pydantic import SecretStr
+
+from lakehouse.errors import LakehouseError
+from lakehouse.settings import Settings, load_settings
+
+GATE_CLOSED, FAILED = 1, 2
+
+
+def _settings(ctx: click.Context) -> Settings:
+    """The settings of the enclosing `lakehouse` command (or the defaults when run on its own)."""
+    return ctx.find_object(Settings) or load_settings()
+
+
+def _fail(exc: LakehouseError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(FAILED)
+
+
+def _azurite_dir(settings: Settings) -> Path:
+    """Where the local Azurite keeps its blobs, next to the warehouse (data/azurite by default)."""
+    return settings.storage_root.parent / "azurite"
+
+
+def _wants_azurite(settings: Settings, flag: bool | None) -> bool:
+    """Default: Azurite when running locally with neither a connection string nor a local folder set."""
+    if flag is not None:
+        return flag
+    return settings.env == "local" and settings.blob.connection_string is None and settings.blob.local_dir is None
+
+
+@click.group()
+def quality() -> None:
+    """Data-quality validation of the source-aligned tables; reports to Blob (Azurite locally)."""
+
+
+@quality.command()
+@click.option("--date", "run_date", default=None, help="Data day to validate, YYYY-MM-DD (default: the settings' run date, else yesterday).")
+@click.option("--azurite/--no-azurite", default=None,
+              help="Publish to a local Azurite started for this run (default: locally, when no AZURE_STORAGE_CONNECTION_STRING or blob.local_dir is set).")
+@click.pass_context
+def validate(ctx: click.Context, run_date: str | None, azurite: bool | None) -> None:
+    """Validate one day: checks -> results table -> HTML + JSON report -> Blob; exit 1 when the gate closes."""
+    from lakehouse.azurite import Azurite
+    from lakehouse.engine import spark_session
+    from quality.validation import validate as run
+
+    settings = _settings(ctx)
+    try:
+        day = date.fromisoformat(run_date) if run_date else settings.effective_run_date
+    except ValueError:
+        raise click.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    try:
+        with ExitStack() as stack:
+            if _wants_azurite(settings, azurite):
+                server = stack.enter_context(Azurite(location=_azurite_dir(settings)))
+                settings = settings.model_copy(deep=True)
+                settings.blob.connection_string = SecretStr(server.connection_string)
+            spark = stack.enter_context(spark_session(settings))
+            result = run(spark, settings, day)
+    except LakehouseError as exc:
+        _fail(exc)
+    failed = result.failed
+    click.echo(f"data quality {day}: {result.status} ({len(failed)} failed of {len(result.checks)} checks), "
+               f"gate {'passed' if result.gate_passed else 'CLOSED'}")
+    for check in failed:
+        click.echo(f"  {check.level:5} {check.table} {check.name}: {check.message}")
+    for location in result.published:
+        click.echo(f"  report: {location}")
+    if not result.gate_passed:
+        sys.exit(GATE_CLOSED)
+
+
+@quality.command("publish-pending")
+@click.pass_context
+def publish_pending(ctx: click.Context) -> None:
+    """Upload the reports kept after a failed publish (the next validate run does this too)."""
+    from quality.publish import Publisher
+
+    try:
+        done = Publisher(_settings(ctx)).flush()
+    except LakehouseError as exc:
+        _fail(exc)
+    click.echo(f"uploaded {len(done)} pending report(s)" + "".join(f"\n  {f}" for f in done))
+
+
+@quality.command()
+@click.option("--in-memory", is_flag=True, help="Keep nothing on disk (default: persist next to the warehouse).")
+@click.pass_context
+def azurite(ctx: click.Context, in_memory: bool) -> None:
+    """Run a local Azurite (Blob) until Ctrl-C and print its connection string."""
+    from lakehouse.azurite import Azurite
+
+    location = None if in_memory else _azurite_dir(_settings(ctx))
+    try:
+        with Azurite(location=location) as server:
+            click.echo(f"Azurite Blob at {server.url} (data: {location or 'in memory'}); in another shell:")
+            click.echo(f"export AZURE_STORAGE_CONNECTION_STRING='{server.connection_string}'")
+            code = server.wait()
+        _fail(LakehouseError(f"Azurite exited unexpectedly with code {code}"))
+    except KeyboardInterrupt:
+        click.echo("Azurite stopped")
+    except LakehouseError as exc:
+        _fail(exc)

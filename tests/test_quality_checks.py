@@ -1,0 +1,173 @@
+"""Each check type catches its crafted defect and passes clean data; the checks file loads per environment."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+
+from lakehouse.errors import ConfigError
+from lakehouse.sources import contract_ddl
+from quality.checks import Point, TableContext
+from quality.config import TableCheck, load_config
+from quality.validation import check_frame
+
+DAY = date(2026, 1, 12)
+BRONZE_DDL = contract_ddl("transactions") + ", _rescued_data STRING, _source_file STRING, _ingested_at TIMESTAMP"
+CATEGORIES = ["groceries", "electronics", "fashion", "travel", "entertainment", "services"]
+N = 60
+
+
+def clean_rows() -> list[dict]:
+    """One day of valid transactions spread over the day, amounts around 50, all categories."""
+    start = datetime(2026, 1, 12)
+    return [
+        {
+            "transaction_id": f"T20260112{i:08d}", "customer_id": f"C{i % 10:07d}",
+            "event_time": start + timedelta(minutes=i * 24), "amount": 40.0 + i % 21, "currency": "EUR",
+            "category": CATEGORIES[i % 6], "channel": "web", "payment_method": "card", "_rescued_data": None,
+            "_source_file": "/landing/transactions/2026-01-12/transactions_20260112.csv",
+            "_ingested_at": datetime(2026, 1, 13, 1),
+        }
+        for i in range(N)
+    ]
+
+
+def history(metric: float, details: dict | None = None, days: int = 7) -> list[Point]:
+    return [Point(DAY - timedelta(days=d), metric * (1 + (d % 3 - 1) * 0.02), details or {}) for d in range(days, 0, -1)]
+
+
+def shares() -> dict:
+    return {c: 1 / 6 for c in CATEGORIES} | {"(other)": 0.0}
+
+
+def setrows(rows: list[dict], count: int, **values) -> list[dict]:
+    return [{**r, **values} if i < count else r for i, r in enumerate(rows)]
+
+
+# check declaration, defect (rows -> rows), history of the check, text expected in the failure message
+CASES = {
+    "schema": ({"type": "schema", "severity": "error",
+                "extra_columns": {"_rescued_data": "string", "_source_file": "string", "_ingested_at": "timestamp"}},
+               None, None, "missing column payment_method"),
+    "rescued_data": ({"type": "rescued_data", "severity": "warn", "max_rate": 0.02},
+                     lambda rows: setrows(rows, 3, _rescued_data='{"amount":"abc"}'), None, "3 of 60 rows (5.00%) have rescued data"),
+    "completeness": ({"type": "completeness", "column": "customer_id", "severity": "warn", "max_rate": 0.02},
+                     lambda rows: setrows(rows, 2, customer_id=None), None, "2 of 60 rows (3.33%) have no customer_id"),
+    "allowed_values": ({"type": "allowed_values", "column": "category", "severity": "warn"},
+                       lambda rows: setrows(rows, 1, category="???"), None, "have a category outside the allowed values"),
+    "range": ({"type": "range", "column": "amount", "min": 0.01, "max": 100000, "severity": "warn"},
+              lambda rows: setrows(rows, 1, amount=-5.0), None, "have amount outside [0.01, 100000.0]"),
+    "format": ({"type": "format", "column": "transaction_id", "pattern": r"^T\d{16,}$", "severity": "warn"},
+               lambda rows: setrows(rows, 1, transaction_id="T-1"), None, r"not matching ^T\d{16,}$"),
+    "expression": ({"type": "expression", "name": "not_in_future", "severity": "error",
+                    "expr": "event_time < DATE '{run_date}' + INTERVAL 1 DAY"},
+                   lambda rows: setrows(rows, 1, event_time=datetime(2026, 1, 13, 5)), None, "1 of 60 rows"),
+    "referential": ({"type": "referential", "column": "customer_id", "table": "silver_customers",
+                     "ref_column": "customer_id", "where": "signup_date <= DATE '{run_date}'", "severity": "error"},
+                    lambda rows: setrows(rows, 1, customer_id="C0000011"), None,
+                    "have a customer_id not found in silver_customers.customer_id"),
+    "uniqueness": ({"type": "uniqueness", "columns": ["transaction_id"], "severity": "error"},
+                   lambda rows: rows + rows[:2], None, "2 of 62 rows (3.23%) repeat a transaction_id"),
+    "freshness": ({"type": "freshness", "column": "event_time", "max_lag_hours": 2, "severity": "error"},
+                  lambda rows: [r for r in rows if r["event_time"].hour < 12], None, "h before the end of 2026-01-12"),
+    "volume": ({"type": "volume", "max_z": 4, "severity": "error"},
+               lambda rows: rows[:20], history(N), "20 rows vs a median of"),
+    "distribution_mean": ({"type": "distribution_mean", "column": "amount", "max_z": 5, "severity": "warn"},
+                          lambda rows: [{**r, "amount": r["amount"] * 3} for r in rows], history(50.0), "mean amount"),
+    "distribution_shares": ({"type": "distribution_shares", "column": "category", "max_tvd": 0.1, "severity": "warn"},
+                            lambda rows: setrows(rows, 30, category="travel"), history(0.0, {"shares": shares()}),
+                            "most: travel 16.7% -> 58.3%"),
+}
+
+
+@pytest.fixture
+def customers(store):
+    """silver_customers: C0000000..C0000009 signed up before the run date, C0000011 only after it."""
+    rows = [(f"C{i:07d}", date(2025, 1, 1)) for i in range(10)] + [("C0000011", DAY + timedelta(days=3))]
+    store.overwrite(store.spark.createDataFrame(rows, "customer_id string, signup_date date"), "silver_customers")
+
+
+def judge(spark, store, check: dict, rows: list[dict], past: list[Point] | None, ddl: str = BRONZE_DDL):
+    declared = TypeAdapter(TableCheck).validate_python(check)
+    frame = spark.createDataFrame([tuple(r.values()) for r in rows], ddl) if rows else spark.createDataFrame([], ddl)
+    ctx = TableContext("bronze_transactions", "transactions", DAY)
+    results, total = check_frame(store, frame, [declared], ctx, {("bronze_transactions", declared.id): past or []}, 3)
+    return results[0]
+
+
+@pytest.mark.parametrize("kind", sorted(CASES))
+def test_each_check_passes_clean_data_and_catches_its_defect(spark, store, customers, kind):
+    check, defect, past, expected = CASES[kind]
+    clean = judge(spark, store, check, clean_rows(), past)
+    assert clean.outcome == "passed", clean.message
+    if kind == "schema":  # the defect is in the table's layout, not in its rows
+        ddl = BRONZE_DDL.replace(", `payment_method` STRING", "").replace("`amount` DOUBLE", "`amount` STRING")
+        rows = [{k: (str(v) if k == "amount" else v) for k, v in r.items() if k != "payment_method"} for r in clean_rows()]
+        found = judge(spark, store, check, rows, past, ddl)
+        assert "amount is string, not double" in found.message
+    else:
+        found = judge(spark, store, check, defect(clean_rows()), past)
+    assert found.outcome == "failed" and found.level == check["severity"], found
+    assert expected in found.message, found.message
+    if kind in ("rescued_data", "completeness", "allowed_values", "range", "format", "referential"):
+        assert found.samples and set(found.samples[0]) == set(clean_rows()[0])
+    if kind == "uniqueness":
+        assert sorted((s["transaction_id"], s["occurrences"]) for s in found.samples) == [
+            ("T2026011200000000", 2), ("T2026011200000001", 2)]
+
+
+def test_trended_checks_skip_without_enough_history_and_volume_floor_still_applies(spark, store):
+    volume = {"type": "volume", "max_z": 4, "severity": "error"}
+    skipped = judge(spark, store, volume, clean_rows(), history(N, days=2))
+    assert skipped.outcome == "skipped" and "2 earlier day(s) in the history, 5 needed" in skipped.message
+    assert skipped.metric == N  # recorded, so the history builds up
+    empty = judge(spark, store, volume, [], [])
+    assert empty.outcome == "failed" and "0 rows, fewer than 1" in empty.message
+    stale = judge(spark, store, {"type": "freshness", "column": "event_time", "max_lag_hours": 2, "severity": "warn"}, [], [])
+    assert stale.outcome == "failed" and "no event_time at all for 2026-01-12" in stale.message
+
+
+def test_a_check_on_a_missing_column_fails_alone(spark, store):
+    ddl = BRONZE_DDL.replace(", `payment_method` STRING", "")
+    rows = [{k: v for k, v in r.items() if k != "payment_method"} for r in clean_rows()]
+    found = judge(spark, store, {"type": "allowed_values", "column": "payment_method", "severity": "warn"}, rows, [], ddl)
+    assert found.outcome == "failed" and "['payment_method'] missing" in found.message
+
+
+def test_checks_file_resolves_thresholds_per_environment_and_expands_columns():
+    local, prod = load_config("local"), load_config("prod")
+    tables = {t.table: t for t in local.tables}
+    assert set(tables) == {f"{layer}_{s}" for layer in ("bronze", "silver") for s in ("customers", "transactions", "support", "churn")}
+
+    def rescued(config):
+        spec = next(t for t in config.tables if t.table == "bronze_transactions")
+        return next(c for c in spec.checks if c.id == "rescued_data").max_rate
+
+    assert (rescued(local), rescued(prod)) == (0.02, 0.005)
+    ids = [c.id for c in tables["silver_transactions"].checks]
+    assert {"completeness:transaction_id", "completeness:amount", "shares:channel", "uniqueness:transaction_id"} <= set(ids)
+    assert local.fail_on == "error" and local.event_log.pipeline == "offline_features"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sources: {transactions: {bronze: {slice: 'true', checks: [{type: range, column: amount, severity: warn}]}}}",
+     "sources.transactions.bronze.checks: check #1 (range) check: Value error, a range check needs min, max or both"),
+    ("sources: {transactions: {bronze: {slice: 'true', checks: [{type: volume, max_z: {dev: 3}, severity: warn}]}}}",
+     "no value for environment 'local' and no default"),
+    ("sources: {transactions: {bronze: {slice: 'true', checks: [{type: sizes, severity: warn}]}}}",
+     "check #1 (sizes)"),
+    ("sources: {shops: {bronze: {slice: 'true', checks: []}}}", "unknown source 'shops'"),
+    ("sources: {transactions: {silver: {checks: []}}}", "silver_transactions needs a `slice`"),
+    ("sources: {transactions: {bronze: {slice: 'true', checks: [{type: volume, max_z: 3, severity: warn},"
+     " {type: volume, max_z: 5, severity: error}]}}}", "bronze_transactions: check names ['volume'] are used more than once"),
+    ("event_log: {checks: [{type: expectations, severity: warn, max_rate: 0.1}]}", "event_log.pipeline: Field required"),
+])
+def test_a_malformed_checks_file_is_refused_with_the_place(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "checks.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config("local", path)
+    assert message in str(info.value)
