@@ -27,7 +27,7 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --extra dev --python $(PYTHON)
 	touch $@
 
-demo: setup
+demo: setup node_modules/.installed
 	$(VENV)/bin/lakehouse demo
 
 test: test-setup

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import atexit
 import os
+from contextlib import contextmanager
+from typing import Iterator
 import re
 import shutil
 import signal
@@ -21,7 +23,10 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from pydantic import SecretStr
+
 from lakehouse.errors import LakehouseError
+from lakehouse.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "devstoreaccount1"
@@ -123,3 +128,30 @@ class Azurite:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+def azurite_dir(settings: Settings) -> Path:
+    """Where the local Azurite keeps its blobs: next to the warehouse (data/azurite by default)."""
+    return settings.storage_root.parent / "azurite"
+
+
+def wants_azurite(settings: Settings, flag: bool | None = None) -> bool:
+    """Default: Azurite when running locally with neither a connection string nor a local folder set."""
+    if flag is not None:
+        return flag
+    return settings.env == "local" and settings.blob.connection_string is None and settings.blob.local_dir is None
+
+
+@contextmanager
+def local_blob(settings: Settings, flag: bool | None = None) -> Iterator[Settings]:
+    """The settings, pointed at an Azurite started for the block when `wants_azurite` says so.
+
+    Blobs persist in `azurite_dir`, so reports outlive the run.
+    """
+    if not wants_azurite(settings, flag):
+        yield settings
+        return
+    with Azurite(location=azurite_dir(settings)) as server:
+        local = settings.model_copy(deep=True)
+        local.blob.connection_string = SecretStr(server.connection_string)
+        yield local

@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any, Callable
 
 import click
-from rich.table import Table
 
 from lakehouse.errors import LakehouseError
 from lakehouse.progress import console
@@ -144,18 +143,14 @@ def _generator_config(settings: Settings, **overrides: Any) -> Any:
 def status(settings: Settings) -> None:
     """Show the tables with row counts, Delta versions and latest dates."""
     from lakehouse.engine import spark_session
-    from lakehouse.status import table_status
+    from lakehouse.status import status_table, table_status
     from lakehouse.storage import TableStore
 
     with spark_session(settings) as spark:
         store = TableStore(spark, settings)
         store.register_all()
         rows = table_status(store)
-    view = Table(title=f"{settings.catalog}.{settings.schema_name} ({settings.env}, {settings.engine})")
-    for column in ("table", "rows", "version", "latest date"):
-        view.add_column(column, justify="right" if column in ("rows", "version") else "left")
-    for r in rows:
-        view.add_row(r.table, f"{r.rows:,}", str(r.version), str(r.latest_date or ""))
+    view = status_table(f"{settings.catalog}.{settings.schema_name} ({settings.env}, {settings.engine})", rows)
     console.print(view if rows else f"no tables yet under {settings.storage_root}")
 
 

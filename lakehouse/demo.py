@@ -1,8 +1,9 @@
 """The README's main command: the system on generated data, as a first deployment would run it.
 
 Generates the default history (skipped when the same drops are already there), runs the
-offline feature pipeline over all but the last days as one full refresh, then the daily
-incremental updates for each of the last days, and says where to look.
+offline feature pipeline over all but the last days as one full refresh, then for each of the
+last days the daily incremental update and the data-quality validation (reports to Blob:
+Azurite locally), and says where to look.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
+from lakehouse.azurite import local_blob
 from lakehouse.datagen import GeneratorConfig, generate_range
 from lakehouse.datagen.schema import manifest_path
 from lakehouse.engine import spark_session
@@ -18,8 +20,9 @@ from lakehouse.errors import LakehouseError
 from lakehouse.pipelines import run_pipeline
 from lakehouse.progress import console, progress_bar
 from lakehouse.settings import Settings
-from lakehouse.status import table_status
+from lakehouse.status import status_table, table_status
 from lakehouse.storage import TableStore, ensure_writable
+from quality.validation import validate
 
 DAILY_DAYS = 7
 
@@ -50,7 +53,8 @@ def run_demo(settings: Settings, config: GeneratorConfig, days: int) -> None:
     last = first + timedelta(days=days - 1)
     backfill_end = last - timedelta(days=DAILY_DAYS)
     generate_history(settings, config, first, last)
-    with spark_session(settings) as spark:
+    reports: list[str] = []
+    with local_blob(settings) as settings, spark_session(settings) as spark:
         console.rule(f"offline features: full refresh through {backfill_end}")
         _check(run_pipeline(spark, settings, "offline_features", backfill_end, full_refresh=True, console=console),
                "offline feature pipeline (full refresh)")
@@ -59,9 +63,13 @@ def run_demo(settings: Settings, config: GeneratorConfig, days: int) -> None:
             console.rule(f"daily run {day}")
             _check(run_pipeline(spark, settings, "offline_features", day, console=console),
                    f"offline feature pipeline for {day}")
+            quality = validate(spark, settings, day)
+            console.print(f"data quality {day}: {quality.status}, gate {'passed' if quality.gate_passed else 'CLOSED'}"
+                          f" ({len(quality.failed)} of {len(quality.checks)} checks failed)")
+            reports.extend(quality.published)
         rows = table_status(TableStore(spark, settings))
     console.rule("done")
-    for r in rows:
-        console.print(f"{r.table:<48} {r.rows:>12,} rows  v{r.version}  {r.latest_date or ''}", highlight=False)
+    console.print(status_table(f"{settings.catalog}.{settings.schema_name}", rows))
     console.print(f"\ntables: {settings.storage_root}\nlanding files: {settings.landing}\n"
-                  f"inspect: .venv/bin/lakehouse status")
+                  f"data-quality reports: {', '.join(reports[-2:])}\n"
+                  f"inspect: .venv/bin/lakehouse status; Blob: .venv/bin/lakehouse quality azurite")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from rich.table import Table
+
 from lakehouse.storage import TableStore
 
 
@@ -35,3 +37,13 @@ def table_status(store: TableStore) -> list[TableStatus]:
             )
         )
     return result
+
+
+def status_table(title: str, rows: list[TableStatus]) -> Table:
+    """The statuses as a table for the terminal."""
+    view = Table(title=title)
+    for column in ("table", "rows", "version", "latest date"):
+        view.add_column(column, justify="right" if column in ("rows", "version") else "left")
+    for r in rows:
+        view.add_row(r.table, f"{r.rows:,}", str(r.version), str(r.latest_date or ""))
+    return view

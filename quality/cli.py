@@ -8,12 +8,9 @@ or the report could not be published: it is kept and uploaded by the next run).
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
 from datetime import date
-from pathlib import Path
 
 import click
-from pydantic import SecretStr
 
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings, load_settings
@@ -31,18 +28,6 @@ def _fail(exc: LakehouseError) -> None:
     sys.exit(FAILED)
 
 
-def _azurite_dir(settings: Settings) -> Path:
-    """Where the local Azurite keeps its blobs, next to the warehouse (data/azurite by default)."""
-    return settings.storage_root.parent / "azurite"
-
-
-def _wants_azurite(settings: Settings, flag: bool | None) -> bool:
-    """Default: Azurite when running locally with neither a connection string nor a local folder set."""
-    if flag is not None:
-        return flag
-    return settings.env == "local" and settings.blob.connection_string is None and settings.blob.local_dir is None
-
-
 @click.group()
 def quality() -> None:
     """Data-quality validation of the source-aligned tables; reports to Blob (Azurite locally)."""
@@ -55,7 +40,7 @@ def quality() -> None:
 @click.pass_context
 def validate(ctx: click.Context, run_date: str | None, azurite: bool | None) -> None:
     """Validate one day: checks -> results table -> HTML + JSON report -> Blob; exit 1 when the gate closes."""
-    from lakehouse.azurite import Azurite
+    from lakehouse.azurite import local_blob
     from lakehouse.engine import spark_session
     from quality.validation import validate as run
 
@@ -65,12 +50,7 @@ def validate(ctx: click.Context, run_date: str | None, azurite: bool | None) -> 
     except ValueError:
         raise click.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
     try:
-        with ExitStack() as stack:
-            if _wants_azurite(settings, azurite):
-                server = stack.enter_context(Azurite(location=_azurite_dir(settings)))
-                settings = settings.model_copy(deep=True)
-                settings.blob.connection_string = SecretStr(server.connection_string)
-            spark = stack.enter_context(spark_session(settings))
+        with local_blob(settings, azurite) as settings, spark_session(settings) as spark:
             result = run(spark, settings, day)
     except LakehouseError as exc:
         _fail(exc)
@@ -103,9 +83,9 @@ def publish_pending(ctx: click.Context) -> None:
 @click.pass_context
 def azurite(ctx: click.Context, in_memory: bool) -> None:
     """Run a local Azurite (Blob) until Ctrl-C and print its connection string."""
-    from lakehouse.azurite import Azurite
+    from lakehouse.azurite import Azurite, azurite_dir
 
-    location = None if in_memory else _azurite_dir(_settings(ctx))
+    location = None if in_memory else azurite_dir(_settings(ctx))
     try:
         with Azurite(location=location) as server:
             click.echo(f"Azurite Blob at {server.url} (data: {location or 'in memory'}); in another shell:")
