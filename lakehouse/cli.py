@@ -156,8 +156,10 @@ def status(settings: Settings) -> None:
 
 def _register_commands() -> None:
     """Commands that live with the job they run (quality/, ml/)."""
+    from ml.feature_store.cli import features
     from quality.cli import quality
 
+    main.add_command(features)
     main.add_command(quality)
 
 

@@ -2,8 +2,9 @@
 
 Generates the default history (skipped when the same drops are already there), runs the
 offline feature pipeline over all but the last days as one full refresh, then for each of the
-last days the daily incremental update and the data-quality validation (reports to Blob:
-Azurite locally), and says where to look.
+last days the daily incremental update, the online feature pipeline (MRDS, published to the
+online store) and the data-quality validation (reports to Blob: Azurite locally), and says
+where to look.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def generate_history(settings: Settings, config: GeneratorConfig, first: date, l
         generate_range(config, settings.landing, first, last, progress=lambda d: advance(str(d)))
 
 
+def publish_mrds(spark: Any, settings: Settings) -> int:
+    """Declare the feature tables' keys and publish the MRDS to the online store."""
+    from ml.feature_store import feature_store, register_project_tables
+
+    store = feature_store(spark, settings)
+    register_project_tables(store, settings)
+    return store.publish_table(name=settings.table("mrds"))
+
+
 def _check(result: Any, what: str) -> None:
     if not result.ok:
         raise LakehouseError(f"{what} failed: {result.error}")
@@ -63,6 +73,10 @@ def run_demo(settings: Settings, config: GeneratorConfig, days: int) -> None:
             console.rule(f"daily run {day}")
             _check(run_pipeline(spark, settings, "offline_features", day, console=console),
                    f"offline feature pipeline for {day}")
+            _check(run_pipeline(spark, settings, "online_features", day, console=console),
+                   f"online feature pipeline for {day}")
+            published = publish_mrds(spark, settings)
+            console.print(f"online store: {published:,} MRDS rows published")
             quality = validate(spark, settings, day)
             console.print(f"data quality {day}: {quality.status}, gate {'passed' if quality.gate_passed else 'CLOSED'}"
                           f" ({len(quality.failed)} of {len(quality.checks)} checks failed)")

@@ -1,0 +1,32 @@
+"""MRDS: the latest model-ready feature row per active customer as of the run date (see ml/feature_store/mrds.py).
+
+A materialized view, recomputed each update. It reads the offline pipeline's tables by their full
+names from the configuration. The as-of date is `lakehouse.feature_end_date` (the run date of a
+local run); without it, the latest ARDS feature_date. Rows that cannot be scored (no key, no features,
+stale, a required feature missing) are dropped and counted; implausible values are counted only.
+"""
+
+from datetime import date
+
+import dlt
+
+from ml.feature_store.mrds import DESCRIPTION, drop_rules, model_ready, warn_rules
+
+
+def _conf(key: str, default: str = "") -> str:
+    return spark.conf.get(key, default)  # noqa: F821 - `spark` is provided by the pipeline
+
+
+_as_of = _conf("lakehouse.feature_end_date")
+
+
+@dlt.table(name="mrds", comment=DESCRIPTION, table_properties={"quality": "gold", "primary_key": "customer_id"})
+@dlt.expect_all_or_drop(drop_rules(int(_conf("lakehouse.mrds_max_staleness_days", "0"))))
+@dlt.expect_all(warn_rules())
+def mrds():
+    return model_ready(
+        dlt.read(_conf("lakehouse.ards_table")),
+        dlt.read(_conf("lakehouse.customer_updates_table")),
+        dlt.read(_conf("lakehouse.churn_table")),
+        date.fromisoformat(_as_of) if _as_of else None,
+    )

@@ -1,0 +1,64 @@
+"""Feature store access: one interface, Databricks Feature Engineering in a workspace, Delta + SQLite locally.
+
+    from ml.feature_store import FeatureLookup, as_of_date, feature_store, register_project_tables
+
+    fs = feature_store(spark, settings)
+    register_project_tables(fs, settings)          # idempotent: ARDS and MRDS keys and descriptions
+    training_set = fs.create_training_set(df=labels, label="churned", feature_lookups=[
+        FeatureLookup(table_name=settings.table("ards"), lookup_key="customer_id",
+                      timestamp_lookup_key="as_of_date", feature_names=list(FEATURE_NAMES))])
+
+`FeatureLookup` is the library's own class, imported on first use (it pulls in MLflow, seconds).
+The point-in-time boundary rule is documented in pit.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lakehouse.settings import Settings
+from ml.feature_store.errors import (
+    DuplicateKeyError,
+    FeatureNotFound,
+    FeatureStoreError,
+    FeatureTableNotFound,
+    LookupKeyError,
+)
+from ml.feature_store.local import LocalFeatureStore
+from ml.feature_store.pit import as_of_date, point_in_time_join
+from ml.feature_store.tables import FeatureTable, ards_table, mrds_table, project_tables
+from ml.feature_store.training_set import TrainingSet
+
+__all__ = [
+    "DuplicateKeyError", "FeatureLookup", "FeatureNotFound", "FeatureStoreError", "FeatureTable", "FeatureTableNotFound",
+    "LocalFeatureStore", "LookupKeyError", "TrainingSet", "ards_table", "as_of_date", "feature_store", "mrds_table",
+    "point_in_time_join", "project_tables", "register_project_tables",
+]  # fmt: skip
+
+
+def feature_store(spark: Any, settings: Settings) -> Any:
+    """The store for where the settings say we run: LocalFeatureStore, or DatabricksFeatureStore in a workspace."""
+    if settings.local:
+        return LocalFeatureStore(spark, settings)
+    from ml.feature_store.databricks import DatabricksFeatureStore
+
+    return DatabricksFeatureStore(spark, settings)
+
+
+def register_project_tables(store: Any, settings: Settings) -> list[FeatureTable]:
+    """Declare the keys and descriptions of the ARDS and MRDS (written by the pipelines); skips those not there yet."""
+    registered = []
+    for table in project_tables(settings):
+        try:
+            registered.append(store.register_table(table))
+        except FeatureTableNotFound:
+            continue
+    return registered
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FeatureLookup":
+        from databricks.ml_features.entities.feature_lookup import FeatureLookup
+
+        return FeatureLookup
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

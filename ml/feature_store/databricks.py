@@ -1,0 +1,127 @@
+"""The feature store on Databricks: the same calls, delegated to databricks-feature-engineering.
+
+The same checks as locally run first (lookups.py, writes.py), so a timestamp spine against the ARDS's
+date key, an unknown feature or a duplicate key is refused here too, before the client is called.
+Imported only on Databricks: the client takes ~12 s to import and needs workspace credentials.
+Feature descriptions are Unity Catalog column comments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql.types import StructType
+
+from lakehouse.settings import Settings
+from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
+from ml.feature_store.lookups import resolve
+from ml.feature_store.tables import FeatureTable
+from ml.feature_store.writes import check_write
+
+ONLINE_STORE = "churn-online-store"  # a Databricks Online Store created once per workspace
+
+
+def _quoted(name: str) -> str:
+    return ".".join(f"`{part}`" for part in name.split("."))
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class DatabricksFeatureStore:
+    """Unity Catalog feature tables through FeatureEngineeringClient."""
+
+    def __init__(self, spark: Any, settings: Settings, online_store: str = ONLINE_STORE) -> None:
+        from databricks.feature_engineering import FeatureEngineeringClient
+
+        self.spark, self.settings, self.online_store = spark, settings, online_store
+        try:
+            self.client = FeatureEngineeringClient()
+        except ValueError as exc:  # no workspace credentials
+            raise FeatureStoreError(f"the Databricks feature store is not reachable: {str(exc).splitlines()[0]}") from None
+
+    def get_table(self, *, name: str) -> FeatureTable:
+        try:
+            found = self.client.get_table(name=name)
+        except Exception as exc:  # noqa: BLE001 - the client raises plain exceptions for unknown tables
+            raise FeatureTableNotFound(f"{name} is not a feature table: {str(exc).splitlines()[0]}") from None
+        comments = {f.name: f.metadata.get("comment", "") for f in self.spark.table(found.name).schema.fields}
+        timeseries = (found.timestamp_keys or [None])[0]
+        keys = tuple(found.primary_keys) + ((timeseries,) if timeseries and timeseries not in found.primary_keys else ())
+        return FeatureTable(found.name, keys, timeseries, found.description or "",
+                            {c: comments.get(c, "") for c in found.features if c not in keys})
+
+    def read_table(self, *, name: str) -> DataFrame:
+        return self.client.read_table(name=name)
+
+    def create_table(self, *, name: str, primary_keys: str | Sequence[str], df: DataFrame | None = None,
+                     timeseries_column: str | None = None, partition_columns: Sequence[str] = (),
+                     schema: StructType | None = None, description: str = "",
+                     features: dict[str, str] | None = None) -> FeatureTable:
+        keys = (primary_keys,) if isinstance(primary_keys, str) else tuple(primary_keys)
+        table = FeatureTable(name, keys, timeseries_column, description, dict(features or {}))
+        if df is not None:
+            check_write(table, df)
+        self.client.create_table(name=name, primary_keys=list(keys), df=df, timeseries_column=timeseries_column,
+                                 partition_columns=list(partition_columns) or None, schema=schema, description=description)
+        self._comment(table)
+        return self.get_table(name=name)
+
+    def register_table(self, table: FeatureTable) -> FeatureTable:
+        """Declare keys on an existing table once, then its comments (a pipeline's tables may declare keys in their schema)."""
+        if not self.spark.catalog.tableExists(table.name):
+            raise FeatureTableNotFound(f"table {table.name} does not exist: run its pipeline first")
+        try:
+            current = self.get_table(name=table.name)
+        except FeatureTableNotFound:
+            keys = ", ".join(f"`{k}`" + (" TIMESERIES" if k == table.timeseries_column else "") for k in table.primary_keys)
+            for key in table.primary_keys:
+                self.spark.sql(f"ALTER TABLE {_quoted(table.name)} ALTER COLUMN `{key}` SET NOT NULL")
+            self.spark.sql(f"ALTER TABLE {_quoted(table.name)} ADD CONSTRAINT `{table.name.split('.')[-1]}_pk` "
+                           f"PRIMARY KEY ({keys})")
+        else:
+            if (set(current.primary_keys), current.timeseries_column) != (set(table.primary_keys), table.timeseries_column):
+                raise FeatureStoreError(f"{table.name} is a feature table with keys {list(current.primary_keys)}, "
+                                        f"not {list(table.primary_keys)}")
+        self._comment(table)
+        return self.get_table(name=table.name)
+
+    def _comment(self, table: FeatureTable) -> None:
+        self.spark.sql(f"COMMENT ON TABLE {_quoted(table.name)} IS {_sql_string(table.description)}")
+        for column, text in table.features.items():
+            self.spark.sql(f"ALTER TABLE {_quoted(table.name)} ALTER COLUMN `{column}` COMMENT {_sql_string(text)}")
+
+    def write_table(self, *, name: str, df: DataFrame, mode: str = "merge") -> None:
+        table = self.get_table(name=name)
+        existing = {f.name: f.dataType.simpleString() for f in self.spark.table(name).schema.fields}
+        check_write(table, df, existing)
+        self.client.write_table(name=name, df=df, mode=mode)
+
+    def _describe(self, name: str) -> tuple[FeatureTable, StructType, None]:
+        table = self.get_table(name=name)
+        return table, self.spark.table(table.name).schema, None
+
+    def create_training_set(self, *, df: DataFrame, feature_lookups: Sequence[Any], label: str | Sequence[str] | None,
+                            exclude_columns: Sequence[str] = ()) -> Any:
+        resolve(feature_lookups, df.schema, self._describe)
+        return self.client.create_training_set(df=df, feature_lookups=list(feature_lookups), label=label,
+                                               exclude_columns=list(exclude_columns))
+
+    def log_model(self, **kwargs: Any) -> Any:
+        return self.client.log_model(**kwargs)
+
+    def score_batch(self, *, model_uri: str, df: DataFrame, result_type: str = "double") -> DataFrame:
+        return self.client.score_batch(model_uri=model_uri, df=df, result_type=result_type)
+
+    def publish_table(self, *, name: str) -> None:
+        store = self.client.get_online_store(name=self.online_store)
+        if store is None:
+            raise FeatureStoreError(f"online store {self.online_store!r} does not exist in this workspace")
+        self.client.publish_table(online_store=store, source_table_name=name, online_table_name=f"{name}_online")
+
+    def read_online(self, *, name: str, keys: pd.DataFrame) -> pd.DataFrame:
+        raise FeatureStoreError("on Databricks online features are read by Model Serving / Feature Serving endpoints")

@@ -1,0 +1,82 @@
+"""SQLite online store: publish and read back with the offline types, daily upserts, idempotent re-publish."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from ml.feature_store import FeatureTableNotFound, LocalFeatureStore
+from ml.feature_store.local import online_store_path
+from ml.feature_store.online import OnlineStore
+
+D = date.fromisoformat
+SCHEMA = "customer_id string, as_of_date date, plan string, tenure int, txns bigint, spend double, vip boolean"
+ROWS = [("C1", D("2026-01-10"), "basic", 10, 3, 12.5, True), ("C2", D("2026-01-10"), None, 20, 0, None, False)]
+
+
+@pytest.fixture
+def fs(spark, settings):
+    store = LocalFeatureStore(spark, settings)
+    store.create_table(name="mrds", primary_keys="customer_id", df=spark.createDataFrame(ROWS, SCHEMA))
+    return store
+
+
+def _dump(settings) -> list:
+    with sqlite3.connect(online_store_path(settings)) as connection:
+        return list(connection.iterdump())
+
+
+def test_round_trip_keeps_values_and_types(fs):
+    assert fs.publish_table(name="mrds") == 2
+    got = fs.read_online(name="mrds", keys=pd.DataFrame({"customer_id": ["C2", "C9", "C1"]}))
+    assert list(got.customer_id) == ["C2", "C9", "C1"]
+    assert got.iloc[2].to_dict() == {"customer_id": "C1", "as_of_date": D("2026-01-10"), "plan": "basic", "tenure": 10,
+                                     "txns": 3, "spend": 12.5, "vip": True}
+    assert got.iloc[0].plan is None and pd.isna(got.iloc[0].spend) and got.iloc[0].vip == False  # noqa: E712
+    assert got.iloc[1][1:].isna().all()  # unknown key: a row of nulls
+
+
+def test_republish_is_idempotent_and_daily_upserts_merge(spark, fs, settings):
+    fs.publish_table(name="mrds")
+    before = _dump(settings)
+    fs.publish_table(name="mrds")
+    assert _dump(settings) == before
+    fs.write_table(name="mrds", df=spark.createDataFrame(
+        [("C2", D("2026-01-11"), "premium", 21, 4, 9.0, False), ("C3", D("2026-01-11"), "basic", 1, 1, 1.0, False)], SCHEMA))
+    fs.publish_table(name="mrds")
+    got = fs.read_online(name="mrds", keys=pd.DataFrame({"customer_id": ["C1", "C2", "C3"]})).set_index("customer_id")
+    assert got.plan.to_dict() == {"C1": "basic", "C2": "premium", "C3": "basic"}
+    assert got.as_of_date.to_dict() == {"C1": D("2026-01-10"), "C2": D("2026-01-11"), "C3": D("2026-01-11")}
+
+
+def test_time_series_tables_publish_the_latest_row_and_never_go_back(spark, fs, settings):
+    rows = [("C1", D("2026-01-01"), 1.0), ("C1", D("2026-01-02"), 2.0), ("C2", D("2026-01-01"), 5.0)]
+    fs.create_table(name="daily", primary_keys=["customer_id", "feature_date"], timeseries_column="feature_date",
+                    df=spark.createDataFrame(rows, "customer_id string, feature_date date, spend double"))
+    assert fs.publish_table(name="daily") == 2
+    keys = pd.DataFrame({"customer_id": ["C1", "C2"]})
+    assert fs.read_online(name="daily", keys=keys).spend.tolist() == [2.0, 5.0]
+    online = OnlineStore(online_store_path(settings))
+    old = pa.table({"customer_id": ["C1", "C2"], "feature_date": pa.array([D("2026-01-01"), D("2026-01-03")]),
+                    "spend": [1.0, 6.0]})
+    online.publish(settings.table("daily"), old, ["customer_id"], "feature_date")
+    assert fs.read_online(name="daily", keys=keys).spend.tolist() == [2.0, 6.0]
+
+
+def test_a_new_schema_replaces_the_online_table(tmp_path):
+    online = OnlineStore(tmp_path / "online.sqlite")
+    online.publish("t", pa.table({"k": ["a"], "x": [1]}), ["k"])
+    online.publish("t", pa.table({"k": ["b"], "x": [2], "y": ["new"]}), ["k"])
+    got = online.read("t", pd.DataFrame({"k": ["a", "b"]}))
+    assert got.x.isna().tolist() == [True, False] and got.y[1] == "new"  # "a" went with the old table
+
+
+def test_unpublished_or_unknown_tables_are_refused(fs):
+    with pytest.raises(FeatureTableNotFound, match="has not been published"):
+        fs.read_online(name="mrds", keys=pd.DataFrame({"customer_id": ["C1"]}))
+    with pytest.raises(FeatureTableNotFound):
+        fs.publish_table(name="nope")
