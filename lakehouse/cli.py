@@ -156,11 +156,12 @@ def status(settings: Settings) -> None:
 
 def _register_commands() -> None:
     """Commands that live with the job they run (quality/, ml/)."""
+    from ml.cli import mlflow_ui, score, train
     from ml.feature_store.cli import features
     from quality.cli import quality
 
-    main.add_command(features)
-    main.add_command(quality)
+    for command in (features, quality, train, score, mlflow_ui):
+        main.add_command(command)
 
 
 _register_commands()

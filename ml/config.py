@@ -1,0 +1,79 @@
+"""Settings of the training and scoring jobs, with the defaults the daily jobs run on.
+
+These blocks are meant to live in lakehouse/settings.py as `Settings.training` and `Settings.scoring`
+(overridable per environment like every other setting, e.g. `LAKEHOUSE_TRAINING__HORIZON_DAYS=14`).
+Until they do, `training_settings` / `scoring_settings` fall back to the defaults defined here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+Metric = Literal["roc_auc", "pr_auc", "log_loss", "brier", "lift_at_k"]
+
+
+class GateSettings(BaseModel):
+    """When a challenger becomes champion: better on the same held-out data, and good enough on its own."""
+
+    mode: Literal["enabled", "dry-run"] = "enabled"
+    metric: Literal["roc_auc", "pr_auc"] = "roc_auc"
+    min_improvement: float = Field(0.002, gt=0)  # challenger - champion must reach this; a tie never promotes
+    minimums: dict[Metric, float] = {"roc_auc": 0.65, "lift_at_k": 1.5}  # for higher-is-better metrics
+    maximums: dict[Metric, float] = {"brier": 0.1}  # for lower-is-better metrics (a sanity ceiling)
+
+
+class TrainingSettings(BaseModel):
+    """Labels, training window, time split and model hyper-parameters (seeded: same data, same model)."""
+
+    horizon_days: int = Field(14, gt=0)  # label: churn within (as_of, as_of + horizon]
+    window_days: int = Field(365, gt=0)  # as-of dates considered, ending at run_date - horizon
+    as_of_every_days: int = Field(1, gt=0)  # spacing of as-of dates (7 at 100k+ customers keeps the set small)
+    validation_days: int = Field(7, gt=0)
+    test_days: int = Field(7, gt=0)
+    gap_days: int | None = Field(None, ge=0)  # between splits; None = horizon_days, so no label window crosses a split
+    model: Literal["hist_gradient_boosting", "logistic_regression"] = "hist_gradient_boosting"
+    params: dict[str, dict[str, Any]] = {  # per model; max_iter of boosting is the cap for early stopping
+        "hist_gradient_boosting": {"learning_rate": 0.1, "max_iter": 200, "max_leaf_nodes": 15,
+                                   "min_samples_leaf": 50, "l2_regularization": 1.0},
+        "logistic_regression": {"C": 0.5, "max_iter": 2000},
+    }
+    clip_quantile: float = Field(0.995, gt=0.5, le=1.0)  # heavy-tailed counts and amounts are capped here
+    top_k_percent: float = Field(5.0, gt=0, le=100)  # lift is measured on this share of highest scores
+    seed: int = 42
+    threads: int | None = Field(None, gt=0)  # native threads while fitting; None = all cores (1 on a busy 2-core box)
+    gate: GateSettings = GateSettings()
+
+    @property
+    def gap(self) -> int:
+        return self.horizon_days if self.gap_days is None else self.gap_days
+
+    @property
+    def model_params(self) -> dict[str, Any]:
+        return dict(self.params.get(self.model, {}))
+
+
+class ScoringSettings(BaseModel):
+    """The daily batch scoring job: which features, where the predictions go, which decision rule."""
+
+    feature_table: str = "mrds"
+    predictions_table: str = "predictions"
+    threshold: float | None = Field(0.5, gt=0, lt=1)  # decision = probability >= threshold ...
+    top_k_percent: float | None = Field(None, gt=0, le=100)  # ... or the top k% of the day's scores
+
+    @model_validator(mode="after")
+    def _one_decision_rule(self) -> "ScoringSettings":
+        if (self.threshold is None) == (self.top_k_percent is None):
+            raise ValueError("set exactly one of scoring.threshold and scoring.top_k_percent")
+        return self
+
+
+def training_settings(settings: Any) -> TrainingSettings:
+    """`settings.training` once lakehouse/settings.py has it, else the defaults above."""
+    return getattr(settings, "training", None) or TrainingSettings()
+
+
+def scoring_settings(settings: Any) -> ScoringSettings:
+    """`settings.scoring` once lakehouse/settings.py has it, else the defaults above."""
+    return getattr(settings, "scoring", None) or ScoringSettings()

@@ -1,0 +1,94 @@
+"""Model registry steps: register a run's model as `challenger`, then the champion/challenger gate.
+
+The gate scores the challenger and the current champion on the same held-out rows (this run's test
+split). The challenger becomes `champion` only if it passes every absolute threshold and beats the
+champion's gate metric by at least `min_improvement` (a tie never promotes); the first model only has
+to pass the thresholds. Every decision, promoted or not, is written as tags on the challenger's version
+(`gate.*`), so the registry says why a version is or is not serving. In dry-run mode the tags record
+what would have happened and no alias moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml.config import GateSettings
+from ml.training.metrics import evaluate
+
+CHALLENGER, CHAMPION = "challenger", "champion"
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    promote: bool
+    reason: str
+    challenger: dict[str, float]
+    champion: dict[str, float] | None = None
+    champion_version: str | None = None
+    outcome: str | None = None  # promoted / held, or would promote / would hold in dry-run
+
+
+def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate: GateSettings) -> GateDecision:
+    """The gate as a pure function of the two models' metrics on the same rows (NaN never passes)."""
+    failures = [f"{m} {challenger[m]:.4f} below minimum {t}" for m, t in gate.minimums.items() if not challenger[m] >= t]
+    failures += [f"{m} {challenger[m]:.4f} above maximum {t}" for m, t in gate.maximums.items() if not challenger[m] <= t]
+    if failures:
+        return GateDecision(False, "fails thresholds: " + "; ".join(failures), challenger, champion)
+    if champion is None:
+        return GateDecision(True, "first model and passes the thresholds", challenger)
+    new, old = challenger[gate.metric], champion[gate.metric]
+    gain = new - old
+    verdict = "beats" if gain >= gate.min_improvement else "does not beat"
+    reason = f"{gate.metric} {new:.4f} {verdict} champion {old:.4f} by the required {gate.min_improvement} (gain {gain:+.4f})"
+    return GateDecision(gain >= gate.min_improvement, reason, challenger, champion)
+
+
+def current_version(client: Any, name: str, alias: str) -> Any | None:
+    """The version an alias points to, None when the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def register(client: Any, name: str, model_uri: str, tags: dict[str, str]) -> str:
+    """A new version of `name` from `model_uri` (it records the run), aliased `challenger`; returns its number."""
+    import mlflow
+
+    version = str(mlflow.register_model(model_uri, name, tags=tags).version)
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    return version
+
+
+def gate(client: Any, name: str, version: str, X_test: pd.DataFrame, y_test: np.ndarray, challenger: dict[str, float],
+         settings: GateSettings, top_k_percent: float) -> GateDecision:
+    """Compare version `version` (metrics `challenger` on X_test) with the champion, tag the version, and
+    move the `champion` alias when it wins and the gate is enabled."""
+    from ml.serialization import load_model
+
+    held = current_version(client, name, CHAMPION)
+    champion = None
+    if held is not None:
+        champion_model = load_model(f"models:/{name}/{held.version}").get_raw_model()  # the Pipeline itself: no
+        proba = champion_model.predict_proba(X_test)[:, 1]  # signature enforcement, so a retyped column still compares
+        champion = evaluate(np.asarray(y_test), proba, top_k_percent)
+    decision = decide(challenger, champion, settings)
+    outcome = ("promoted" if decision.promote else "held") if settings.mode == "enabled" else (
+        "would promote" if decision.promote else "would hold")
+    decision = replace(decision, champion_version=held and str(held.version), outcome=outcome)
+    tags = {"gate.mode": settings.mode, "gate.metric": settings.metric, "gate.outcome": outcome, "gate.reason": decision.reason,
+            "gate.champion_version": decision.champion_version or "none",
+            f"gate.challenger_{settings.metric}": f"{challenger[settings.metric]:.6f}"}
+    if champion is not None:
+        tags[f"gate.champion_{settings.metric}"] = f"{champion[settings.metric]:.6f}"
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
+    if decision.promote and settings.mode == "enabled":
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return decision

@@ -1,0 +1,1 @@
+"""Training job: labels, point-in-time training set, time split, the sklearn Pipeline, metrics, plots."""

@@ -1,0 +1,144 @@
+"""The champion/challenger gate: decisions as a pure function, then the aliases and tags in a real registry."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import mlflow
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from ml import registry, tracking
+from ml.config import GateSettings, TrainingSettings
+from ml.serialization import log_model_kwargs
+from ml.synthetic import synthetic_tables
+from ml.training.metrics import evaluate
+from ml.training.pipeline import build_pipeline, model_input
+
+GATE = GateSettings(metric="roc_auc", min_improvement=0.01, minimums={"roc_auc": 0.6}, maximums={"brier": 0.2})
+
+
+def metrics(roc_auc: float, brier: float = 0.05) -> dict[str, float]:
+    return {"roc_auc": roc_auc, "pr_auc": 0.3, "log_loss": 0.2, "brier": brier, "lift_at_k": 3.0}
+
+
+# -- decisions ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("challenger", "champion", "promote", "reason"),
+    [
+        (metrics(0.80), metrics(0.75), True, "beats champion"),
+        (metrics(0.75), metrics(0.80), False, "does not beat"),
+        (metrics(0.80), metrics(0.80), False, "does not beat"),  # a tie never promotes
+        (metrics(0.805), metrics(0.80), False, "does not beat"),  # better, but by less than the margin
+        (metrics(0.90), metrics(0.70, brier=0.5), True, "beats champion"),
+        (metrics(0.55), metrics(0.50), False, "roc_auc 0.5500 below minimum 0.6"),  # better, fails a minimum
+        (metrics(0.90, brier=0.3), metrics(0.70), False, "brier 0.3000 above maximum 0.2"),
+        (metrics(0.70), None, True, "first model"),
+        (metrics(0.55), None, False, "below minimum"),
+        (metrics(math.nan), None, False, "roc_auc nan below minimum"),
+    ],
+)
+def test_gate_decisions(challenger, champion, promote, reason):
+    decision = registry.decide(challenger, champion, GATE)
+    assert decision.promote is promote
+    assert reason in decision.reason
+
+
+# -- registry -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client(base_settings, tmp_path_factory):
+    root = tmp_path_factory.mktemp("registry")
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    settings = base_settings.model_copy(update={
+        "storage_root": root / "warehouse", "mlflow_tracking_uri": uri, "mlflow_registry_uri": uri,
+        "experiment_name": "gate-tests", "model_name": "gate_model"})
+    client = tracking.configure(settings)
+    mlflow.set_experiment(experiment_id=tracking.experiment_id(settings))
+    return client
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Train and held-out rows of synthetic ARDS data: churn within 14 days."""
+    tables = synthetic_tables(300, date(2026, 1, 1), 40, seed=5)
+    ards = tables["ards"].merge(tables["silver_churn"], on="customer_id", how="left")
+    horizon = ards["feature_date"] + timedelta(days=14)
+    ards["churned"] = (ards["churn_date"].notna() & (ards["churn_date"] <= horizon)).astype(int)
+    train = ards[ards["feature_date"] < date(2026, 1, 25)]
+    held = ards[ards["feature_date"] >= date(2026, 2, 1)]
+    return model_input(train), train["churned"], model_input(held), held["churned"]
+
+
+@pytest.fixture(scope="module")
+def logged(client, data):
+    """A strong model and one fitted on shuffled labels (no better than chance), each logged once:
+    {kind: (model_uri, metrics on the held-out rows)}."""
+    X, y, X_held, y_held = data
+    cfg = TrainingSettings(params={"hist_gradient_boosting": {"max_iter": 30, "max_leaf_nodes": 7}}, threads=1)
+    models = {}
+    for kind, labels in (("strong", y), ("weak", y.sample(frac=1.0, random_state=1).to_numpy())):
+        with threadpool_limits(limits=1):
+            model = build_pipeline(cfg).fit(X, labels)
+            held_metrics = evaluate(y_held.to_numpy(), model.predict_proba(X_held)[:, 1], 5.0)
+        with mlflow.start_run():
+            info = mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, X.head(3)))
+        models[kind] = (info.model_uri, held_metrics)
+    return models
+
+
+def _alias(client, alias: str) -> str | None:
+    found = registry.current_version(client, "gate_model", alias)
+    return found and str(found.version)
+
+
+def _tags(client, version: str) -> dict[str, str]:
+    return client.get_model_version("gate_model", version).tags
+
+
+def test_gate_moves_aliases_and_records_every_decision(client, data, logged):
+    _, _, X_held, y_held = data
+    lenient = GATE.model_copy(update={"minimums": {"roc_auc": 0.3}})
+
+    def new_version(kind: str) -> tuple[str, dict[str, float]]:
+        uri, held_metrics = logged[kind]
+        return registry.register(client, "gate_model", uri, {}), held_metrics
+
+    def run_gate(version: str, held_metrics: dict[str, float], gate: GateSettings) -> registry.GateDecision:
+        return registry.gate(client, "gate_model", version, X_held, y_held, held_metrics, gate, 5.0)
+
+    # The first model only has to pass the thresholds.
+    weak, weak_metrics = new_version("weak")
+    first = run_gate(weak, weak_metrics, lenient)
+    assert first.outcome == "promoted", first.reason
+    assert _alias(client, "champion") == weak == _alias(client, "challenger")
+
+    # Dry run: a better challenger is recorded as such, but no alias moves.
+    strong, strong_metrics = new_version("strong")
+    decision = run_gate(strong, strong_metrics, lenient.model_copy(update={"mode": "dry-run"}))
+    assert (decision.promote, decision.outcome, _alias(client, "champion")) == (True, "would promote", weak)
+    assert _alias(client, "challenger") == strong
+    assert _tags(client, strong)["gate.mode"] == "dry-run"
+
+    # Enabled: the better challenger, compared on the same held-out rows, becomes champion.
+    decision = run_gate(strong, strong_metrics, GATE)
+    assert decision.outcome == "promoted" and decision.champion_version == weak
+    assert decision.champion["rows"] == decision.challenger["rows"] == len(y_held)
+    assert _alias(client, "champion") == strong
+    tags = _tags(client, strong)
+    assert tags["gate.outcome"] == "promoted" and tags["gate.champion_version"] == weak
+    assert float(tags["gate.challenger_roc_auc"]) > float(tags["gate.champion_roc_auc"]) + GATE.min_improvement
+
+    # An equal challenger (the same model) and a worse one are held, with the reason on the version.
+    for kind, gate in (("strong", GATE), ("weak", lenient)):
+        version, held_metrics = new_version(kind)
+        assert run_gate(version, held_metrics, gate).outcome == "held"
+        assert (_alias(client, "champion"), _alias(client, "challenger")) == (strong, version)
+        assert "does not beat champion" in _tags(client, version)["gate.reason"]
+
+    # A better model that fails an absolute threshold is held too.
+    version, held_metrics = new_version("strong")
+    strict = GATE.model_copy(update={"minimums": {"roc_auc": 0.999}, "min_improvement": 1e-9})
+    assert "fails thresholds" in run_gate(version, held_metrics, strict).reason
+    assert _alias(client, "champion") == strong

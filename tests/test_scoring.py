@@ -1,0 +1,164 @@
+"""Training run end to end on synthetic tables, the champion in standard MLflow clients, and batch scoring:
+idempotent daily partitions and every refusal (nothing written)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date, timedelta
+
+import mlflow
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+
+from lakehouse.storage import TableStore
+from ml import tracking
+from ml.config import GateSettings, ScoringSettings, TrainingSettings
+from ml.errors import ScoringRefused
+from ml.scoring import score
+from ml.serialization import ALLOW_LOAD
+from ml.synthetic import synthetic_tables, write_tables
+from ml.training.train import train
+
+START, DAYS = date(2026, 1, 1), 60
+RUN = START + timedelta(days=DAYS - 1)
+TRAINING = TrainingSettings(
+    horizon_days=7, validation_days=7, test_days=7, threads=1, gate=GateSettings(minimums={"roc_auc": 0.6}),
+    params={"hist_gradient_boosting": {"max_iter": 40, "max_leaf_nodes": 7}},
+)
+
+
+@pytest.fixture(scope="module")
+def trained(spark, base_settings, tmp_path_factory):
+    """Synthetic warehouse (ARDS, customers, churn, an MRDS as of RUN) and one training run for RUN."""
+    root = tmp_path_factory.mktemp("scoring")
+    uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+    settings = base_settings.model_copy(update={
+        "storage_root": root / "warehouse", "schema_name": f"s_{uuid.uuid4().hex[:8]}", "mlflow_tracking_uri": uri,
+        "mlflow_registry_uri": uri, "experiment_name": "scoring-tests", "model_name": "churn_test",
+        "training": TRAINING, "scoring": ScoringSettings()})
+    tables = synthetic_tables(300, START, DAYS, seed=11)
+    ards = tables["ards"]
+    tables["mrds"] = ards[ards["feature_date"] == RUN].assign(as_of_date=RUN)
+    write_tables(spark, TableStore(spark, settings), tables)
+    return settings, train(spark, settings, RUN), tables["mrds"]
+
+
+def _with(settings, **scoring):
+    return settings.model_copy(update={"scoring": ScoringSettings(**scoring)})
+
+
+def _predictions(spark, settings):
+    store = TableStore(spark, settings)
+    return store, store.read("predictions").toPandas().sort_values("customer_id", ignore_index=True)
+
+
+def test_training_run_is_logged_registered_and_promoted(trained):
+    settings, result, _ = trained
+    client = tracking.configure(settings)
+    run = client.get_run(result.run_id).data
+    assert run.tags["lineage.run_date"] == str(RUN) and run.tags["lineage.ards_version"] == "0"
+    assert run.tags["lineage.test_as_of"].endswith(str(RUN - timedelta(days=7)))
+    assert run.params["horizon_days"] == "7" and run.params["model.max_iter"] == "40"
+    assert {"test_roc_auc", "test_pr_auc", "test_log_loss", "test_brier", "test_lift_at_k", "val_roc_auc"} <= set(run.metrics)
+    artifacts = {a.path for a in client.list_artifacts(result.run_id, "plots")}
+    assert artifacts == {f"plots/{n}.png" for n in ("roc_curve", "pr_curve", "calibration", "feature_importance")}
+    version = client.get_model_version_by_alias("churn_test", "champion")
+    assert str(version.version) == result.version == str(client.get_model_version_by_alias("churn_test", "challenger").version)
+    assert version.tags["gate.outcome"] == "promoted" and result.decision.reason.startswith("first model")
+
+
+def test_champion_works_in_standard_mlflow_clients(spark, trained, tmp_path, monkeypatch):
+    """pyfunc by alias and `mlflow models predict` take raw MRDS rows (keys, dates, Spark's types) and agree."""
+    settings, _, _ = trained
+    monkeypatch.setenv(ALLOW_LOAD, "true")  # MLflow 3 asks for it even for skops models (see ml/serialization.py)
+    raw = TableStore(spark, settings).read("mrds").orderBy("customer_id").limit(20).toPandas()
+    model = mlflow.pyfunc.load_model("models:/churn_test@champion")
+    expected = model.get_raw_model().predict_proba(raw)
+    np.testing.assert_allclose(model.predict(raw), expected)
+    source, output = tmp_path / "input.json", tmp_path / "output.json"
+    rows = json.loads(raw.to_json(orient="split", index=False, date_format="iso"))  # every MRDS column, as served
+    source.write_text(json.dumps({"dataframe_split": rows}))
+    env = {**os.environ, "MLFLOW_TRACKING_URI": settings.mlflow_tracking_uri,
+           "MLFLOW_REGISTRY_URI": settings.mlflow_registry_uri, ALLOW_LOAD: "true"}
+    done = subprocess.run([sys.executable, "-m", "mlflow", "models", "predict", "-m", "models:/churn_test@champion",
+                           "-i", str(source), "-t", "json", "-o", str(output), "--env-manager", "local"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    np.testing.assert_allclose(np.array(json.loads(output.read_text())["predictions"]), expected, rtol=1e-12)
+
+
+def test_scoring_replaces_the_partition_of_the_date(spark, trained):
+    settings, result, mrds = trained
+    first = score(spark, settings, RUN)
+    store, rows = _predictions(spark, settings)
+    assert first.rows == len(rows) == len(mrds) and first.model_version == result.version
+    again = score(spark, settings, RUN)
+    store, rerun = _predictions(spark, settings)
+    assert again.table_version == first.table_version + 1 and len(rerun) == len(mrds)
+    columns = ["customer_id", "score_date", "probability", "decision", "model_name", "model_version", "run_id"]
+    assert rerun[columns].equals(rows[columns])
+    assert (rows["decision"] == (rows["probability"] >= 0.5)).all() and rows["run_id"].eq(result.run_id).all()
+    assert store.read("predictions").select("score_date").distinct().count() == 1
+
+
+def test_top_k_decision(spark, trained):
+    settings, _, mrds = trained
+    score(spark, _with(settings, threshold=None, top_k_percent=10), RUN)
+    _, rows = _predictions(spark, settings)
+    assert rows["decision"].sum() == int(len(mrds) * 0.10)
+    assert rows.loc[rows["decision"], "probability"].min() >= rows.loc[~rows["decision"], "probability"].max()
+
+
+@pytest.fixture
+def bad_features(spark, trained):
+    """Writes a feature table of the MRDS's rows with one change; returns a scorer that uses it."""
+    settings, _, _ = trained
+    store = TableStore(spark, settings)
+
+    def using(change):
+        table = f"mrds_{uuid.uuid4().hex[:6]}"
+        store.overwrite(change(store.read("mrds")), table)
+        return _with(settings, feature_table=table)
+
+    return using
+
+
+@pytest.mark.parametrize(
+    ("update", "day", "message"),
+    [
+        ({"model_name": "never_trained"}, RUN, "no champion: model never_trained has no @champion"),
+        ({"scoring": ScoringSettings(feature_table="absent")}, RUN, r"feature table .*absent does not exist"),
+        ({}, RUN + timedelta(days=1), f"missing or stale for {RUN + timedelta(days=1)}"),
+    ],
+    ids=["no-champion", "mrds-missing", "mrds-stale"],
+)
+def test_refusals_write_nothing(spark, trained, update, day, message):
+    settings = trained[0].model_copy(update=update)
+    store = TableStore(spark, settings)
+    before = store.version("predictions")
+    with pytest.raises(ScoringRefused, match=message):
+        score(spark, settings, day)
+    assert store.version("predictions") == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda df: df.drop("tenure_days"), r"missing columns \['tenure_days'\]"),
+        (lambda df: df.withColumn("spend_30d", F.col("spend_30d").cast("string")), "spend_30d is string, the model takes double"),
+        (lambda df: df.withColumn("plan", F.lit(1)), "plan is int, the model takes string"),
+    ],
+    ids=["missing-column", "numeric-as-string", "category-as-number"],
+)
+def test_columns_not_matching_the_signature_are_refused(spark, trained, bad_features, change, message):
+    settings = bad_features(change)
+    store = TableStore(spark, settings)
+    before = store.version("predictions")
+    with pytest.raises(ScoringRefused, match=message):
+        score(spark, settings, RUN)
+    assert store.version("predictions") == before

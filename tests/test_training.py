@@ -1,0 +1,149 @@
+"""Training pieces: label horizon, time split, the pipeline's input contract, metrics, skops round trip."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import skops.io
+from threadpoolctl import threadpool_limits
+
+from ml.config import GateSettings, TrainingSettings
+from ml.errors import NotEnoughHistory, UntrustedModel
+from ml.serialization import TRUSTED_TYPES, check_trusted, load_model, log_model_kwargs
+from ml.synthetic import synthetic_tables
+from ml.training.labels import as_of_dates, labeled_spine
+from ml.training.metrics import evaluate, lift_at_k
+from ml.training.pipeline import INPUT_COLUMNS, build_pipeline, model_input
+from ml.training.split import time_split
+
+D = date.fromisoformat
+RUN = D("2026-03-31")
+SMALL = {"hist_gradient_boosting": {"max_iter": 30, "max_leaf_nodes": 7}, "logistic_regression": {"max_iter": 500}}
+
+
+def small(**kwargs: object) -> TrainingSettings:
+    return TrainingSettings(params=SMALL, threads=1, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Native threads fight over the 2 shared cores (4x slower than one thread under load)."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    """ARDS-shaped rows with labels: churn within 14 days of the row's date."""
+    tables = synthetic_tables(300, D("2026-01-01"), 40, seed=3)
+    ards = tables["ards"].merge(tables["silver_churn"], on="customer_id", how="left")
+    horizon = ards["feature_date"] + timedelta(days=14)
+    ards["churned"] = (ards["churn_date"].notna() & (ards["churn_date"] <= horizon)).astype(int)
+    return ards.drop(columns=["churn_date", "reason"])
+
+
+# -- labels ---------------------------------------------------------------------------------
+def test_as_of_dates_only_where_the_horizon_has_matured():
+    cfg = TrainingSettings(horizon_days=14, as_of_every_days=7, window_days=60)
+    dates = as_of_dates(D("2026-01-01"), RUN, cfg)
+    assert dates[-1] == RUN - timedelta(days=14)
+    assert all(d + timedelta(days=14) <= RUN for d in dates)
+    assert {(b - a).days for a, b in zip(dates, dates[1:])} == {7}
+    assert dates[0] >= RUN - timedelta(days=60)
+    with pytest.raises(NotEnoughHistory, match="no as-of date"):
+        as_of_dates(D("2026-03-20"), RUN, cfg)
+
+
+def test_label_horizon_never_looks_past_the_data(spark):
+    customers = spark.createDataFrame(
+        [("A", D("2025-01-01")), ("B", D("2025-01-01")), ("C", D("2025-01-01")), ("E", D("2025-01-01")),
+         ("F", D("2025-01-01")), ("G", D("2026-03-05"))], "customer_id string, signup_date date")
+    churn = spark.createDataFrame(
+        [("A", D("2026-03-15")),  # as_of + horizon exactly: churned
+         ("B", D("2026-03-16")),  # one day past the horizon: not churned
+         ("C", D("2026-03-01")),  # churned on the as-of date: not in the population
+         ("E", D("2026-04-02"))],  # after the run date: unknown then, must not count
+        "customer_id string, churn_date date")
+    spine = labeled_spine(customers, churn, [D("2026-03-01")], horizon_days=14, run_date=D("2026-03-31"))
+    assert {r.customer_id: r.churned for r in spine.collect()} == {"A": 1, "B": 0, "E": 0, "F": 0}
+    # The same churn row counts once it is in the past of a later run date.
+    later = labeled_spine(customers, churn, [D("2026-03-20")], horizon_days=14, run_date=D("2026-04-03"))
+    assert {r.customer_id: r.churned for r in later.collect()}["E"] == 1
+    with pytest.raises(NotEnoughHistory):
+        labeled_spine(customers, churn, [D("2026-03-20")], horizon_days=14, run_date=D("2026-03-31"))
+
+
+# -- split ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("every", [1, 3, 7])
+def test_split_has_no_time_overlap(every):
+    cfg = TrainingSettings(horizon_days=10, validation_days=7, test_days=7, as_of_every_days=every, window_days=200)
+    split = time_split(as_of_dates(D("2025-10-01"), RUN, cfg), cfg)
+    assert split.train and split.validation and split.test
+    # every label window (d, d + horizon] of a part ends before the next part's first as-of date
+    assert max(split.train) + timedelta(days=10) <= min(split.validation)
+    assert max(split.validation) + timedelta(days=10) <= min(split.test)
+    assert not set(split.train) & set(split.validation) | set(split.validation) & set(split.test)
+    assert max(split.test) == RUN - timedelta(days=10)
+
+
+def test_split_refuses_too_little_history():
+    cfg = TrainingSettings(horizon_days=14)
+    with pytest.raises(NotEnoughHistory, match="too few"):
+        time_split([D("2026-03-01") + timedelta(days=i) for i in range(20)], cfg)
+
+
+# -- pipeline -------------------------------------------------------------------------------
+@pytest.mark.parametrize("model", ["hist_gradient_boosting", "logistic_regression"])
+def test_pipeline_takes_raw_columns_with_nulls_and_is_reproducible(frame, model):
+    cfg = small(model=model)
+    X, y = model_input(frame), frame["churned"]
+    first = build_pipeline(cfg).fit(X, y).predict_proba(X)[:, 1]
+    again = build_pipeline(cfg).fit(X, y).predict_proba(X)[:, 1]
+    np.testing.assert_array_equal(first, again)
+    raw = frame.head(50).copy()  # as the MRDS delivers: keys, dates, ints, None categories, pd.NA
+    raw.loc[raw.index[:5], "plan"] = None
+    raw["tenure_days"] = raw["tenure_days"].astype("Int32")
+    raw.loc[raw.index[:3], "tenure_days"] = pd.NA
+    proba = build_pipeline(cfg).fit(X, y).predict_proba(raw)[:, 1]
+    assert proba.shape == (50,) and np.isfinite(proba).all()
+
+
+def test_metrics_and_lift():
+    y = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
+    p = np.linspace(0, 1, 10)
+    assert lift_at_k(y, p, 20) == pytest.approx(1.0 / 0.2)
+    metrics = evaluate(y, p, 20)
+    assert metrics["roc_auc"] == 1.0 and metrics["lift_at_k"] == 5.0
+    assert np.isnan(evaluate(np.zeros(5), np.full(5, 0.1), 20)["roc_auc"])
+    assert set(GateSettings().minimums) | set(GateSettings().maximums) <= set(metrics)
+
+
+# -- serialization --------------------------------------------------------------------------
+@pytest.mark.parametrize("model", ["hist_gradient_boosting", "logistic_regression"])
+def test_every_type_in_the_model_is_trusted(frame, model):
+    fitted = build_pipeline(small(model=model)).fit(model_input(frame), frame["churned"])
+    assert set(skops.io.get_untrusted_types(data=skops.io.dumps(fitted))) <= set(TRUSTED_TYPES)
+
+
+def test_save_load_predict_equality(frame, tmp_path):
+    X = model_input(frame)
+    fitted = build_pipeline(small()).fit(X, frame["churned"])
+    path = str(tmp_path / "model")
+    mlflow.sklearn.save_model(fitted, path, **log_model_kwargs(fitted, X.head(3)))
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(X), fitted.predict_proba(X))
+    assert list(loaded.metadata.get_input_schema().input_names()) == list(INPUT_COLUMNS)
+
+
+def test_a_model_trusting_other_types_is_refused(frame, tmp_path):
+    X = model_input(frame)
+    fitted = build_pipeline(small()).fit(X, frame["churned"])
+    path = str(tmp_path / "model")
+    kwargs = {**log_model_kwargs(fitted, X.head(3)), "skops_trusted_types": [*TRUSTED_TYPES, "builtins.eval"]}
+    mlflow.sklearn.save_model(fitted, path, **kwargs)
+    with pytest.raises(UntrustedModel, match="builtins.eval"):
+        check_trusted(path)
