@@ -11,21 +11,14 @@ import signal
 import subprocess
 import sys
 from datetime import date
-from typing import Any
 
 import click
 
+from lakehouse.cli_errors import FriendlyCommand
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings, load_settings
 
 
-class _Command(click.Command):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except LakehouseError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -43,7 +36,7 @@ DATE_OPTION = click.option("--date", "run_date", default=None,
                            help="Data day, YYYY-MM-DD (default: the settings' run date, else yesterday).")
 
 
-@click.command(cls=_Command)
+@click.command(cls=FriendlyCommand)
 @DATE_OPTION
 @click.pass_context
 def train(ctx: click.Context, run_date: str | None) -> None:
@@ -59,7 +52,7 @@ def train(ctx: click.Context, run_date: str | None) -> None:
     click.echo(f"gate {result.decision.outcome}: {result.decision.reason}")
 
 
-@click.command(cls=_Command)
+@click.command(cls=FriendlyCommand)
 @DATE_OPTION
 @click.pass_context
 def score(ctx: click.Context, run_date: str | None) -> None:
@@ -83,7 +76,7 @@ def mlflow_server_command(settings: Settings, port: int) -> list[str]:
             "--artifacts-destination", (mlflow_dir(settings) / "artifacts").as_uri()]
 
 
-@click.command("mlflow-ui", cls=_Command)
+@click.command("mlflow-ui", cls=FriendlyCommand)
 @click.option("--port", type=int, default=5000, show_default=True)
 @click.pass_context
 def mlflow_ui(ctx: click.Context, port: int) -> None:

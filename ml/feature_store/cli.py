@@ -11,18 +11,11 @@ from typing import Any
 import click
 from rich.table import Table
 
-from lakehouse.errors import LakehouseError
+from lakehouse.cli_errors import FriendlyGroup
 from lakehouse.progress import console
 from lakehouse.settings import Settings
 
 
-class _Group(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except LakehouseError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
 
 
 def describe_table(store: Any, name: str) -> Table:
@@ -37,7 +30,7 @@ def describe_table(store: Any, name: str) -> Table:
     return view
 
 
-@click.group("features", cls=_Group)
+@click.group("features", cls=FriendlyGroup)
 def features() -> None:
     """Feature tables: keys, descriptions, online publishing."""
 
