@@ -41,7 +41,7 @@ from lakehouse.engine import start_engine  # noqa: E402
 from lakehouse.settings import load_settings  # noqa: E402
 from lakehouse.storage import TableStore  # noqa: E402
 from ml import registry, tracking  # noqa: E402
-from ml.config import TrainingSettings  # noqa: E402
+from lakehouse.job_settings import TrainingSettings  # noqa: E402
 from ml.features.definitions import ENTITY_KEY  # noqa: E402
 from ml.scoring import PREDICTION_SCHEMA, predict, predict_batches, score  # noqa: E402
 from ml.serialization import ALLOW_LOAD, log_model_kwargs  # noqa: E402

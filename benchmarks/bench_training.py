@@ -29,7 +29,7 @@ import ml.training.train as job  # noqa: E402
 from lakehouse.engine import start_engine  # noqa: E402
 from lakehouse.settings import load_settings  # noqa: E402
 from lakehouse.storage import TableStore  # noqa: E402
-from ml.config import TrainingSettings  # noqa: E402
+from lakehouse.job_settings import TrainingSettings  # noqa: E402
 from ml.synthetic import synthetic_tables, write_tables  # noqa: E402
 from ml.training.labels import as_of_dates  # noqa: E402
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from lakehouse.errors import ConfigError
+from lakehouse.job_settings import ScoringSettings, TrainingSettings
 
 CONF_DIR = Path(__file__).parent / "conf"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -78,6 +79,8 @@ class Settings(BaseSettings):
     shuffle_partitions: int = Field(4, gt=0)
     generator: GeneratorSettings = GeneratorSettings()
     blob: BlobSettings = BlobSettings()
+    training: TrainingSettings = TrainingSettings()
+    scoring: ScoringSettings = ScoringSettings()
 
     @field_validator("catalog", "schema_name", "model_name")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml.config import GateSettings
+from lakehouse.job_settings import GateSettings
 from ml.training.metrics import evaluate
 
 CHALLENGER, CHAMPION = "challenger", "champion"

@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
 from ml import registry, tracking
-from ml.config import ScoringSettings, scoring_settings
+from lakehouse.job_settings import ScoringSettings
 from ml.errors import ScoringRefused
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY
 
@@ -142,7 +142,7 @@ def decide(predictions: DataFrame, cfg: ScoringSettings) -> DataFrame:
 
 def score(spark: Any, settings: Settings, run_date: date | None = None) -> ScoringResult:
     """Score the feature table as of `run_date` with @champion and replace that date's predictions."""
-    cfg = scoring_settings(settings)
+    cfg = settings.scoring
     run_date = run_date or settings.effective_run_date
     store = TableStore(spark, settings)
     champion = load_champion(settings)

@@ -11,7 +11,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from ml import registry, tracking
-from ml.config import GateSettings, TrainingSettings
+from lakehouse.job_settings import GateSettings, TrainingSettings
 from ml.serialization import log_model_kwargs
 from ml.synthetic import synthetic_tables
 from ml.training.metrics import evaluate

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.storage import TableStore
 from ml import tracking
-from ml.config import GateSettings, ScoringSettings, TrainingSettings
+from lakehouse.job_settings import GateSettings, ScoringSettings, TrainingSettings
 from ml.errors import ScoringRefused
 from ml.scoring import score
 from ml.serialization import ALLOW_LOAD

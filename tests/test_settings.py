@@ -90,3 +90,21 @@ def test_invalid_values_name_the_setting(tmp_path: Path):
     (tmp_path / "local.yaml").write_text("no_such_setting: 1\n")
     with pytest.raises(ConfigError, match="no_such_setting"):
         load_settings("local", conf_dir=tmp_path)
+
+
+def test_job_settings_come_from_the_environment_file_and_variables(monkeypatch):
+    local = load_settings("local")
+    assert local.training.threads == 1 and local.training.as_of_every_days == 1  # local.yaml
+    assert load_settings("prod").training.as_of_every_days == 7  # prod.yaml
+    monkeypatch.setenv("LAKEHOUSE_TRAINING__HORIZON_DAYS", "21")
+    monkeypatch.setenv("LAKEHOUSE_TRAINING__GATE__MODE", "dry-run")
+    monkeypatch.setenv("LAKEHOUSE_SCORING__THRESHOLD", "0.3")
+    s = load_settings("local")
+    assert (s.training.horizon_days, s.training.threads, s.training.gate.mode) == (21, 1, "dry-run")
+    assert s.scoring.threshold == 0.3
+
+
+def test_inconsistent_job_settings_are_refused(monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_SCORING__TOP_K_PERCENT", "5")  # threshold 0.5 is also set by default
+    with pytest.raises(ConfigError, match="exactly one of scoring.threshold and scoring.top_k_percent"):
+        load_settings("local")

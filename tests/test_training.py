@@ -11,7 +11,7 @@ import pytest
 import skops.io
 from threadpoolctl import threadpool_limits
 
-from ml.config import GateSettings, TrainingSettings
+from lakehouse.job_settings import GateSettings, TrainingSettings
 from ml.errors import NotEnoughHistory, UntrustedModel
 from ml.serialization import TRUSTED_TYPES, check_trusted, load_model, log_model_kwargs
 from ml.synthetic import synthetic_tables

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
-from ml.config import TrainingSettings
+from lakehouse.job_settings import TrainingSettings
 from ml.errors import NotEnoughHistory
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY
 from ml.training.labels import AS_OF, LABEL, as_of_dates, labeled_spine

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ml.config import TrainingSettings
+from lakehouse.job_settings import TrainingSettings
 from ml.errors import NotEnoughHistory
 
 PARTS = ("train", "validation", "test")

@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from lakehouse.settings import Settings
 from ml import registry, tracking
-from ml.config import TrainingSettings, training_settings
+from lakehouse.job_settings import TrainingSettings
 from ml.serialization import log_model_kwargs
 from ml.training import plots
 from ml.training.dataset import TrainingData, load_training_data
@@ -79,7 +79,7 @@ def train(spark: Any, settings: Settings, run_date: date | None = None) -> Train
     """Train, log, register as challenger and run the promotion gate for `run_date` (default: settings)."""
     import mlflow
 
-    cfg = training_settings(settings)
+    cfg = settings.training
     run_date = run_date or settings.effective_run_date
     data = load_training_data(spark, settings, run_date, cfg)
     client = tracking.configure(settings)

@@ -1,8 +1,8 @@
-"""Settings of the training and scoring jobs, with the defaults the daily jobs run on.
+"""Settings blocks of the jobs (training, promotion gate, scoring), with the defaults the daily jobs run on.
 
-These blocks are meant to live in lakehouse/settings.py as `Settings.training` and `Settings.scoring`
-(overridable per environment like every other setting, e.g. `LAKEHOUSE_TRAINING__HORIZON_DAYS=14`).
-Until they do, `training_settings` / `scoring_settings` fall back to the defaults defined here.
+They are fields of `lakehouse.settings.Settings` (`settings.training`, `settings.scoring`), so every value
+can be set per environment in `lakehouse/conf/<env>.yaml` or overridden by a variable such as
+`LAKEHOUSE_TRAINING__HORIZON_DAYS=14`.
 """
 
 from __future__ import annotations
@@ -68,12 +68,3 @@ class ScoringSettings(BaseModel):
             raise ValueError("set exactly one of scoring.threshold and scoring.top_k_percent")
         return self
 
-
-def training_settings(settings: Any) -> TrainingSettings:
-    """`settings.training` once lakehouse/settings.py has it, else the defaults above."""
-    return getattr(settings, "training", None) or TrainingSettings()
-
-
-def scoring_settings(settings: Any) -> ScoringSettings:
-    """`settings.scoring` once lakehouse/settings.py has it, else the defaults above."""
-    return getattr(settings, "scoring", None) or ScoringSettings()
