@@ -26,7 +26,8 @@ from typing import Any, Protocol, TypeVar
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 
-CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json"}
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json",
+                 ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 PENDING_DIR = "_reports_pending"
 MANIFEST = "_manifest.json"
 T = TypeVar("T")
