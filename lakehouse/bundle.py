@@ -1,7 +1,7 @@
 """Reads the Databricks Asset Bundle in bundle/ so local runs use the same pipeline and job definitions.
 
-Only what the local runtime needs is resolved: includes, target overrides and `${var.*}` /
-`${bundle.*}` substitutions. Values the local settings know better (catalog, schema, landing path)
+Only what the local runtime needs is resolved: includes, target overrides, `${var.*}` /
+`${bundle.*}` substitutions, and `${resources.<kind>.<key>.id}`, whose local id is the resource key. Values the local settings know better (catalog, schema, landing path)
 are passed in as variable overrides, so tests and users can point a run elsewhere.
 """
 
@@ -18,6 +18,7 @@ from lakehouse.errors import ConfigError
 
 BUNDLE_DIR = Path(__file__).resolve().parent.parent / "bundle"
 _REF = re.compile(r"\$\{(var|bundle)\.([A-Za-z0-9_]+)\}")
+_RESOURCE_REF = re.compile(r"\$\{resources\.([a-z_]+)\.([A-Za-z0-9_]+)\.id\}")
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,12 @@ def load_bundle(target: str, variables: Mapping[str, str] | None = None, root: P
                     raise ConfigError(f"bundle references undefined {match.group(0)}")
                 return table[match.group(2)]
 
-            return _REF.sub(lookup, node)
+            def resource_id(match: re.Match[str]) -> str:
+                if match.group(2) not in config["resources"].get(match.group(1), {}):
+                    raise ConfigError(f"bundle references undefined resource {match.group(0)}")
+                return match.group(2)
+
+            return _RESOURCE_REF.sub(resource_id, _REF.sub(lookup, node))
         return node
 
     return substitute(config)

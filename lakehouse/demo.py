@@ -1,10 +1,10 @@
 """The README's main command: the system on generated data, as a first deployment would run it.
 
-Generates the default history (skipped when the same drops are already there), runs the
-offline feature pipeline over all but the last days as one full refresh, then for each of the
-last days the daily incremental update, the online feature pipeline (MRDS, published to the
-online store) and the data-quality validation (reports to Blob: Azurite locally), and says
-where to look.
+Generates the default history (skipped when the same drops are already there), then drives the
+bundle's jobs through the local runner exactly as Databricks would run them: the daily job once over
+all but the last days with a full refresh of the pipelines (a first deployment: features, data
+quality, the first model trained and promoted, scores), then the daily job for each of the last
+days, then the monthly drift job for the last complete month; and says where to look.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from lakehouse.datagen import GeneratorConfig, generate_range
 from lakehouse.datagen.schema import manifest_path
 from lakehouse.engine import spark_session
 from lakehouse.errors import LakehouseError
-from lakehouse.pipelines import run_pipeline
+from lakehouse.jobs.runner import JobRun, RunOptions, run_job
+from lakehouse.jobs.spec import JobSpec, bundle_jobs
 from lakehouse.progress import console, progress_bar
 from lakehouse.settings import Settings
 from lakehouse.status import status_table, table_status
 from lakehouse.storage import TableStore, ensure_writable
-from quality.validation import validate
 
 DAILY_DAYS = 7
+DAILY_JOB, MONTHLY_JOB = "churn_daily", "churn_drift"
 
 
 def _already_generated(config: GeneratorConfig, settings: Settings, last: date) -> bool:
@@ -33,57 +34,48 @@ def _already_generated(config: GeneratorConfig, settings: Settings, last: date) 
     return path.exists() and json.loads(path.read_text()).get("config") == config.to_dict()
 
 
-def generate_history(settings: Settings, config: GeneratorConfig, first: date, last: date) -> None:
-    """Write the drops of first..last unless exactly these drops are already in the landing zone."""
+def generate_history(settings: Settings, config: GeneratorConfig, first: date, last: date) -> bool:
+    """Write the drops of first..last unless exactly these drops are already there; True when written."""
     if _already_generated(config, settings, last):
         console.print(f"source data for {first}..{last} already in {settings.landing}")
-        return
+        return False
     ensure_writable(settings.landing, "landing path")
     with progress_bar("generating source data", (last - first).days + 1) as advance:
         generate_range(config, settings.landing, first, last, progress=lambda d: advance(str(d)))
+    return True
 
 
-def publish_mrds(spark: Any, settings: Settings) -> int:
-    """Declare the feature tables' keys and publish the MRDS to the online store."""
-    from ml.feature_store import feature_store, register_project_tables
-
-    store = feature_store(spark, settings)
-    register_project_tables(store, settings)
-    return store.publish_table(name=settings.table("mrds"))
-
-
-def _check(result: Any, what: str) -> None:
-    if not result.ok:
-        raise LakehouseError(f"{what} failed: {result.error}")
+def _run(spark: Any, settings: Settings, job: JobSpec, day: date, options: RunOptions) -> JobRun:
+    console.rule(f"{job.key} for {day}{' (full refresh)' if options.full_refresh else ''}")
+    run = run_job(spark, settings, job, day, options)
+    if not run.leaves_ok(job):
+        raise LakehouseError(f"job {job.key} for {day} failed: {'; '.join(run.failures()) or run.status}")
+    return run
 
 
 def run_demo(settings: Settings, config: GeneratorConfig, days: int) -> None:
-    """Generate `days` of data, full refresh up to the last DAILY_DAYS, then one update per day."""
+    """Generate `days` of data, a first deployment up to the last DAILY_DAYS, then one daily run per day."""
     first = config.world_start
     last = first + timedelta(days=days - 1)
-    backfill_end = last - timedelta(days=DAILY_DAYS)
-    generate_history(settings, config, first, last)
-    reports: list[str] = []
+    first_deployment = last - timedelta(days=DAILY_DAYS)
+    fresh = generate_history(settings, config, first, last)
+    jobs = bundle_jobs()
+    options = RunOptions(resume=not fresh, console=console)  # a rerun on the same data only redoes what failed
     with local_blob(settings) as settings, spark_session(settings) as spark:
-        console.rule(f"offline features: full refresh through {backfill_end}")
-        _check(run_pipeline(spark, settings, "offline_features", backfill_end, full_refresh=True, console=console),
-               "offline feature pipeline (full refresh)")
-        for offset in range(DAILY_DAYS, 0, -1):
-            day = last - timedelta(days=offset - 1)
-            console.rule(f"daily run {day}")
-            _check(run_pipeline(spark, settings, "offline_features", day, console=console),
-                   f"offline feature pipeline for {day}")
-            _check(run_pipeline(spark, settings, "online_features", day, console=console),
-                   f"online feature pipeline for {day}")
-            published = publish_mrds(spark, settings)
-            console.print(f"online store: {published:,} MRDS rows published")
-            quality = validate(spark, settings, day)
-            console.print(f"data quality {day}: {quality.status}, gate {'passed' if quality.gate_passed else 'CLOSED'}"
-                          f" ({len(quality.failed)} of {len(quality.checks)} checks failed)")
-            reports.extend(quality.published)
+        _run(spark, settings, jobs[DAILY_JOB], first_deployment,
+             RunOptions(resume=options.resume, full_refresh=True, console=console))
+        for offset in range(DAILY_DAYS - 1, -1, -1):
+            _run(spark, settings, jobs[DAILY_JOB], last - timedelta(days=offset), options)
+        drift = _run(spark, settings, jobs[MONTHLY_JOB], last, options)
         rows = table_status(TableStore(spark, settings))
     console.rule("done")
     console.print(status_table(f"{settings.catalog}.{settings.schema_name}", rows))
-    console.print(f"\ntables: {settings.storage_root}\nlanding files: {settings.landing}\n"
-                  f"data-quality reports: {', '.join(reports[-2:])}\n"
-                  f"inspect: .venv/bin/lakehouse status; Blob: .venv/bin/lakehouse quality azurite")
+    signal = drift.tasks["drift"].values.get("retrain", "?")
+    console.print(
+        f"\ntables: {settings.storage_root}\nlanding files: {settings.landing}\n"
+        f"reports (data quality daily, drift monthly; retraining signal: {signal}): "
+        f"container {settings.blob.container}, see `.venv/bin/lakehouse quality azurite`\n"
+        "job runs: .venv/bin/lakehouse job history\n"
+        "models and runs: .venv/bin/lakehouse mlflow-ui   (then http://127.0.0.1:5000)\n"
+        "tables: .venv/bin/lakehouse status"
+    )

@@ -1,0 +1,110 @@
+"""Validate the bundle offline, before `databricks bundle validate` ever sees it.
+
+Every job and pipeline must load into the databricks-bundles models (`Job.from_dict`, `Pipeline.from_dict`
+reject unknown fields, bad enums and wrong shapes), plus what those models do not check: depends_on
+names existing tasks, one task type per task, an acyclic task graph, valid Quartz schedules, outcomes
+only on condition-task dependencies, `{{tasks.X.values.K}}` only from upstream tasks, and every wheel
+task's entry point and task name present in this package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from lakehouse.bundle import BUNDLE_DIR, load_bundle
+from lakehouse.errors import ConfigError
+from lakehouse.jobs.schedule import validate_cron
+from lakehouse.jobs.spec import JobSpec, TaskSpec, parse_job
+from lakehouse.jobs.tasks import parse_call
+
+_TASK_VALUE = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9_]+)\.values\.")
+PACKAGE = "churn_lakehouse"
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def wheel_scripts(pyproject: Path = PYPROJECT) -> set[str]:
+    """Console scripts the wheel built from pyproject.toml declares whose target imports."""
+    scripts = tomllib.loads(pyproject.read_text())["project"].get("scripts", {})
+    found = set()
+    for name, target in scripts.items():
+        module, _, attr = target.partition(":")
+        if callable(getattr(importlib.import_module(module), attr, None)):
+            found.add(name)
+    return found
+
+
+def _model_problems(kind: str, key: str, body: Mapping[str, Any]) -> list[str]:
+    from databricks.bundles.jobs import Job
+    from databricks.bundles.pipelines import Pipeline
+
+    model = {"jobs": Job, "pipelines": Pipeline}[kind]
+    try:
+        model.from_dict({k: v for k, v in body.items() if not k.startswith("_")})
+    except (ValueError, TypeError, KeyError) as exc:
+        return [f"{kind}.{key}: {exc}"]
+    return []
+
+
+def _upstream(job: JobSpec, key: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [key]
+    while todo:
+        for dep in job.task(todo.pop()).depends_on:
+            if dep.task_key not in seen:
+                seen.add(dep.task_key)
+                todo.append(dep.task_key)
+    return seen
+
+
+def _task_problems(job: JobSpec, task: TaskSpec, scripts: set[str], pipelines: set[str]) -> list[str]:
+    where = f"jobs.{job.key}.{task.key}"
+    problems = []
+    for dep in task.depends_on:
+        if dep.outcome is not None and job.task(dep.task_key).kind != "condition_task":
+            problems.append(f"{where}: outcome on {dep.task_key!r}, which is not a condition task")
+        if dep.outcome not in (None, "true", "false"):
+            problems.append(f"{where}: outcome must be \"true\" or \"false\", not {dep.outcome!r}")
+    upstream = _upstream(job, task.key)
+    for referenced in _TASK_VALUE.findall(str(task.body)):
+        if referenced not in upstream:
+            problems.append(f"{where}: reads values of {referenced!r}, which is not upstream of it")
+    if task.kind == "pipeline_task" and task.body.get("pipeline_id") not in pipelines:
+        problems.append(f"{where}: pipeline {task.body.get('pipeline_id')!r} is not a resource of the bundle")
+    if task.kind == "python_wheel_task":
+        if task.body.get("package_name") != PACKAGE:
+            problems.append(f"{where}: package {task.body.get('package_name')!r} is not {PACKAGE}")
+        if task.body.get("entry_point") not in scripts:
+            problems.append(f"{where}: entry point {task.body.get('entry_point')!r} is not a console script of the wheel")
+        try:
+            parse_call([str(p).replace("{{job.parameters.run_date}}", "") for p in task.body.get("parameters", [])])
+        except ConfigError as exc:
+            problems.append(f"{where}: {exc}")
+    return problems
+
+
+def check_bundle(target: str, root: Path = BUNDLE_DIR) -> list[str]:
+    """Everything wrong with the bundle in `root` for `target` (empty when it is fine)."""
+    try:
+        bundle = load_bundle(target, root=root)
+    except ConfigError as exc:
+        return [str(exc)]
+    resources = bundle.get("resources", {})
+    scripts = wheel_scripts()
+    problems = [p for kind in ("jobs", "pipelines") for key, body in resources.get(kind, {}).items()
+                for p in _model_problems(kind, key, body)]
+    for key, body in resources.get("jobs", {}).items():
+        try:
+            job = parse_job(key, body)
+            job.order()
+            if job.schedule:
+                validate_cron(job.schedule.quartz_cron, job.schedule.timezone)
+        except ConfigError as exc:
+            problems.append(f"jobs.{key}: {exc}")
+            continue
+        for task in job.tasks:
+            problems += _task_problems(job, task, scripts, set(resources.get("pipelines", {})))
+    return problems

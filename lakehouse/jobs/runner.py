@@ -1,0 +1,132 @@
+"""Run a bundle job on this machine for one data day, in dependency order, as Databricks Jobs would.
+
+pipeline_task -> the local DLT runtime (lakehouse.pipelines); python_wheel_task -> the same
+`lakehouse-task` entry point the wheel task calls (lakehouse.jobs.tasks); condition_task -> evaluated
+here. Every attempt is appended to the `job_runs` table. With `resume` (the default) tasks that already
+succeeded for the date are skipped and their task values reused; `force` runs everything again.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from lakehouse.errors import LakehouseError
+from lakehouse.jobs import conditions as cond
+from lakehouse.jobs.history import TaskRun, record, succeeded_tasks
+from lakehouse.jobs.spec import JobSpec, TaskSpec
+from lakehouse.jobs.tasks import TASKS, parse_call
+from lakehouse.settings import Settings
+from lakehouse.storage import TableStore
+
+
+@dataclass
+class JobRun:
+    run_id: str
+    job: str
+    run_date: date
+    tasks: dict[str, TaskRun] = field(default_factory=dict)
+
+    @property
+    def status(self) -> dict[str, str]:
+        return {key: run.status for key, run in self.tasks.items()}
+
+    def leaves_ok(self, spec: JobSpec) -> bool:
+        """Databricks' rule: a run fails when one of its leaf tasks (no dependents) did not succeed."""
+        upstream = {d.task_key for t in spec.tasks for d in t.depends_on}
+        return all(self.tasks[t.key].status in (*cond.SUCCEEDED, cond.EXCLUDED) for t in spec.tasks if t.key not in upstream)
+
+    def failures(self) -> list[str]:
+        return [f"{key}: {run.error}" for key, run in self.tasks.items() if run.status == cond.FAILED]
+
+
+@dataclass
+class RunOptions:
+    resume: bool = True  # skip tasks that already succeeded for this date
+    full_refresh: bool = False  # pipeline tasks recompute everything (a first deployment)
+    retry_delay_scale: float = 1.0  # 0 in tests: no waiting between attempts
+    console: Any = None
+
+
+def run_job(spark: Any, settings: Settings, spec: JobSpec, run_date: date, options: RunOptions | None = None) -> JobRun:
+    """Run every task of `spec` for `run_date`; a failing task never stops the run (run_if decides)."""
+    options = options or RunOptions()
+    store = TableStore(spark, settings)
+    run = JobRun(uuid.uuid4().hex[:12], spec.key, run_date)
+    done = succeeded_tasks(store, spec.key, run_date) if options.resume else {}
+    parameters = {**spec.parameters, "run_date": run_date.isoformat()}
+    values: dict[str, dict[str, str]] = {}
+    outcomes: dict[str, str] = {}
+    for task in spec.order():
+        now = datetime.now(timezone.utc)
+        verdict = cond.decide(task, run.status, outcomes)
+        if verdict == cond.RUN and task.key in done and task.kind != "condition_task":
+            values[task.key] = done[task.key]
+            run.tasks[task.key] = TaskRun(run.run_id, spec.key, task.key, run_date, 0, cond.SKIPPED, now, now,
+                                          values=done[task.key])
+        elif verdict == cond.RUN:
+            run.tasks[task.key] = _attempts(spark, settings, spec, task, run, parameters, values, options)
+            if task.kind == "condition_task" and run.tasks[task.key].status == cond.SUCCESS:
+                outcomes[task.key] = run.tasks[task.key].values["outcome"]
+            values[task.key] = run.tasks[task.key].values
+        else:
+            run.tasks[task.key] = TaskRun(run.run_id, spec.key, task.key, run_date, 0, verdict, now, now)
+        record(store, run.tasks[task.key])
+        _say(options, task.key, run.tasks[task.key])
+    return run
+
+
+def _attempts(spark: Any, settings: Settings, spec: JobSpec, task: TaskSpec, run: JobRun, parameters: dict[str, str],
+              values: dict[str, dict[str, str]], options: RunOptions) -> TaskRun:
+    """Run the task, retrying up to max_retries; every attempt but the last is recorded as it ends.
+
+    A LakehouseError is a verdict on the data or configuration (no champion, too little history, a
+    failed expectation): retrying cannot change it, so only other errors (I/O, engine) are retried.
+    """
+    store = TableStore(spark, settings)
+    for attempt in range(task.max_retries + 1):
+        started = datetime.now(timezone.utc)
+        try:
+            produced = _execute(spark, settings, task, parameters, values, options)
+            return TaskRun(run.run_id, spec.key, task.key, run.run_date, attempt, cond.SUCCESS, started,
+                           datetime.now(timezone.utc), values=produced)
+        except Exception as exc:  # noqa: BLE001 - any task failure is recorded, run_if decides what follows
+            failed = TaskRun(run.run_id, spec.key, task.key, run.run_date, attempt, cond.FAILED, started,
+                             datetime.now(timezone.utc), error=f"{type(exc).__name__}: {exc}"[:2000])
+            if attempt == task.max_retries or isinstance(exc, LakehouseError):
+                return failed
+            record(store, failed)
+            _say(options, task.key, failed)
+            time.sleep(task.min_retry_interval_ms / 1000 * options.retry_delay_scale)
+    raise AssertionError("unreachable")
+
+
+def _execute(spark: Any, settings: Settings, task: TaskSpec, parameters: dict[str, str],
+             values: dict[str, dict[str, str]], options: RunOptions) -> dict[str, str]:
+    run_date = date.fromisoformat(parameters["run_date"])
+    if task.kind == "pipeline_task":
+        from lakehouse.pipelines import run_pipeline
+
+        full_refresh = options.full_refresh or bool(task.body.get("full_refresh"))
+        result = run_pipeline(spark, settings, str(task.body["pipeline_id"]), run_date, full_refresh=full_refresh,
+                              console=options.console)
+        if not result.ok:
+            raise LakehouseError(f"pipeline update {result.update_id} failed: {result.error}")
+        return {"update_id": str(result.update_id)}
+    if task.kind == "condition_task":
+        left, right = (cond.resolve(str(task.body[side]), parameters, values) for side in ("left", "right"))
+        return {"outcome": "true" if cond.evaluate(str(task.body["op"]), left, right) else "false"}
+    call = parse_call([cond.resolve(str(p), parameters, values) for p in task.body.get("parameters", [])])
+    entry: Callable[[Any, Settings, date], dict[str, str]] = TASKS[call.name]
+    return entry(spark, settings, call.run_date or run_date)
+
+
+def _say(options: RunOptions, key: str, run: TaskRun) -> None:
+    if options.console is None:
+        return
+    colour = {cond.SUCCESS: "green", cond.SKIPPED: "cyan", cond.EXCLUDED: "yellow"}.get(run.status, "red")
+    detail = f" {run.error}" if run.error else (f" {run.values}" if run.values else "")
+    options.console.print(f"  [{colour}]{run.status:<15}[/{colour}] {key} ({run.duration_s:.1f} s){detail}")

@@ -1,0 +1,144 @@
+"""The job tasks' entry point: `lakehouse-task NAME --env ENV --date D`, what the bundle's wheel tasks call.
+
+On Databricks the python_wheel_task runs the `lakehouse-task` console script of the project wheel; the
+local runner parses the same parameters with the same command (`parse_call`) and calls the same
+`run_task` with its shared Spark session. A task returns its task values (strings, as Databricks
+stores them), which condition tasks downstream read as `{{tasks.<task>.values.<key>}}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Callable, Mapping, Sequence
+
+import click
+
+from lakehouse.cli_errors import FriendlyCommand
+from lakehouse.errors import ConfigError
+from lakehouse.settings import ENVIRONMENTS, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+TaskValues = dict[str, str]
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def data_quality(spark: Any, settings: Settings, run_date: date) -> TaskValues:
+    """Validate the day's source-aligned data; the gate decision is the task value `gate_passed`."""
+    from quality.validation import ReportNotPublished, validate
+
+    try:
+        result = validate(spark, settings, run_date)
+    except ReportNotPublished as exc:  # the results are stored; the report waits for the next run
+        log.warning("%s", exc)
+        result = exc.result
+    return {"gate_passed": _flag(result.gate_passed), "status": result.status,
+            "failed_checks": str(len(result.failed))}
+
+
+def publish_features(spark: Any, settings: Settings, run_date: date) -> TaskValues:
+    """Declare the feature tables' keys and publish the MRDS to the online store."""
+    from ml.feature_store import feature_store, register_project_tables
+
+    store = feature_store(spark, settings)
+    register_project_tables(store, settings)
+    return {"published_rows": str(store.publish_table(name=settings.table("mrds")))}
+
+
+def train(spark: Any, settings: Settings, run_date: date) -> TaskValues:
+    """Train a challenger and run the promotion gate."""
+    from ml.training.train import train as train_model
+
+    result = train_model(spark, settings, run_date)
+    return {"model_version": result.version, "gate_outcome": str(result.decision.outcome),
+            "promoted": _flag(result.decision.promote)}
+
+
+def score(spark: Any, settings: Settings, run_date: date) -> TaskValues:
+    """Score the day's MRDS with @champion."""
+    from ml.scoring import score as score_day
+
+    result = score_day(spark, settings, run_date)
+    return {"rows": str(result.rows), "model_version": result.model_version}
+
+
+def last_complete_month(day: date) -> date:
+    """The first day of the last calendar month that is complete on `day`."""
+    end = day if (day + timedelta(days=1)).month != day.month else day.replace(day=1) - timedelta(days=1)
+    return end.replace(day=1)
+
+
+def drift(spark: Any, settings: Settings, run_date: date) -> TaskValues:
+    """Compare the last month complete on `run_date` with the reference window; `retrain` is the signal."""
+    from quality.drift.job import detect_drift
+
+    result = detect_drift(spark, settings, last_complete_month(run_date))
+    return {"retrain": _flag(result.retrain_recommended), "dataset_drift": _flag(result.dataset_drift)}
+
+
+TASKS: Mapping[str, Callable[[Any, Settings, date], TaskValues]] = {
+    "data_quality": data_quality, "publish_features": publish_features, "train": train, "score": score,
+    "drift": drift,
+}
+
+
+@dataclass(frozen=True)
+class TaskCall:
+    name: str
+    env: str | None
+    run_date: date | None
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None  # "" = the job parameter's default: yesterday
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.command("lakehouse-task", cls=FriendlyCommand)
+@click.argument("name")
+@click.option("--env", type=click.Choice(ENVIRONMENTS), default=None, help="Environment settings (default: local).")
+@click.option("--date", "run_date", default=None, help="Data day YYYY-MM-DD; empty = yesterday (UTC).")
+def main(name: str, env: str | None, run_date: str | None) -> None:
+    """Run job task NAME (what a Databricks python_wheel_task calls): data_quality, drift, publish_features,
+    score or train."""
+    from lakehouse.engine import spark_session
+
+    _known(name)
+    settings = load_settings(env)
+    day = _date(run_date) or settings.effective_run_date
+    with spark_session(settings) as spark:
+        values = TASKS[name](spark, settings, day)
+    set_task_values(settings, values)
+    click.echo(f"{name} {day}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+
+
+def parse_call(parameters: Sequence[str]) -> TaskCall:
+    """The task a wheel task's parameters name, parsed exactly as the console script parses them."""
+    try:
+        params = main.make_context("lakehouse-task", list(parameters), resilient_parsing=False).params
+    except click.ClickException as exc:
+        raise ConfigError(f"task parameters {list(parameters)} are invalid: {exc.format_message()}") from None
+    return TaskCall(_known(params["name"]), params["env"], _date(params["run_date"]))
+
+
+def _known(name: str) -> str:
+    if name not in TASKS:
+        raise ConfigError(f"no task {name!r}: choose one of {', '.join(sorted(TASKS))}")
+    return name
+
+
+def set_task_values(settings: Settings, values: Mapping[str, str]) -> None:
+    """On Databricks, publish the values to the job run (dbutils.jobs.taskValues); locally the runner keeps them."""
+    if settings.local:
+        return
+    from databricks.sdk.runtime import dbutils  # type: ignore[attr-defined]
+
+    for key, value in values.items():
+        dbutils.jobs.taskValues.set(key=key, value=value)

@@ -1,0 +1,264 @@
+"""The bundle's jobs: offline validation, schedules, run_if semantics, the local runner, resume and backfill.
+
+Runner tests use small jobs whose wheel tasks are test functions registered under TASKS (the runner's
+real dispatch); the real daily job on real pipelines is in test_daily_job.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from lakehouse.bundle import BUNDLE_DIR, load_bundle
+from lakehouse.errors import ConfigError
+from lakehouse.jobs import conditions as cond
+from lakehouse.jobs import tasks
+from lakehouse.jobs.backfill import backfill, plan
+from lakehouse.jobs.check import check_bundle
+from lakehouse.jobs.history import TABLE, runs
+from lakehouse.jobs.runner import RunOptions, run_job
+from lakehouse.jobs.schedule import fire_times, validate_cron
+from lakehouse.jobs.spec import Schedule, bundle_jobs, parse_job
+
+
+def wheel(name: str, *deps: str, **extra: object) -> dict:
+    return {"task_key": name, "depends_on": [{"task_key": d} for d in deps], **extra,
+            "python_wheel_task": {"package_name": "churn_lakehouse", "entry_point": "lakehouse-task",
+                                  "parameters": [name, "--date", "{{job.parameters.run_date}}"]}}
+
+
+# --- the bundle, offline -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", ["local", "dev", "staging", "prod"])
+def test_bundle_is_valid_for_every_target(target):
+    assert check_bundle(target) == []
+
+
+def test_targets_resolve_variables_and_includes():
+    prod, dev = load_bundle("prod"), load_bundle("dev")
+    assert prod["resources"]["jobs"]["churn_daily"]["name"] == "churn-daily-prod"
+    assert prod["resources"]["jobs"]["churn_daily"]["schedule"]["pause_status"] == "UNPAUSED"
+    assert dev["resources"]["jobs"]["churn_daily"]["schedule"]["pause_status"] == "PAUSED"
+    assert prod["resources"]["pipelines"]["offline_features"]["catalog"] == "churn_prod"
+    assert prod["resources"]["jobs"]["churn_daily"]["tasks"][0]["pipeline_task"]["pipeline_id"] == "offline_features"
+    assert prod["targets"]["prod"]["run_as"]["service_principal_name"] == "00000000-0000-0000-0000-000000000000"
+    params = prod["resources"]["jobs"]["churn_daily"]["tasks"][2]["python_wheel_task"]["parameters"]
+    assert params[:3] == ["publish_features", "--env", "prod"]
+
+
+def test_daily_job_runs_its_tasks_in_dependency_order():
+    order = [t.key for t in bundle_jobs()["churn_daily"].order()]
+    assert order == ["offline_features", "online_features", "data_quality", "publish_features", "quality_gate",
+                     "train", "score"]
+    daily = bundle_jobs()["churn_daily"]
+    assert [(d.task_key, d.outcome) for d in daily.task("train").depends_on] == [("quality_gate", "true")]
+
+
+@pytest.fixture
+def bundle_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "bundle"
+    shutil.copytree(BUNDLE_DIR, root)
+    (root / "dlt").symlink_to(BUNDLE_DIR.parent / "dlt")
+    return root
+
+
+def edit_daily(root: Path, change) -> None:
+    path = root / "resources" / "daily.job.yml"
+    data = yaml.safe_load(path.read_text())
+    change(data["resources"]["jobs"]["churn_daily"])
+    path.write_text(yaml.safe_dump(data))
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda j: j.update(bogus_field=1), "Unexpected field 'bogus_field'"),
+    (lambda j: j["tasks"][1].update(run_if="SOMETIMES"), "SOMETIMES"),
+    (lambda j: j["tasks"][1]["depends_on"].append({"task_key": "nope"}), "unknown task(s) nope"),
+    (lambda j: j["tasks"][0]["depends_on"] if "depends_on" in j["tasks"][0] else
+        j["tasks"][0].update(depends_on=[{"task_key": "score"}]), "cycle"),
+    (lambda j: j["tasks"][2].update(pipeline_task={"pipeline_id": "x"}), "exactly one task type"),
+    (lambda j: j["schedule"].update(quartz_cron_expression="0 0 25 * * ?"), "not a valid Quartz expression"),
+    (lambda j: j["schedule"].update(timezone_id="Mars/Olympus"), "time zone 'Mars/Olympus' is unknown"),
+    (lambda j: j["tasks"][2]["python_wheel_task"].update(entry_point="nope"), "entry point 'nope'"),
+    (lambda j: j["tasks"][2]["python_wheel_task"].update(parameters=["no_such_task"]), "no_such_task"),
+    (lambda j: j["tasks"][6]["depends_on"][0].update(outcome="true"), "not a condition task"),
+    (lambda j: j["tasks"][4]["condition_task"].update(left="{{tasks.score.values.rows}}"), "not upstream"),
+])
+def test_bundle_check_finds_what_the_models_skip(bundle_copy, change, problem):
+    edit_daily(bundle_copy, change)
+    problems = check_bundle("dev", root=bundle_copy)
+    assert any(problem in p for p in problems), problems
+
+
+# --- schedules ------------------------------------------------------------------------------------------
+
+def test_schedules_fire_when_expected():
+    daily = fire_times(Schedule("0 0 5 * * ?"), date(2026, 1, 30), date(2026, 2, 2))
+    assert daily == [datetime(2026, 1, d, 5, tzinfo=ZoneInfo("UTC")) for d in (30, 31)] + [
+        datetime(2026, 2, d, 5, tzinfo=ZoneInfo("UTC")) for d in (1, 2)]
+    monthly = fire_times(Schedule("0 0 6 2 * ?"), date(2026, 1, 1), date(2026, 3, 31))
+    assert [m.date() for m in monthly] == [date(2026, 1, 2), date(2026, 2, 2), date(2026, 3, 2)]
+    mondays = fire_times(Schedule("0 30 7 ? * 2", "Europe/Amsterdam"), date(2026, 3, 1), date(2026, 3, 16))
+    assert [m.date() for m in mondays] == [date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)]  # Quartz 2 = MON
+    assert mondays[0].utcoffset().total_seconds() == 3600
+
+
+@pytest.mark.parametrize("cron", ["0 5 * * *", "0 0 5 * * *", "0 0 5 * * ? 2026 1", "0 0 5 ? * 9"])
+def test_invalid_quartz_expressions_are_refused(cron):
+    with pytest.raises(ConfigError):
+        validate_cron(cron)
+
+
+def test_backfill_plan_follows_both_schedules():
+    jobs = bundle_jobs()
+    fired = plan(jobs.values(), date(2026, 1, 20), date(2026, 3, 10))
+    assert sum(f.job.key == "churn_daily" for f in fired) == 50
+    drift = [f for f in fired if f.job.key == "churn_drift"]
+    assert [f.run_date for f in drift] == [date(2026, 2, 1), date(2026, 3, 1)]
+    assert tasks.last_complete_month(date(2026, 2, 1)) == date(2026, 1, 1)
+    assert tasks.last_complete_month(date(2026, 3, 31)) == date(2026, 3, 1)
+    # the drift run for Feb 1 comes after that day's daily run
+    index = fired.index(drift[0])
+    assert fired[index - 1].job.key == "churn_daily" and fired[index - 1].run_date == date(2026, 2, 1)
+
+
+# --- run_if and conditions ------------------------------------------------------------------------------
+
+def decide(run_if: str, *states: str, outcome: str | None = None, outcomes: dict | None = None) -> str:
+    deps = [{"task_key": f"d{i}", **({"outcome": outcome} if outcome and i == 0 else {})} for i in range(len(states))]
+    job = parse_job("j", {"tasks": [{**wheel("t"), "depends_on": deps, "run_if": run_if}]})
+    return cond.decide(job.tasks[0], {f"d{i}": s for i, s in enumerate(states)}, outcomes or {})
+
+
+@pytest.mark.parametrize("run_if, states, expected", [
+    ("ALL_SUCCESS", ("SUCCESS", "SUCCESS"), "RUN"),
+    ("ALL_SUCCESS", ("SUCCESS", "FAILED"), "UPSTREAM_FAILED"),
+    ("ALL_SUCCESS", ("SUCCESS", "EXCLUDED"), "RUN"),
+    ("ALL_SUCCESS", ("EXCLUDED", "EXCLUDED"), "EXCLUDED"),
+    ("ALL_SUCCESS", ("SKIPPED", "SUCCESS"), "RUN"),
+    ("AT_LEAST_ONE_SUCCESS", ("FAILED", "SUCCESS"), "RUN"),
+    ("AT_LEAST_ONE_SUCCESS", ("FAILED", "UPSTREAM_FAILED"), "UPSTREAM_FAILED"),
+    ("NONE_FAILED", ("SUCCESS", "EXCLUDED"), "RUN"),
+    ("NONE_FAILED", ("SUCCESS", "UPSTREAM_FAILED"), "UPSTREAM_FAILED"),
+    ("ALL_DONE", ("FAILED", "SUCCESS"), "RUN"),
+    ("AT_LEAST_ONE_FAILED", ("SUCCESS", "SUCCESS"), "EXCLUDED"),
+    ("AT_LEAST_ONE_FAILED", ("FAILED", "SUCCESS"), "RUN"),
+    ("ALL_FAILED", ("FAILED", "SUCCESS"), "EXCLUDED"),
+    ("ALL_FAILED", ("FAILED", "FAILED"), "RUN"),
+])
+def test_run_if_follows_databricks(run_if, states, expected):
+    assert decide(run_if, *states) == expected
+
+
+def test_a_condition_outcome_gates_its_branch():
+    assert decide("ALL_SUCCESS", "SUCCESS", outcome="true", outcomes={"d0": "true"}) == "RUN"
+    assert decide("ALL_SUCCESS", "SUCCESS", outcome="true", outcomes={"d0": "false"}) == "EXCLUDED"
+
+
+@pytest.mark.parametrize("op, left, right, expected", [
+    ("EQUAL_TO", "true", "true", True), ("EQUAL_TO", "12.0", "12", False), ("NOT_EQUAL", "a", "b", True),
+    ("GREATER_THAN_OR_EQUAL", "12.0", "12", True), ("LESS_THAN", "10", "9.5", False),
+])
+def test_conditions_compare_like_databricks(op, left, right, expected):
+    assert cond.evaluate(op, left, right) is expected
+
+
+def test_unresolvable_references_are_refused():
+    assert cond.resolve("{{job.parameters.run_date}}/{{tasks.a.values.k}}", {"run_date": "D"}, {"a": {"k": "v"}}) == "D/v"
+    with pytest.raises(ConfigError, match="set no value 'x'"):
+        cond.resolve("{{tasks.a.values.x}}", {}, {"a": {}})
+    with pytest.raises(ConfigError, match="cannot be resolved"):
+        cond.resolve("{{job.start_time.iso_date}}", {}, {})
+
+
+# --- the runner -----------------------------------------------------------------------------------------
+
+class Calls(list):
+    """The (task, date) calls of the test tasks; names in `fail_flags` raise."""
+
+    fail_flags: set[str]
+
+
+@pytest.fixture
+def calls(monkeypatch) -> Calls:
+    """Test tasks under TASKS: `ok` sets a value, `flaky` fails while flagged, `gate` says no."""
+    seen = Calls()
+    seen.fail_flags = set()
+    fail_flags = seen.fail_flags
+
+    def task(name: str, values: dict[str, str]):
+        def run(spark, settings, run_date):
+            seen.append((name, run_date))
+            if name in fail_flags:
+                raise RuntimeError(f"{name} broke")
+            return values
+        return run
+
+    for name, values in {"ok": {"n": "1"}, "flaky": {}, "gate": {"passed": "false"}, "after": {}}.items():
+        monkeypatch.setitem(tasks.TASKS, name, task(name, values))
+    return seen
+
+
+def small_job() -> dict:
+    return {"name": "small", "parameters": [{"name": "run_date", "default": ""}], "tasks": [
+        wheel("ok"), wheel("flaky", "ok", max_retries=1, min_retry_interval_millis=5),
+        wheel("gate", "ok"),
+        {"task_key": "check", "depends_on": [{"task_key": "gate"}],
+         "condition_task": {"op": "EQUAL_TO", "left": "{{tasks.gate.values.passed}}", "right": "true"}},
+        {**wheel("after", "check"), "depends_on": [{"task_key": "check", "outcome": "true"}]},
+        {**wheel("cleanup", "flaky"), "run_if": "AT_LEAST_ONE_FAILED"},
+    ]}
+
+
+DAY = date(2026, 3, 4)
+
+
+def test_runner_retries_records_every_attempt_and_resumes(spark, settings, store, calls):
+    calls.fail_flags.add("flaky")
+    job = parse_job("small", small_job())
+    first = run_job(spark, settings, job, DAY, RunOptions(retry_delay_scale=0))
+    assert first.status == {"ok": "SUCCESS", "flaky": "FAILED", "gate": "SUCCESS", "check": "SUCCESS",
+                            "after": "EXCLUDED", "cleanup": "FAILED"}
+    assert "no task 'cleanup'" in first.tasks["cleanup"].error  # it ran (a dependency failed): no such task
+    assert calls.count(("flaky", DAY)) == 2  # one retry
+    assert not first.leaves_ok(job)
+    rows = runs(store, "small")
+    assert sorted((r["task"], r["attempt"], r["status"]) for r in rows if r["task"] == "flaky") == [
+        ("flaky", 0, "FAILED"), ("flaky", 1, "FAILED")]
+    assert {r["run_date"] for r in rows} == {DAY}
+
+    calls.fail_flags.clear()
+    calls.clear()
+    second = run_job(spark, settings, job, DAY, RunOptions(retry_delay_scale=0))
+    assert second.status == {"ok": "SKIPPED", "flaky": "SUCCESS", "gate": "SKIPPED", "check": "SUCCESS",
+                             "after": "EXCLUDED", "cleanup": "EXCLUDED"}
+    assert calls == [("flaky", DAY)]  # only the failed task ran again; the condition reused the gate's value
+    assert second.leaves_ok(job)
+
+    calls.clear()
+    run_job(spark, settings, job, DAY, RunOptions(resume=False, retry_delay_scale=0))
+    assert [c[0] for c in calls] == ["ok", "flaky", "gate"]
+    assert store.read(TABLE).count() == (6 + 1) + 6 + 6  # a row per task and run, plus the first retry
+
+
+def test_backfill_across_two_month_boundaries_runs_the_drift_job_twice(spark, settings, calls, monkeypatch):
+    drift_months: list[date] = []
+
+    def drift(spark_, settings_, run_date):
+        drift_months.append(tasks.last_complete_month(run_date))
+        return {"retrain": "true" if len(drift_months) == 2 else "false", "dataset_drift": "false"}
+
+    monkeypatch.setitem(tasks.TASKS, "drift", drift)
+    monkeypatch.setitem(tasks.TASKS, "train", lambda spark_, settings_, day: calls.append(("train", day)) or {})
+    daily = parse_job("tiny_daily", {"schedule": {"quartz_cron_expression": "0 0 5 * * ?", "timezone_id": "UTC"},
+                                     "tasks": [wheel("ok")]})
+    runs_ = backfill(spark, settings, [daily, bundle_jobs()["churn_drift"]], date(2026, 1, 25), date(2026, 3, 5),
+                     RunOptions(retry_delay_scale=0))
+    assert drift_months == [date(2026, 1, 1), date(2026, 2, 1)]
+    assert sum(r.job == "tiny_daily" for r in runs_) == 40
+    assert calls.count(("ok", date(2026, 2, 1))) == 1
+    assert [c for c in calls if c[0] == "train"] == [("train", date(2026, 3, 1))]  # retrain only when signalled
