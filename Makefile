@@ -31,7 +31,7 @@ demo: setup node_modules/.installed
 	$(VENV)/bin/lakehouse demo
 
 test: test-setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-fast: test-setup
 	$(VENV)/bin/python -m pytest -m "not slow and not classic"

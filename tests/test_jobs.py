@@ -262,3 +262,25 @@ def test_backfill_across_two_month_boundaries_runs_the_drift_job_twice(spark, se
     assert sum(r.job == "tiny_daily" for r in runs_) == 40
     assert calls.count(("ok", date(2026, 2, 1))) == 1
     assert [c for c in calls if c[0] == "train"] == [("train", date(2026, 3, 1))]  # retrain only when signalled
+
+
+# --- Azure DevOps -------------------------------------------------------------------------------------------
+
+DEVOPS = BUNDLE_DIR.parent / ".azure" / "devops-pipelines"
+
+
+def test_devops_pipelines_test_deploy_staging_and_release_prod_without_secrets():
+    docs = {p.name: yaml.safe_load(p.read_text()) for p in DEVOPS.glob("*.yml")}
+    assert set(docs) == {"pr.yml", "main.yml", "release.yml"}
+    assert docs["pr.yml"]["pr"]["branches"]["include"] == ["main"]
+    staging = docs["main.yml"]["stages"][1]
+    assert staging["dependsOn"] == "test" and staging["variables"] == [{"group": "churn-staging"}]
+    deploy = staging["jobs"][0]["strategy"]["runOnce"]["deploy"]["steps"][1]
+    assert deploy["parameters"] == {"target": "staging", "serviceConnection": "churn-staging-arm", "runJob": "churn_daily"}
+    assert docs["release.yml"]["trigger"]["tags"]["include"] == ["v*"]
+    template = (DEVOPS / "templates" / "deploy-bundle.yml").read_text()
+    assert "databricks bundle deploy --target ${{ parameters.target }}" in template
+    assert "lakehouse job check --target" in template
+    for path in DEVOPS.rglob("*.yml"):  # credentials come from variable groups and service connections only
+        text = path.read_text()
+        assert "dapi" not in text and "AccountKey=" not in text and "DATABRICKS_TOKEN" not in text, path
