@@ -55,6 +55,8 @@ class BlobSettings(BaseModel):
     container: str = "lakehouse-reports"
     connection_string: SecretStr | None = None
     local_dir: Path | None = None  # publish to a folder instead of Blob when set
+    secret_scope: str = "churn"  # on Databricks: the connection string is this scope's secret ...
+    secret_key: str = "azure-storage-connection-string"  # ... under this key, when the variable is not set
 
 
 class Settings(BaseSettings):
@@ -96,6 +98,8 @@ class Settings(BaseSettings):
         if self.mlflow_registry_uri is None:
             self.mlflow_registry_uri = self.mlflow_tracking_uri
         secret = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
+        if secret is None and not self.local:
+            secret = _databricks_secret(self.blob.secret_scope, self.blob.secret_key)
         if secret and self.blob.connection_string is None:
             self.blob.connection_string = SecretStr(secret)
         return self
@@ -131,6 +135,18 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, _EnvFileSource(settings_cls)
+
+
+def _databricks_secret(scope: str, key: str) -> str | None:
+    """A secret from a Databricks secret scope when running on a cluster; None elsewhere or when absent."""
+    if "DATABRICKS_RUNTIME_VERSION" not in os.environ:  # off-cluster, dbutils would try to authenticate
+        return None
+    try:
+        from databricks.sdk.runtime import dbutils  # type: ignore[attr-defined]
+
+        return str(dbutils.secrets.get(scope=scope, key=key))
+    except Exception:  # noqa: BLE001 - not on Databricks, or no such secret: reports then need the variable
+        return None
 
 
 _FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})
