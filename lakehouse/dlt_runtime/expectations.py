@@ -39,7 +39,7 @@ def check(frame: Any, dataset: Dataset, track: Sequence[str] = ()) -> Checked:
     actions = {e.name: e.action for e in dataset.expectations}
     drop_rules = {n: c for n, c in rules.items() if actions[n] is Action.DROP}
     keep = passes_all(drop_rules)
-    extra = {"dropped": F.count(F.when(~keep, True))}
+    extra = {"dropped": F.count_if(~keep)}
     if track:
         extra["values"] = F.collect_set(F.when(keep, F.struct(*[F.col(f"`{c}`") for c in track])))
     report = count_rules(frame, rules, dataset.name, extra)
