@@ -12,7 +12,9 @@ that arrives in a later update re-inserts the key. NULL sequence values are not 
 from __future__ import annotations
 
 import uuid
+from functools import reduce
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import Window
@@ -21,11 +23,13 @@ from pyspark.sql import functions as F
 from lakehouse.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.dlt_runtime.expectations import Checked
 from lakehouse.dlt_runtime.graph import ChangeSpec, Dataset
+from lakehouse.dlt_runtime.staging import staged
 from lakehouse.dlt_runtime.writers import partition_predicate
 from lakehouse.storage import TableStore
 
 DELETE_FLAG = "__lakehouse_apply_as_delete"
 RANK = "__lakehouse_change_rank"
+KNOWN = "__lakehouse_known_key"
 
 
 @dataclass(frozen=True)
@@ -51,25 +55,59 @@ def stored_columns(columns: list[str], spec: ChangeSpec, target: str) -> list[st
     return stored
 
 
-def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, checked: Checked, reset: bool = False) -> Applied:
-    """Merge the checked change rows into `table`; creates it empty on first use, or first when `reset`."""
+def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, checked: Checked, staging_dir: Path,
+          reset: bool = False) -> Applied:
+    """Upsert the checked change rows into `table`; creates it empty on first use, or first when `reset`.
+
+    The latest change per key is staged once, flagged with whether its key is already in the target (in
+    the batch's partitions). Unknown keys are appended, known keys go through the MERGE: the same result as
+    one MERGE of everything (unknown keys would only hit its NOT MATCHED insert), but a MERGE evaluating a
+    lazy source, and one with a large source, measured several times slower on Sail. A crash between the
+    two commits is safe: the rerun finds the appended keys known and the MERGE skips them (not newer).
+    """
     frame = checked.kept
     stored = stored_columns(frame.columns, spec, dataset.name)
     if reset or not store.exists(table):
         store.overwrite(frame.select(*_quoted(stored)).limit(0), table, dataset.partition_cols)
     if checked.rows_in == checked.rows_dropped:
         return Applied(None, 0, 0, 0)
-    latest = _latest_per_key(frame, spec).select(*_quoted(stored), DELETE_FLAG)
+    partitions = _partition_filter(dataset, stored, checked)
+    target = store.read(table)
+    if partitions:
+        target = target.where(partitions)
+    changes = _with_known_flag(_latest_per_key(frame, spec).select(*_quoted(stored), DELETE_FLAG), target, spec.keys)
+    with staged(store.spark, changes, staging_dir) as latest:
+        new = latest.where(~F.col(KNOWN) & ~F.col(DELETE_FLAG)).select(*_quoted(stored))
+        known = latest.where(F.col(KNOWN)).drop(KNOWN)
+        source_rows, inserted = latest.count(), new.count()
+        version = store.append(new, table, dataset.partition_cols) if inserted else None
+        in_target = _partition_filter(dataset, stored, checked, alias="t")
+        merged = _merge(store, table, known, stored, spec, in_target) if not known.isEmpty() else None
+    if merged is None:
+        return Applied(version, source_rows, inserted, 0)
+    return Applied(merged.version, source_rows, inserted + merged.upserted, merged.deleted)
+
+
+def _with_known_flag(changes: Any, target: Any, keys: list[str]) -> Any:
+    """`changes` plus KNOWN: whether the key occurs in `target` (null-safe, as the MERGE matches)."""
+    found = target.select(*[F.col(f"`{k}`").alias(f"__key{i}") for i, k in enumerate(keys)], F.lit(True).alias(KNOWN))
+    on = reduce(lambda acc, c: acc & c, [changes[f"`{k}`"].eqNullSafe(found[f"__key{i}"]) for i, k in enumerate(keys)])
+    joined = changes.join(found, on, "left")
+    return joined.select(*[changes[f"`{c}`"] for c in changes.columns], F.coalesce(found[KNOWN], F.lit(False)).alias(KNOWN))
+
+
+def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: ChangeSpec, partitions: str | None) -> Applied | None:
+    """One MERGE of `source` into `table`; None when it changed nothing (only stale changes: no commit)."""
     before = store.version(table)
     view = f"_apply_changes_{uuid.uuid4().hex}"
-    latest.createOrReplaceTempView(view)
+    source.createOrReplaceTempView(view)
     try:
-        store.spark.sql(_merge_sql(store.name(table), view, stored, spec, _partition_filter(dataset, stored, checked))).collect()
+        store.spark.sql(_merge_sql(store.name(table), view, stored, spec, partitions)).collect()
     finally:
         store.spark.catalog.dropTempView(view)
     last = store.history(table, limit=1)[0]
-    if int(last["version"]) == before:  # a MERGE that changes nothing (only stale changes) commits nothing
-        return Applied(None, latest.count(), 0, 0)
+    if int(last["version"]) == before:
+        return None
     metrics = {k: int(v) for k, v in (last.get("operationMetrics") or {}).items()}
     return Applied(
         version=int(last["version"]),
@@ -91,9 +129,9 @@ def _latest_per_key(frame: Any, spec: ChangeSpec) -> Any:
     )
 
 
-def _partition_filter(dataset: Dataset, stored: list[str], checked: Checked) -> str | None:
+def _partition_filter(dataset: Dataset, stored: list[str], checked: Checked, alias: str = "") -> str | None:
     if dataset.partition_cols and set(dataset.partition_cols) <= set(stored) and checked.kept_values:
-        return partition_predicate(dataset.partition_cols, checked.kept_values, alias="t")
+        return partition_predicate(dataset.partition_cols, checked.kept_values, alias)
     return None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from lakehouse.dlt_runtime.expectations import check
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.reads import ExecutionReader
 from lakehouse.dlt_runtime.results import COMPLETED, FAILED, FlowResult
+from lakehouse.dlt_runtime.staging import staged
 from lakehouse.storage import TableStore
 
 
@@ -62,9 +63,12 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
     reader = ExecutionReader(
         state.graph, flow, state.store, state.pipeline, state.state_dir, refresh, checkpoint, state.view_frames
     )
-    with session_conf(state.store.spark, {**dataset.spark_conf, **flow.spark_conf}):
+    staging_dir = state.state_dir / "staging" / flow.name
+    with session_conf(state.store.spark, {**dataset.spark_conf, **flow.spark_conf}), ExitStack() as stack:
         with context.using(context.current_reader, reader):
             frame = reader.read(flow.cdc.source, streaming=True) if flow.cdc else flow.func()
+        if dataset.kind is Kind.MATERIALIZED_VIEW:  # recomputed plans: computed once for check and write
+            frame = stack.enter_context(staged(state.store.spark, frame, staging_dir))
         track = dataset.partition_cols if flow.cdc else writers.tracked_columns(dataset)
         checked = check(frame, dataset, track)
         result.rows_in, result.rows_dropped = checked.rows_in, checked.rows_dropped
@@ -76,7 +80,7 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
             state.view_commits[key] = lambda: _commit(state, flow, reader)
             result.rows_written = checked.rows_in - checked.rows_dropped
         elif flow.cdc:
-            applied = cdc.apply(state.store, table, dataset, flow.cdc, checked, reset=refresh and first)
+            applied = cdc.apply(state.store, table, dataset, flow.cdc, checked, staging_dir, reset=refresh and first)
             result.rows_written, result.table_version = applied.source_rows, applied.version
             result.rows_upserted, result.rows_deleted = applied.upserted, applied.deleted
             result.rows_superseded = checked.rows_in - checked.rows_dropped - applied.source_rows
