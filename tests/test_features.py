@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -114,3 +114,43 @@ def test_open_bounds_compute_every_date_of_the_data(spark, sources):
     bounded = _ards(sources, D("2026-01-04"), D("2026-01-05"))
     full = {(r.customer_id, r.feature_date.isoformat()): r.asDict() for r in rows}
     assert {k: full[k] for k in bounded} == bounded
+
+
+def test_a_daily_update_s_few_dates_equal_the_full_recompute_of_those_dates(spark):
+    """The bucket plan (a daily update: bounded, few dates) gives exactly the pair plan's rows (full refresh),
+    also at every window edge: activity 6/7, 29/30 and 89/90 days before a feature date, gaps, support-only days,
+    negative and zero amounts. Amounts are multiples of 0.25, so every sum is exact in any order."""
+    import random
+
+    rng = random.Random(7)
+    first = D("2025-09-01")
+    days = [first + timedelta(days=i) for i in range(130)]
+    customers = [f"C{i}" for i in range(12)]
+    tx, support = [], []
+    for n, c in enumerate(customers):
+        active = [d for d in days if rng.random() < (0.05, 0.3, 0.9)[n % 3]]
+        tx += [(c, d, rng.choice((-2.5, 0.0, 0.25, 7.75, 40.0))) for d in active for _ in range(rng.randint(1, 3))]
+        support += [(c, d, rng.choice(("billing", "cancellation")), rng.randint(1, 5), rng.random() < 0.5)
+                    for d in days if rng.random() < 0.1]
+    end = days[-1]
+    edges = [end - timedelta(days=a) for a in (6, 7, 29, 30, 89, 90, 91, 92)]
+    tx += [("C0", d, 1.25) for d in edges] + [("C1", end - timedelta(days=95), 3.0)]  # C1's only old transaction
+    updates = spark.createDataFrame(
+        [(c, first, "basic", 10.0, "north", "web", 1990, "churned" if c == "C5" else "active", datetime(2025, 9, 1))
+         for c in customers],
+        "customer_id string, signup_date date, plan string, monthly_fee double, region string, "
+        "acquisition_channel string, birth_year int, status string, updated_at timestamp",
+    )
+    churn = spark.createDataFrame([("C4", end - timedelta(days=1))], "customer_id string, churn_date date")
+    daily = customer_daily(
+        spark.createDataFrame(tx, "customer_id string, event_date date, amount double"),
+        spark.createDataFrame(support, "customer_id string, event_date date, topic string, satisfaction int, "
+                                       "resolved boolean"),
+    )
+    full = {(r.customer_id, r.feature_date): r.asDict() for r in ards(daily, updates, churn).collect()}
+    for start, stop in [(end, end), (end - timedelta(days=2), end), (end - timedelta(days=6), end),
+                        (days[0], days[2]), (days[95], days[97])]:
+        bounded = {(r.customer_id, r.feature_date): r.asDict() for r in ards(daily, updates, churn, start, stop).collect()}
+        expected = {k: v for k, v in full.items() if start <= k[1] <= stop}
+        assert len(expected) >= 10 * ((stop - start).days + 1)
+        assert bounded == expected, (start, stop)

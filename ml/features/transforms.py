@@ -7,15 +7,19 @@ and reads `LOOKBACK_DAYS` of it for the ARDS, never the raw transactions of the 
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
+from functools import reduce
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ml.features.definitions import ATTRIBUTES, DERIVED, LOOKBACK_DAYS, WINDOW_FEATURES
+from ml.features.definitions import ATTRIBUTES, DERIVED, LOOKBACK_DAYS, WINDOW_FEATURES, Feature
 
 DAILY_METRICS = ("txn_count", "spend", "support_contacts", "cancellation_contacts",
                  "low_satisfaction_contacts", "unresolved_contacts")
+BUCKET_PLAN_MAX_DATES = 7  # a daily update computes 1 + late_arrival_days dates
+AGE = re.compile(r"\bage\b")
 PROFILE_COLUMNS = ("signup_date", "plan", "monthly_fee", "region", "acquisition_channel", "birth_year", "status")
 
 
@@ -102,24 +106,16 @@ def ards(daily: DataFrame, customer_updates: DataFrame, churn: DataFrame, start:
 
     Open bounds mean every date `daily` covers (what a full refresh computes). With a bound,
     `daily` must hold `customer_daily` rows for at least [start - LOOKBACK_DAYS + 1, end].
-    Window features are one join of the spine with the lookback's daily rows and one grouped
-    aggregate of conditional sums: on Sail that is an order of magnitude faster than range
-    window functions, and its cost is (customers x feature dates x active days in the lookback).
+    A daily update's few dates take the bucket plan (cost: customers x lookback days, once);
+    many dates take the pair plan. Both give the same rows (tests compare them).
     """
     spine = active_spine(customer_updates, churn, feature_dates(daily, start, end))
     lookback_start = start - timedelta(days=LOOKBACK_DAYS - 1) if start else None
     history = _between(daily, "activity_date", lookback_start, end)
-    age = F.datediff("feature_date", "activity_date")
-    pairs = (
-        spine.select("customer_id", "feature_date")
-        .join(history, "customer_id")
-        .where((F.col("activity_date") <= F.col("feature_date")) & (F.col("activity_date") > F.date_sub("feature_date", LOOKBACK_DAYS)))
-        .withColumn("age", age)
-    )
-    aggregates = [
-        getattr(F, f.agg)(F.when(F.col("age") < f.window_days, F.expr(f.expr))).alias(f.name) for f in WINDOW_FEATURES
-    ]
-    windows = pairs.groupBy("customer_id", "feature_date").agg(*aggregates)
+    if start is not None and end is not None and (end - start).days < BUCKET_PLAN_MAX_DATES:
+        windows = _windows_by_buckets(history, start, end)
+    else:
+        windows = _windows_by_pairs(spine, history)
     zero_when_empty = [
         (F.coalesce(F.col(f.name), F.lit(0)) if f.agg == "sum" else F.col(f.name)).cast(f.dtype).alias(f.name)
         for f in WINDOW_FEATURES
@@ -128,3 +124,63 @@ def ards(daily: DataFrame, customer_updates: DataFrame, churn: DataFrame, start:
         "customer_id", "feature_date", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in ATTRIBUTES], *zero_when_empty
     )
     return base.select("*", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in DERIVED])
+
+
+def _windows_by_pairs(spine: DataFrame, history: DataFrame) -> DataFrame:
+    """Window features per spine row: the spine joined with its lookback's daily rows, one conditional aggregate.
+
+    On Sail an order of magnitude faster than range window functions; its cost is customers x feature
+    dates x active days in the lookback, so it suits a full refresh, where every date is computed anyway.
+    """
+    pairs = (
+        spine.select("customer_id", "feature_date")
+        .join(history, "customer_id")
+        .where((F.col("activity_date") <= F.col("feature_date")) & (F.col("activity_date") > F.date_sub("feature_date", LOOKBACK_DAYS)))
+        .withColumn("age", F.datediff("feature_date", "activity_date"))
+    )
+    aggregates = [
+        getattr(F, f.agg)(F.when(F.col("age") < f.window_days, F.expr(f.expr))).alias(f.name) for f in WINDOW_FEATURES
+    ]
+    return pairs.groupBy("customer_id", "feature_date").agg(*aggregates)
+
+
+def _windows_by_buckets(history: DataFrame, start: date, end: date) -> DataFrame:
+    """Window features of the few feature dates in [start, end], reading each lookback row once.
+
+    Ages count back from `end`; the date k days before `end` has the windows [k, k + days) of ages. Cutting
+    the ages at every window edge of every date gives disjoint buckets: one pass of plain aggregates per
+    (customer, bucket), buckets spread into columns per customer, and each window is the sum (or min) of its
+    buckets; an age-valued min shifts by k. The pair plan re-reads every row once per date: at 3 dates and a
+    60-day lookback (100k customers) this plan measured 2-3x faster on Sail.
+    """
+    dates = (end - start).days + 1
+    edges = sorted({k + w for k in range(dates) for w in (0, *(f.window_days for f in WINDOW_FEATURES))})
+    parts = list(dict.fromkeys((f.expr, f.agg) for f in WINDOW_FEATURES))
+    if any(agg != "min" and AGE.search(expr) for expr, agg in parts):
+        raise ValueError("only min window features may use `age`: a sum over buckets cannot shift it per date")
+    bucket = F.lit(len(edges) - 2)
+    for j in range(len(edges) - 2, 0, -1):
+        bucket = F.when(F.col("age") < edges[j], F.lit(j - 1)).otherwise(bucket)
+    per_bucket = (
+        history.withColumn("age", F.datediff(F.lit(end), F.col("activity_date")))
+        .groupBy("customer_id", bucket.alias("_bucket"))
+        .agg(*[getattr(F, agg)(F.expr(expr)).alias(f"_p{i}") for i, (expr, agg) in enumerate(parts)])
+    )
+    spread = per_bucket.groupBy("customer_id").agg(*[
+        getattr(F, agg)(F.when(F.col("_bucket") == j, F.col(f"_p{i}"))).alias(f"_p{i}_{j}")
+        for i, (_, agg) in enumerate(parts) for j in range(len(edges) - 1)
+    ])
+
+    def window(feature: Feature, k: int) -> Column:
+        i = parts.index((feature.expr, feature.agg))
+        cells = [F.col(f"_p{i}_{j}") for j in range(len(edges) - 1) if k <= edges[j] and edges[j + 1] <= k + feature.window_days]
+        if feature.agg == "sum":
+            return reduce(lambda acc, c: acc + F.coalesce(c, F.lit(0)), cells, F.lit(0))
+        shift = k if AGE.search(feature.expr) else 0
+        return (F.least(*cells) if len(cells) > 1 else cells[0]) - F.lit(shift)
+
+    rows = [
+        F.struct(F.lit(end - timedelta(days=k)).alias("feature_date"), *[window(f, k).alias(f.name) for f in WINDOW_FEATURES])
+        for k in range(dates)
+    ]
+    return spread.select("customer_id", F.explode(F.array(*rows)).alias("_w")).select("customer_id", "_w.*")
