@@ -1,11 +1,11 @@
 """`apply_changes` as SCD type 1: upsert the newest change per key, delete where the feed says so.
 
 Per update the flow's new change rows (after expectations) are reduced to the latest row per key by
-`sequence_by`, then one MERGE INTO the target updates a key only when the incoming sequence is newer
-(late, out-of-order changes lose), deletes it when `apply_as_deletes` holds and the delete is newer, and
-inserts unknown keys. When the target is partitioned by columns the changes carry, the MERGE only looks at
-the partitions present in the batch, so its cost does not grow with history; this assumes a key never
-moves to another partition. Unlike Databricks, deletes leave no tombstone: a change older than a delete
+`sequence_by`; keys the target does not hold are appended (not deletes), and one MERGE INTO the target
+updates a known key only when the incoming sequence is newer (late, out-of-order changes lose) and deletes
+it when `apply_as_deletes` holds and the delete is newer. When the target is partitioned by columns the
+changes carry, the key lookup and the MERGE only look at the partitions present in the batch, so their
+cost does not grow with history; this assumes a key never moves to another partition. Unlike Databricks, deletes leave no tombstone: a change older than a delete
 that arrives in a later update re-inserts the key. NULL sequence values are not supported (as on Databricks).
 """
 

@@ -1,4 +1,5 @@
-"""Running one flow: build its frame, check expectations in one pass, write, then commit its progress.
+"""Running one flow: build its frame (staged once for a materialized view), check expectations in one
+pass, write, then commit its progress.
 
 A flow's streaming progress (checkpoint positions, streaming-source commits) is committed only after its
 target write committed. A view is not written: its progress is committed once every flow that read it in

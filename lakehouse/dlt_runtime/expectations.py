@@ -2,8 +2,9 @@
 
 One aggregate gives rows in, passed/failed per rule, rows dropped by the drop rules and, when asked, the
 distinct values of some columns among the kept rows (partition values for the writers). The kept rows are
-the lazy filter of the same plan, written afterwards: nothing is cached (Sail), the aggregate is the only
-extra pass. `expect_or_fail` violations are reported with up to five offending rows.
+the lazy filter of the same frame, written afterwards; Sail caches nothing, so the runtime stages a
+materialized view's frame first (staging.py) and its plan runs once, not for the aggregate and again for
+the write. `expect_or_fail` violations are reported with up to five offending rows.
 """
 
 from __future__ import annotations
