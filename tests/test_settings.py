@@ -94,7 +94,7 @@ def test_invalid_values_name_the_setting(tmp_path: Path):
 
 def test_job_settings_come_from_the_environment_file_and_variables(monkeypatch):
     local = load_settings("local")
-    assert local.training.threads == 1 and local.training.as_of_every_days == 1  # local.yaml
+    assert local.training.threads == 1 and local.training.as_of_every_days == 7  # local.yaml
     assert load_settings("prod").training.as_of_every_days == 7  # prod.yaml
     monkeypatch.setenv("LAKEHOUSE_TRAINING__HORIZON_DAYS", "21")
     monkeypatch.setenv("LAKEHOUSE_TRAINING__GATE__MODE", "dry-run")
