@@ -21,7 +21,7 @@ from lakehouse.dlt_runtime import (
     register_streaming_source,
     run_update,
 )
-from lakehouse.dlt_runtime.lock import pipeline_lock
+from lakehouse.lock import exclusive
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -473,7 +473,7 @@ def test_a_concurrent_update_is_refused(spark, settings, store, tmp_path):
     pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"c.py": EXPECTATIONS}))
     store.overwrite(raw(spark, [(1, 5, "a", "2026-01-01")]), "raw")
     lock = settings.storage_root / "_pipelines" / "p" / "lock"
-    with pipeline_lock(lock, "p", "other-update"):
+    with exclusive(lock, "pipeline 'p' is already being updated", "update other-update", PipelineBusy):
         with pytest.raises(PipelineBusy, match=r"pipeline 'p' is already being updated \(update other-update"):
             run(spark, settings, pipeline)
     assert not store.exists("clean")

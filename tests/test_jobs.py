@@ -21,7 +21,7 @@ from lakehouse.jobs import tasks
 from lakehouse.jobs.backfill import backfill, plan
 from lakehouse.jobs.check import check_bundle
 from lakehouse.jobs.history import TABLE, runs
-from lakehouse.jobs.runner import RunOptions, run_job
+from lakehouse.jobs.runner import JobBusy, RunOptions, run_job
 from lakehouse.jobs.schedule import fire_times, validate_cron
 from lakehouse.jobs.spec import Schedule, bundle_jobs, parse_job
 
@@ -284,3 +284,19 @@ def test_devops_pipelines_test_deploy_staging_and_release_prod_without_secrets()
     for path in DEVOPS.rglob("*.yml"):  # credentials come from variable groups and service connections only
         text = path.read_text()
         assert "dapi" not in text and "AccountKey=" not in text and "DATABRICKS_TOKEN" not in text, path
+
+
+def test_a_second_run_of_the_same_job_refuses_while_the_first_holds_the_lock(spark, settings, calls, monkeypatch):
+    job = parse_job("small", small_job())
+    inner: list[str] = []
+
+    def concurrent(spark_, settings_, run_date):
+        with pytest.raises(JobBusy, match=r"job 'small' is already running \(run \w+ for 2026-03-04, pid \d+"):
+            run_job(spark, settings, job, run_date)
+        inner.append("refused")
+        return {}
+
+    monkeypatch.setitem(tasks.TASKS, "ok", concurrent)
+    first = run_job(spark, settings, job, DAY, RunOptions(retry_delay_scale=0))
+    assert inner == ["refused"] and first.tasks["ok"].status == "SUCCESS"
+    assert not (settings.storage_root / "_jobs" / "small" / "lock").exists()  # released

@@ -26,10 +26,9 @@ from typing import Any
 from rich.console import Console
 
 from lakehouse.dlt_runtime import api, context, event_log, writers
-from lakehouse.dlt_runtime.errors import PipelineDefinitionError
+from lakehouse.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError
 from lakehouse.dlt_runtime.execution import UpdateState, failure_message, run_flow, session_conf
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
-from lakehouse.dlt_runtime.lock import pipeline_lock
 from lakehouse.dlt_runtime.progress import Progress
 from lakehouse.dlt_runtime.reads import DiscoveryReader
 from lakehouse.dlt_runtime.results import (
@@ -42,6 +41,7 @@ from lakehouse.dlt_runtime.results import (
     UpdateResult,
 )
 from lakehouse.errors import EngineError, LakehouseError
+from lakehouse.lock import exclusive
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
 
@@ -114,7 +114,8 @@ def run_update(
     pipeline_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"lakehouse-pipeline:{pipeline.catalog}.{pipeline.target}.{pipeline.name}"))
     events = event_log.EventLog(pipeline.name, pipeline_id, update_id)
     progress = Progress(console)
-    with pipeline_lock(state_dir / "lock", pipeline.name, update_id):
+    with exclusive(state_dir / "lock", f"pipeline {pipeline.name!r} is already being updated", f"update {update_id}",
+                   PipelineBusy):
         started = time.monotonic()
         result = UpdateResult(update_id=update_id, pipeline=pipeline.name, state=FAILED)
         events.emit(

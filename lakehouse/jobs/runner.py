@@ -19,8 +19,13 @@ from lakehouse.jobs import conditions as cond
 from lakehouse.jobs.history import TaskRun, record, succeeded_tasks
 from lakehouse.jobs.spec import JobSpec, TaskSpec
 from lakehouse.jobs.tasks import TASKS, parse_call
+from lakehouse.lock import exclusive
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
+
+
+class JobBusy(LakehouseError):
+    """Another run of the same job is in progress."""
 
 
 @dataclass
@@ -52,10 +57,21 @@ class RunOptions:
 
 
 def run_job(spark: Any, settings: Settings, spec: JobSpec, run_date: date, options: RunOptions | None = None) -> JobRun:
-    """Run every task of `spec` for `run_date`; a failing task never stops the run (run_if decides)."""
+    """Run every task of `spec` for `run_date`; a failing task never stops the run (run_if decides).
+
+    One run per job at a time (as `max_concurrent_runs: 1` on Databricks): a second refuses with JobBusy.
+    """
     options = options or RunOptions()
-    store = TableStore(spark, settings)
     run = JobRun(uuid.uuid4().hex[:12], spec.key, run_date)
+    lock = settings.storage_root / "_jobs" / spec.key / "lock"
+    with exclusive(lock, f"job {spec.key!r} is already running", f"run {run.run_id} for {run_date}", JobBusy):
+        _run_tasks(spark, settings, spec, run, options)
+    return run
+
+
+def _run_tasks(spark: Any, settings: Settings, spec: JobSpec, run: JobRun, options: RunOptions) -> None:
+    store = TableStore(spark, settings)
+    run_date = run.run_date
     done = succeeded_tasks(store, spec.key, run_date) if options.resume else {}
     parameters = {**spec.parameters, "run_date": run_date.isoformat()}
     values: dict[str, dict[str, str]] = {}
@@ -76,7 +92,6 @@ def run_job(spark: Any, settings: Settings, spec: JobSpec, run_date: date, optio
             run.tasks[task.key] = TaskRun(run.run_id, spec.key, task.key, run_date, 0, verdict, now, now)
         record(store, run.tasks[task.key])
         _say(options, task.key, run.tasks[task.key])
-    return run
 
 
 def _attempts(spark: Any, settings: Settings, spec: JobSpec, task: TaskSpec, run: JobRun, parameters: dict[str, str],

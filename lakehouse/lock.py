@@ -1,6 +1,6 @@
-"""One update at a time per pipeline: a lock file under the storage root.
+"""One run at a time: a lock file under the storage root (pipeline updates, job runs for a date).
 
-The file is created atomically (O_EXCL) and names the holder. A second update refuses with a message
+The file is created atomically (O_EXCL) and names the holder. A second run refuses with a message
 naming it; a lock left by a process that no longer exists on this host is taken over.
 """
 
@@ -14,27 +14,32 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from lakehouse.dlt_runtime.errors import PipelineBusy
+from lakehouse.errors import LakehouseError
+
+
+class Busy(LakehouseError):
+    """Someone else holds the lock."""
 
 
 @contextmanager
-def pipeline_lock(path: Path, pipeline: str, update_id: str) -> Iterator[None]:
-    """Hold the pipeline's lock for the duration of the block."""
+def exclusive(path: Path, what: str, run: str, busy: type[LakehouseError] = Busy) -> Iterator[None]:
+    """Hold the lock at `path` for the block; `what` (e.g. "pipeline 'x' is already being updated") and
+    `run` (this holder, e.g. "update 1234") make the refusal message, raised as `busy`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     holder = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "update_id": update_id,
+        "run": run,
         "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    _acquire(path, pipeline, holder)
+    _acquire(path, what, holder, busy)
     try:
         yield
     finally:
         path.unlink(missing_ok=True)
 
 
-def _acquire(path: Path, pipeline: str, holder: dict[str, object]) -> None:
+def _acquire(path: Path, what: str, holder: dict[str, object], busy: type[LakehouseError]) -> None:
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -43,15 +48,15 @@ def _acquire(path: Path, pipeline: str, holder: dict[str, object]) -> None:
             if current.get("host") == holder["host"] and not _alive(current.get("pid")):
                 path.unlink(missing_ok=True)  # stale: its process is gone
                 continue
-            raise PipelineBusy(
-                f"pipeline {pipeline!r} is already being updated (update {current.get('update_id')}, pid "
+            raise busy(
+                f"{what} ({current.get('run')}, pid "
                 f"{current.get('pid')} on {current.get('host')}, since {current.get('since')}); wait for it to "
                 f"finish. If that process is gone, delete {path}"
             ) from None
         with os.fdopen(fd, "w") as f:
             json.dump(holder, f)
         return
-    raise PipelineBusy(f"pipeline {pipeline!r}: could not take the lock {path}")
+    raise busy(f"{what}: could not take the lock {path}")
 
 
 def _read(path: Path) -> dict[str, object]:
