@@ -300,3 +300,19 @@ def test_a_second_run_of_the_same_job_refuses_while_the_first_holds_the_lock(spa
     first = run_job(spark, settings, job, DAY, RunOptions(retry_delay_scale=0))
     assert inner == ["refused"] and first.tasks["ok"].status == "SUCCESS"
     assert not (settings.storage_root / "_jobs" / "small" / "lock").exists()  # released
+
+
+def test_deploy_helpers_check_first_and_explain_a_missing_cli(monkeypatch, tmp_path):
+    from lakehouse.errors import LakehouseError
+    from lakehouse.jobs import deploy
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no databricks executable anywhere
+    with pytest.raises(LakehouseError, match="Databricks CLI is not installed"):
+        deploy.bundle_command("deploy", "staging")
+    with pytest.raises(ConfigError, match="target 'local' is not deployable"):
+        deploy.bundle_command("deploy", "local")
+    fake = tmp_path / "databricks"
+    fake.write_text("#!/bin/sh\necho \"$@\"\n")
+    fake.chmod(0o755)
+    assert deploy.bundle_command("run", "dev", ["churn_daily"]) == [str(fake), "bundle", "run", "--target", "dev",
+                                                                     "churn_daily"]
