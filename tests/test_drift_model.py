@@ -1,0 +1,80 @@
+"""The drift job's model side: the champion's training window as reference (and the fallbacks, each with a
+warning), prediction drift of the scores, and performance on matured labels."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from ml import registry, tracking
+from quality.drift.job import detect_drift
+from tests.drift_data import ards_frame, write_ards
+from tests.test_drift import APRIL, CONFIG, MAY, local
+
+
+def make_champion(settings, train: str, validation: str) -> str:
+    """A registered version aliased @champion whose run carries the training job's lineage tags."""
+    client = tracking.configure(settings)
+    run = client.create_run(tracking.experiment_id(settings),
+                            tags={"lineage.train_as_of": train, "lineage.validation_as_of": validation})
+    name = tracking.registered_model_name(settings)
+    if not client.search_registered_models(f"name = '{name}'"):
+        client.create_registered_model(name)
+    version = client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+    client.set_registered_model_alias(name, registry.CHAMPION, version.version)
+    return run.info.run_id
+
+
+def test_reference_is_the_champions_training_window_else_the_previous_month_with_a_warning(store, settings, tmp_path):
+    settings = local(settings, tmp_path)
+    write_ards(store, ards_frame(date(2026, 3, 1), 31), ards_frame(APRIL, 30), ards_frame(MAY, 31))
+    config = CONFIG.model_copy(update={"reference": "champion"})
+
+    none = detect_drift(store.spark, settings, MAY, config)
+    assert none.reference["source"] == "previous month"
+    assert "reference is the previous month: model churn_model has no @champion" in none.warnings
+
+    run_id = make_champion(settings, "2026-03-05..2026-04-02", "2026-04-17..2026-05-20")
+    held = detect_drift(store.spark, settings, MAY, config)
+    assert (held.reference["start"], held.reference["end"]) == ("2026-03-05", "2026-04-30")  # cut before May
+    assert held.reference["source"] == "champion training window" and run_id in held.reference["detail"]
+    assert not any(w.startswith("reference is") for w in held.warnings)
+
+    make_champion(settings, "2025-06-01..2025-08-31", "2025-09-15..2025-09-21")  # no ARDS rows back then
+    stale = detect_drift(store.spark, settings, MAY, config)
+    assert stale.reference["source"] == "previous month"
+    assert ("reference is the previous month: the champion training window 2025-06-01..2025-09-21 has no rows"
+            in stale.warnings)
+
+
+def predictions(start: date, days: int, customers: int, churners: set[str], shift: float) -> pd.DataFrame:
+    rng = np.random.default_rng(days)
+    frames = []
+    for i in range(days):
+        ids = [f"C{n:07d}" for n in range(customers)]
+        p = np.clip(rng.beta(2, 8, customers) + shift + np.array([0.4 if c in churners else 0.0 for c in ids]), 0, 1)
+        frames.append(pd.DataFrame({"customer_id": ids, "score_date": start + timedelta(days=i), "probability": p,
+                                    "decision": p >= 0.5, "model_name": "churn_model", "model_version": "1"}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_prediction_drift_and_performance_on_matured_labels(store, settings, tmp_path):
+    write_ards(store, ards_frame(APRIL, 30), ards_frame(MAY, 31))
+    churners = {f"C{n:07d}" for n in range(0, 150, 10)}  # 15 customers churn on 2026-05-20
+    churn = pd.DataFrame({"customer_id": sorted(churners), "churn_date": date(2026, 5, 20)})
+    store.overwrite(store.spark.createDataFrame(churn), "silver_churn")
+    scores = pd.concat([predictions(APRIL, 30, 150, churners, 0.0), predictions(MAY, 31, 150, churners, 0.25)])
+    store.overwrite(store.spark.createDataFrame(scores), "predictions", partition_by=["score_date"])
+
+    result = detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
+    score = result.prediction
+    assert score is not None and score.column == "probability" and score.drifted and score.method == "wasserstein"
+    assert any(r.startswith("prediction drift: wasserstein") for r in result.retrain_reasons)
+    performance = result.performance
+    assert performance["labelled_predictions"] == 150 * 17  # May 1..17: 14-day label matured by May 31
+    assert performance["labels_through"] == "2026-05-31"
+    assert performance["roc_auc"] > 0.9 and performance["positive_rate"] > 0
+    assert result.to_dict()["prediction_drift"]["column"] == "probability"
+    assert "predictions.html" in " ".join(result.published)
