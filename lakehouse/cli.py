@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date, timedelta
-from functools import wraps
-from typing import Any, Callable
+from typing import Any
 
 import click
 
+from lakehouse.cli_errors import FriendlyGroup
 from lakehouse.errors import LakehouseError
 from lakehouse.progress import console
 from lakehouse.settings import ENVIRONMENTS, Settings, load_settings
-
-
-def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A LakehouseError becomes one line on stderr and exit code 2, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LakehouseError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
 
 
 def _date(value: str | None) -> date | None:
@@ -37,11 +22,10 @@ def _date(value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env", type=click.Choice(ENVIRONMENTS), default=None, help="Environment settings to use (default: $LAKEHOUSE_ENV or local).")
 @click.option("--engine", type=click.Choice(["sail", "classic", "databricks"]), default=None, help="Override the compute engine.")
 @click.pass_context
-@_friendly
 def main(ctx: click.Context, env: str | None, engine: str | None) -> None:
     """Churn lakehouse: feature pipelines, training, batch scoring, data quality and drift.
 
@@ -60,7 +44,6 @@ def main(ctx: click.Context, env: str | None, engine: str | None) -> None:
 @click.option("--defect-rate", type=float, default=None, help="Share of records with injected defects (0 = clean).")
 @click.option("--drift-start", default=None, help="Day from which the drift scenario is injected.")
 @click.pass_obj
-@_friendly
 def generate(settings: Settings, start: str | None, end: str | None, days: int | None, customers: int | None,
              seed: int | None, defect_rate: float | None, drift_start: str | None) -> None:
     """Generate source data drops (customers, transactions, support, churn) into the landing zone."""
@@ -98,7 +81,6 @@ def pipeline() -> None:
 @click.option("--full-refresh-tables", default=None,
               help="Comma-separated datasets to recompute from scratch (e.g. after correcting bad input).")
 @click.pass_obj
-@_friendly
 def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refresh: bool, refresh: str | None,
                  full_refresh_tables: str | None) -> None:
     """Run one update of pipeline NAME: incremental by default, or a (selective) full refresh."""
@@ -117,7 +99,6 @@ def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refre
 @click.option("--days", type=int, default=None, help="Days of history to generate (default: settings, 90).")
 @click.option("--customers", type=int, default=None, help="Customers in the simulated world (default: settings, 10000).")
 @click.pass_obj
-@_friendly
 def demo(settings: Settings, days: int | None, customers: int | None) -> None:
     """Run the whole system on generated data: the README's main command."""
     from lakehouse.demo import run_demo
@@ -139,7 +120,6 @@ def _generator_config(settings: Settings, **overrides: Any) -> Any:
 
 @main.command()
 @click.pass_obj
-@_friendly
 def status(settings: Settings) -> None:
     """Show the tables with row counts, Delta versions and latest dates."""
     from lakehouse.engine import spark_session

@@ -12,10 +12,11 @@ from datetime import date
 
 import click
 
+from lakehouse.cli_errors import FriendlyGroup
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings, load_settings
 
-GATE_CLOSED, FAILED = 1, 2
+GATE_CLOSED = 1  # a LakehouseError exits 2 (FriendlyGroup)
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -23,12 +24,7 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.find_object(Settings) or load_settings()
 
 
-def _fail(exc: LakehouseError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(FAILED)
-
-
-@click.group()
+@click.group(cls=FriendlyGroup)
 def quality() -> None:
     """Data-quality validation of the source-aligned tables; reports to Blob (Azurite locally)."""
 
@@ -49,11 +45,8 @@ def validate(ctx: click.Context, run_date: str | None, azurite: bool | None) -> 
         day = date.fromisoformat(run_date) if run_date else settings.effective_run_date
     except ValueError:
         raise click.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
-    try:
-        with local_blob(settings, azurite) as settings, spark_session(settings) as spark:
-            result = run(spark, settings, day)
-    except LakehouseError as exc:
-        _fail(exc)
+    with local_blob(settings, azurite) as settings, spark_session(settings) as spark:
+        result = run(spark, settings, day)
     failed = result.failed
     click.echo(f"data quality {day}: {result.status} ({len(failed)} failed of {len(result.checks)} checks), "
                f"gate {'passed' if result.gate_passed else 'CLOSED'}")
@@ -71,10 +64,7 @@ def publish_pending(ctx: click.Context) -> None:
     """Upload the reports kept after a failed publish (the next validate run does this too)."""
     from quality.publish import Publisher
 
-    try:
-        done = Publisher(_settings(ctx)).flush()
-    except LakehouseError as exc:
-        _fail(exc)
+    done = Publisher(_settings(ctx)).flush()
     click.echo(f"uploaded {len(done)} pending report(s)" + "".join(f"\n  {f}" for f in done))
 
 
@@ -91,8 +81,6 @@ def azurite(ctx: click.Context, in_memory: bool) -> None:
             click.echo(f"Azurite Blob at {server.url} (data: {location or 'in memory'}); in another shell:")
             click.echo(f"export AZURE_STORAGE_CONNECTION_STRING='{server.connection_string}'")
             code = server.wait()
-        _fail(LakehouseError(f"Azurite exited unexpectedly with code {code}"))
+        raise LakehouseError(f"Azurite exited unexpectedly with code {code}")
     except KeyboardInterrupt:
         click.echo("Azurite stopped")
-    except LakehouseError as exc:
-        _fail(exc)
