@@ -1,0 +1,69 @@
+"""`lakehouse ui`: serve the pipeline, expectation, job, model and report pages on localhost, or export them.
+
+Mounted under the main CLI, which passes the Settings as the click context object; run on its own it
+uses the default settings. A LakehouseError becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import click
+
+from lakehouse.cli_errors import FriendlyCommand
+from lakehouse.settings import Settings, load_settings
+
+
+@click.command("ui", cls=FriendlyCommand)
+@click.option("--port", type=click.IntRange(0, 65535), default=8050, show_default=True,
+              help="Port on 127.0.0.1 to serve on (0: any free port).")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write the pages as static HTML into this folder instead of serving them.")
+@click.option("--publish", is_flag=True,
+              help="Publish the static pages to Blob under ui/<yyyy>/<mm>/<dd>/ (Azurite locally when no Blob is set).")
+@click.option("--date", "day", default=None, help="Day of the published folder, YYYY-MM-DD (default: the run date).")
+@click.pass_context
+def ui(ctx: click.Context, port: int, export_dir: Path | None, publish: bool, day: str | None) -> None:
+    """Pipeline graphs, expectation dashboards, job runs, models and report links, from the event log and tables."""
+    settings: Settings = ctx.find_object(Settings) or load_settings()
+    try:
+        folder_day = date.fromisoformat(day) if day else settings.effective_run_date
+    except ValueError:
+        raise click.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    if export_dir is None and not publish:
+        _serve(settings, port)
+    else:
+        _export(settings, export_dir, publish, folder_day)
+
+
+def _serve(settings: Settings, port: int) -> None:
+    from lakehouse.engine import spark_session
+    from lakehouse.ui.server import serve
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop like Ctrl-C: the engine is stopped on the way out
+    with spark_session(settings) as spark:
+        try:
+            serve(spark, settings, port, lambda url: click.echo(f"lakehouse UI on {url} (Ctrl-C stops it)"))
+        except KeyboardInterrupt:
+            pass
+
+
+def _export(settings: Settings, export_dir: Path | None, publish: bool, day: date) -> None:
+    from lakehouse.azurite import local_blob
+    from lakehouse.engine import spark_session
+    from lakehouse.ui.export import export_site, publish_site
+    from lakehouse.ui.source import Tables
+
+    with tempfile.TemporaryDirectory(prefix="lakehouse-ui-") as scratch:
+        out_dir = export_dir or Path(scratch)
+        with spark_session(settings) as spark:
+            files = export_site(Tables(spark, settings), out_dir, day)
+        click.echo(f"wrote {len(files)} files to {out_dir}")
+        if publish:
+            with local_blob(settings) as target:
+                locations = publish_site(target, files, day)
+            click.echo(f"published to {locations[0].rsplit('/', 1)[0]}/")
