@@ -1,0 +1,356 @@
+"""The served UI in headless Chromium, over real pipeline updates on generated data with defects.
+
+One module-scoped lakehouse: two offline_features updates (a full refresh, then a daily one) and an
+online_features update on three days of generated landing data, plus job runs, data-quality, drift, predictions and a model registry
+written as their jobs would. Every page must load without a console message, draw its graph and
+charts (screenshots kept under test-artifacts/ui/) and show the numbers the event log holds, as this
+module computes them from the event log table itself (DataFrame API and json, not the UI's SQL).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import functions as F
+from rich.console import Console
+
+from browser import Browser, Page
+from lakehouse.datagen import GeneratorConfig, generate_range
+from lakehouse.dlt_runtime import event_log_table
+from lakehouse.pipelines import run_pipeline
+from lakehouse.storage import TableStore
+from lakehouse.ui.server import create_app
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
+CONFIG = GeneratorConfig(seed=3, customers=60, defect_rate=0.05, file_defect_rate=0.3, transactions_per_customer_day=2.0)
+DAYS = [CONFIG.world_start + timedelta(days=i) for i in range(3)]
+OFFLINE, ONLINE = "offline_features", "online_features"
+JOB_RUNS_SCHEMA = ("run_id string, job string, task string, run_date date, attempt int, status string, "
+                   "started_at timestamp, ended_at timestamp, duration_s double, error string")
+DRIFT_SCHEMA = "month date, column string, method string, score double, threshold double, drifted boolean"
+PREDICTIONS_SCHEMA = ("customer_id string, score_date date, probability double, decision boolean, model_name string, "
+                      "model_version string, run_id string, scored_at timestamp")
+CHARTS_DRAWN = "document.body.dataset.charts"
+
+
+# -- the lakehouse ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ui_settings(base_settings, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui")
+    uri = f"sqlite:///{root / 'mlflow' / 'mlflow.db'}"
+    settings = base_settings.model_copy(update={
+        "storage_root": root / "warehouse", "landing_path": str(root / "landing"),
+        "schema_name": f"ui_{uuid.uuid4().hex[:8]}", "mlflow_tracking_uri": uri, "mlflow_registry_uri": uri,
+        "experiment_name": "ui-tests", "model_name": "ui_model"})
+    settings.blob = settings.blob.model_copy(update={"local_dir": root / "blob"})
+    return settings
+
+
+@pytest.fixture(scope="module")
+def registry_job(ui_settings):
+    """The registry is built in a thread while the pipelines run (MLflow's import and schema take seconds)."""
+    with ThreadPoolExecutor(1) as pool:
+        yield pool.submit(make_registry, ui_settings)
+
+
+@pytest.fixture(scope="module")
+def lake(spark, ui_settings, registry_job):
+    settings = ui_settings
+    generate_range(CONFIG, settings.landing, DAYS[0], DAYS[-1])
+    console = Console(file=io.StringIO())
+    for day in DAYS[1:]:
+        assert run_pipeline(spark, settings, OFFLINE, day, full_refresh=day == DAYS[1], console=console).ok
+    for day in DAYS[2:]:
+        assert run_pipeline(spark, settings, ONLINE, day, console=console).ok
+    store = TableStore(spark, settings)
+    store.overwrite(spark.createDataFrame(job_runs(), JOB_RUNS_SCHEMA), "job_runs")
+    store.overwrite(spark.createDataFrame(drift_rows(), DRIFT_SCHEMA), "drift_history")
+    store.overwrite(spark.createDataFrame(predictions(), PREDICTIONS_SCHEMA), "predictions")
+    write_quality_results(store, settings)
+    return settings
+
+
+def job_runs() -> list[tuple]:
+    """Three daily runs of five tasks; on the second day training failed and scoring was skipped."""
+    rows = []
+    for d, day in enumerate(DAYS[1:]):
+        for i, task in enumerate(("offline_features", "online_features", "quality", "train", "score")):
+            status = {"train": "FAILED", "score": "SKIPPED"}.get(task, "SUCCESS") if d == 1 else "SUCCESS"
+            start = datetime.combine(day + timedelta(days=1), datetime.min.time()) + timedelta(hours=1, minutes=5 * i)
+            seconds = 20.0 + 5 * i + d
+            rows.append((f"run-{d}-{task}", "daily", task, day, 1 + (status == "FAILED"), status, start,
+                         start + timedelta(seconds=seconds), seconds,
+                         "ValueError: not enough rows to train" if status == "FAILED" else None))
+    return rows
+
+
+def drift_rows() -> list[tuple]:
+    month = date(2026, 1, 1)
+    return [(month, column, "wasserstein", score, 0.1, score > 0.1)
+            for column, score in (("txn_count_30d", 0.02), ("spend_30d", 0.15), ("tenure_days", 0.31))]
+
+
+def predictions() -> list[tuple]:
+    scored = datetime(2026, 1, 5, 2, 30)
+    return [(f"C{i:04d}", day, i / 40, i % 4 == 0, "ui_model", "2", "run", scored + timedelta(days=n))
+            for n, day in enumerate(DAYS[1:]) for i in range(40 - n)]
+
+
+def write_quality_results(store: TableStore, settings: Any) -> None:
+    """Two data-quality runs in `data_quality_results` and the HTML report of the later one in the blob folder."""
+    from quality.history import RESULTS_TABLE, SCHEMA
+
+    rows = [("q1", DAYS[1], "local", "bronze_transactions", "volume", "volume", "error", "passed", "ok", 1.0, "", "",
+             "{}", datetime(2026, 1, 4, 3)),
+            ("q2", DAYS[2], "local", "bronze_transactions", "volume", "volume", "error", "failed", "error", 9.0, "", "",
+             "{}", datetime(2026, 1, 5, 3))]
+    store.overwrite(store.spark.createDataFrame(rows, SCHEMA), RESULTS_TABLE, partition_by=["run_date"])
+    report = settings.blob.local_dir / settings.blob.container / f"data-quality/{DAYS[-1]:%Y/%m/%d}/report.html"
+    report.parent.mkdir(parents=True)
+    report.write_text("<!doctype html><title>dq</title><h1 id='dq'>data quality report</h1>")
+
+
+def make_registry(settings: Any) -> dict[str, dict[str, float]]:
+    """Three registered versions with test metrics: 2 is @champion, 3 is @challenger (held by the gate)."""
+    from mlflow import MlflowClient
+
+    (Path(settings.storage_root).parent / "mlflow").mkdir(exist_ok=True)
+    client = MlflowClient(tracking_uri=settings.mlflow_tracking_uri, registry_uri=settings.mlflow_registry_uri)
+    experiment = client.create_experiment(settings.experiment_name)
+    client.create_registered_model(settings.model_name)
+    metrics = {}
+    for i in range(3):
+        run = client.create_run(experiment, run_name=f"train {i}")
+        metrics[str(i + 1)] = {"roc_auc": 0.70 + 0.03 * i, "pr_auc": 0.30 + 0.02 * i}
+        for name, value in metrics[str(i + 1)].items():
+            client.log_metric(run.info.run_id, f"test_{name}", value)
+        client.set_terminated(run.info.run_id)
+        client.create_model_version(settings.model_name, f"runs:/{run.info.run_id}/model", run.info.run_id, tags={
+            "run_date": f"2026-01-0{i + 2}", "gate.outcome": "held" if i == 2 else "promoted", "gate.reason": f"reason {i}"})
+    client.set_registered_model_alias(settings.model_name, "champion", "2")
+    client.set_registered_model_alias(settings.model_name, "challenger", "3")
+    return metrics
+
+
+@pytest.fixture(scope="module")
+def registry(registry_job):
+    return registry_job.result()
+
+
+@pytest.fixture(scope="module")
+def server(spark, lake, registry):
+    from werkzeug.serving import make_server
+
+    httpd = make_server("127.0.0.1", 0, create_app(spark, lake), threaded=False)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium = Browser(tmp_path_factory.mktemp("chromium"))
+    yield chromium
+    chromium.close()
+
+
+def visit(browser: Browser, url: str, shot: str) -> Page:
+    """Open a page, wait until its charts are drawn, keep a screenshot, and refuse any console message."""
+    page = browser.open(url, ready=CHARTS_DRAWN)
+    page.screenshot(ARTIFACTS / f"{shot}.png")
+    assert page.evaluate(CHARTS_DRAWN) == "ready"
+    assert page.problems == [], page.problems
+    return page
+
+
+def table(page: Page, selector: str) -> list[dict[str, str]]:
+    """The rows of a table as {column: text}, keyed by the header texts."""
+    return page.evaluate(f"""(() => {{
+        const t = document.querySelector({json.dumps(selector)});
+        const heads = [...t.querySelectorAll('thead th')].map(h => h.textContent.trim());
+        return [...t.querySelectorAll('tbody tr')].map(r =>
+            Object.fromEntries([...r.children].map((c, i) => [heads[i], c.textContent.trim()])));
+    }})()""")
+
+
+def number(text: str) -> int | None:
+    return None if text == "—" else int(text.replace(",", ""))
+
+
+# -- what the event log holds, computed here ---------------------------------------------------------
+def flow_events(spark: Any, settings: Any, pipeline: str) -> list[dict[str, Any]]:
+    log = TableStore(spark, settings).read(event_log_table(pipeline)).where(F.col("event_type") == "flow_progress")
+    rows = log.select(F.col("origin.update_id").alias("update"), F.col("origin.dataset_name").alias("dataset"),
+                      "details").collect()
+    return [{"update": r["update"], "dataset": r["dataset"], **json.loads(r["details"])["flow_progress"]} for r in rows]
+
+
+def update_ids(spark: Any, settings: Any, pipeline: str) -> list[str]:
+    """Update ids, newest first."""
+    log = TableStore(spark, settings).read(event_log_table(pipeline))
+    rows = log.groupBy(F.col("origin.update_id").alias("u")).agg(F.min("timestamp").alias("t")).orderBy(F.desc("t"))
+    return [r["u"] for r in rows.collect()]
+
+
+def per_dataset(events: list[dict[str, Any]], update: str) -> dict[str, tuple[int, int]]:
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for e in events:
+        if e["update"] == update:
+            totals[e["dataset"]][0] += e.get("metrics", {}).get("num_output_rows", 0)
+            totals[e["dataset"]][1] += e.get("data_quality", {}).get("dropped_records", 0)
+    return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+def per_rule(events: list[dict[str, Any]], updates: set[str]) -> dict[tuple[str, str], tuple[int, int]]:
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for e in events:
+        if e["update"] in updates:
+            for x in e.get("data_quality", {}).get("expectations", []):
+                totals[(x["dataset"], x["name"])][0] += x["passed_records"]
+                totals[(x["dataset"], x["name"])][1] += x["failed_records"]
+    return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+# -- pages -------------------------------------------------------------------------------------------
+PAGES = {
+    "index": "/", "pipeline-offline": f"/pipelines/{OFFLINE}", "pipeline-online": f"/pipelines/{ONLINE}",
+    "expectations-offline": f"/expectations/{OFFLINE}", "expectations-online": f"/expectations/{ONLINE}",
+    "jobs": "/jobs", "models": "/models", "reports": "/reports",
+}
+
+
+CHARTS = {"expectations-offline": 3, "jobs": 1, "models": 2}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_loads_without_console_messages_and_draws_its_graph_and_charts(browser, server, name):
+    page = visit(browser, server + PAGES[name], name)
+    specs = page.evaluate("document.querySelectorAll('script[data-chart]').length")
+    drawn = page.evaluate("document.querySelectorAll('.chart.js-plotly-plot .main-svg .cartesianlayer .subplot').length")
+    assert drawn == specs
+    if name == "expectations-online":  # failures per update, and pass rates and top rules when a rule failed
+        assert specs in (1, 3)
+    else:
+        assert specs == CHARTS.get(name, 0)
+    if name.startswith("pipeline"):
+        nodes = page.evaluate("document.querySelectorAll('#dataset-graph g.node').length")
+        edges = page.evaluate("document.querySelectorAll('#dataset-graph path.edge').length")
+        assert nodes >= 1 and edges >= 1
+
+
+def test_pipeline_graph_shows_each_datasets_numbers_from_the_event_log(spark, lake, browser, server):
+    events = flow_events(spark, lake, OFFLINE)
+    newest, *older = update_ids(spark, lake, OFFLINE)
+    page = visit(browser, f"{server}/pipelines/{OFFLINE}", "pipeline-latest")
+    assert page.evaluate("document.getElementById('update-id').textContent") == newest
+    chosen = page.evaluate(f"document.querySelector('.chooser a[href$=\"{older[-1]}\"]').getAttribute('href')")
+    page = visit(browser, server + chosen, "pipeline-chosen")  # the first update, a full refresh
+    assert page.evaluate("document.getElementById('update-id').textContent") == older[-1]
+
+    expected = per_dataset(events, older[-1])
+    shown = {r["dataset"]: r for r in table(page, "#dataset-table")}
+    assert set(shown) == set(expected)
+    for dataset, (written, dropped) in expected.items():
+        assert (number(shown[dataset]["rows written"]), number(shown[dataset]["dropped"])) == (written, dropped), dataset
+        assert shown[dataset]["status"] == "COMPLETED"
+    for source in ("customers", "transactions"):  # quarantined = what the quarantine sibling wrote
+        checked = "silver_customer_updates" if source == "customers" else f"{source}_checked"
+        assert number(shown[checked]["quarantined"]) == expected[f"quarantine_{source}"][0] == expected[checked][1] > 0
+
+    rules = per_rule(events, {older[-1]})
+    rows = {(r["dataset"], r["rule"]): r for r in table(page, "#rule-table")}
+    assert set(rows) == set(rules)
+    for key, (passed, failed) in rules.items():
+        rate = "—" if passed + failed == 0 else f"{100 * passed / (passed + failed):.2f}%"
+        assert (number(rows[key]["passed"]), number(rows[key]["failed"]), rows[key]["pass rate"]) == (passed, failed, rate)
+        assert (key[1] in shown[key[0]]["failing rules"]) == (failed > 0)
+    # the SVG: one node per dataset, with its rows written and its failing rules
+    nodes = page.evaluate("Object.fromEntries([...document.querySelectorAll('#dataset-graph g.node')].map("
+                          "g => [g.dataset.dataset, [...g.querySelectorAll('text')].map(t => t.textContent)]))")
+    assert set(nodes) == set(expected)
+    for dataset, (written, _) in expected.items():
+        assert nodes[dataset][1].startswith(f"{written:,} written"), nodes[dataset]
+    failing = [n for n, text in nodes.items() if "failing:" in text[2]]
+    assert failing and all(any(rules[k][1] for k in rules if k[0] == n) for n in failing)
+
+
+def test_expectation_dashboard_numbers_equal_the_event_log(spark, lake, browser, server):
+    events = flow_events(spark, lake, OFFLINE)
+    updates = update_ids(spark, lake, OFFLINE)
+    page = visit(browser, f"{server}/expectations/{OFFLINE}", "expectations-numbers")
+
+    rules = per_rule(events, set(updates))
+    failing = sorted(((k, v) for k, v in rules.items() if v[1]), key=lambda kv: (-kv[1][1], kv[0]))[:10]
+    top = table(page, "#top-rule-table")
+    assert [((r["dataset"], r["rule"]), (number(r["passed records"]), number(r["failed records"]))) for r in top] == failing
+    legend = page.evaluate("[...document.querySelectorAll('#chart-pass-rates .legendtext')].map(t => t.textContent)")
+    assert sorted(legend) == sorted(f"{d}.{r}" for (d, r), v in rules.items() if v[1])
+
+    per_update = {r["update"]: r for r in table(page, "#update-table")}
+    assert list(per_update) == [u[:8] for u in updates]
+    for update in updates:
+        failed = sum(v[1] for v in per_rule(events, {update}).values())
+        dropped = sum(v[1] for v in per_dataset(events, update).values())
+        assert (number(per_update[update[:8]]["failed records"]), number(per_update[update[:8]]["dropped records"])) == (failed, dropped)
+
+    samples = table(page, "#sample-table")
+    store = TableStore(spark, lake)
+    broken = {", ".join(r["_failed_rules"]) for source in ("customers", "transactions", "support", "churn")
+              for r in store.read(f"quarantine_{source}").select("_failed_rules").collect()}
+    assert samples and {s["failed rules"] for s in samples} <= broken
+
+
+def test_job_runs_page_shows_every_run_with_duration_and_error(browser, server):
+    page = visit(browser, f"{server}/jobs", "jobs-runs")
+    runs = table(page, "#run-table")
+    assert sorted((r["task"], r["run date"], r["status"], r["duration"]) for r in runs) == sorted(
+        (row[2], row[3].isoformat(), row[5], f"{row[8]:.1f} s") for row in job_runs())
+    failed = [r for r in runs if r["status"] == "FAILED"]
+    assert len(failed) == 1 and failed[0]["error"] == "ValueError: not enough rows to train" and failed[0]["attempt"] == "2"
+    bars = page.evaluate("document.querySelectorAll('#chart-timeline .bars .point').length")
+    assert bars == len(job_runs())
+
+
+def test_models_page_shows_champion_challenger_metrics_and_last_scoring_run(browser, server, registry):
+    page = visit(browser, f"{server}/models", "models-registry")
+    champion = page.evaluate("document.getElementById('champion').textContent")
+    challenger = page.evaluate("document.getElementById('challenger').textContent")
+    assert "version 2" in champion and f"roc_auc {registry['2']['roc_auc']:.4f}" in " ".join(champion.split())
+    assert "version 3" in challenger and "gate: held" in challenger
+    versions = {r["version"]: r for r in table(page, "#version-table")}
+    assert versions["1"]["pr_auc"] == f"{registry['1']['pr_auc']:.4f}" and versions["2"]["aliases"] == "champion"
+    last = [row for row in predictions() if row[1] == DAYS[-1]]
+    text = " ".join(page.evaluate("document.getElementById('last-scoring').textContent").split())
+    assert f"score date {DAYS[-1]}, {len(last)} rows with model version 2, {sum(r[3] for r in last)} positive" in text
+
+
+def test_report_links_open_the_published_reports(browser, server):
+    page = visit(browser, f"{server}/reports", "reports-links")
+    links = page.evaluate("[...document.querySelectorAll('#quality-table a, #drift-table a')].map(a => a.href)")
+    assert f"{server}/blob/data-quality/{DAYS[-1]:%Y/%m/%d}/report.html" in links
+    assert f"{server}/blob/drift/2026/01/report.html" in links
+    report = browser.open(f"{server}/blob/data-quality/{DAYS[-1]:%Y/%m/%d}/report.html")
+    assert report.evaluate("document.getElementById('dq').textContent") == "data quality report"
+    with pytest.raises(urllib.error.HTTPError, match="404"):  # not published: a clear 404, no traceback page
+        urllib.request.urlopen(f"{server}/blob/drift/2026/01/report.html")
+    with pytest.raises(urllib.error.HTTPError, match="404"):  # only report files are served
+        urllib.request.urlopen(f"{server}/blob/..%2F..%2Fetc/passwd")
+
+
+def test_unknown_pipeline_or_update_is_404(server):
+    for path in (f"/pipelines/nope", f"/pipelines/{OFFLINE}/updates/nope", "/expectations/nope", "/static/x.js"):
+        with pytest.raises(urllib.error.HTTPError, match="404"):
+            urllib.request.urlopen(server + path)
