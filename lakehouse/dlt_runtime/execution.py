@@ -21,7 +21,7 @@ from lakehouse.dlt_runtime.expectations import check
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.reads import ExecutionReader
 from lakehouse.dlt_runtime.results import COMPLETED, FAILED, FlowResult
-from lakehouse.dlt_runtime.staging import staged
+from lakehouse.dlt_runtime.staging import STAGING, staged
 from lakehouse.storage import TableStore
 
 
@@ -64,7 +64,7 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
     reader = ExecutionReader(
         state.graph, flow, state.store, state.pipeline, state.state_dir, refresh, checkpoint, state.view_frames
     )
-    staging_dir = state.state_dir / "staging" / flow.name
+    staging_dir = state.state_dir / STAGING / flow.name
     with session_conf(state.store.spark, {**dataset.spark_conf, **flow.spark_conf}), ExitStack() as stack:
         with context.using(context.current_reader, reader):
             frame = reader.read(flow.cdc.source, streaming=True) if flow.cdc else flow.func()

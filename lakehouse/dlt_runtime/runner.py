@@ -16,6 +16,7 @@ definitions raise PipelineDefinitionError after recording the failed update in t
 from __future__ import annotations
 
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +41,7 @@ from lakehouse.dlt_runtime.results import (
     FlowResult,
     UpdateResult,
 )
+from lakehouse.dlt_runtime.staging import STAGING
 from lakehouse.errors import EngineError, LakehouseError
 from lakehouse.lock import exclusive
 from lakehouse.settings import Settings
@@ -116,6 +118,7 @@ def run_update(
     progress = Progress(console)
     with exclusive(state_dir / "lock", f"pipeline {pipeline.name!r} is already being updated", f"update {update_id}",
                    PipelineBusy):
+        shutil.rmtree(state_dir / STAGING, ignore_errors=True)
         started = time.monotonic()
         result = UpdateResult(update_id=update_id, pipeline=pipeline.name, state=FAILED)
         events.emit(

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 
+STAGING = "staging"  # under the pipeline's state dir; cleared when an update starts (a crash leaves rows)
+
+
 @contextmanager
 def staged(spark: Any, frame: Any, directory: Path) -> Iterator[Any]:
     """`frame` computed once into `directory`; yields a frame reading those rows, removed afterwards."""
