@@ -38,7 +38,8 @@ DAYS = [CONFIG.world_start + timedelta(days=i) for i in range(3)]
 OFFLINE, ONLINE = "offline_features", "online_features"
 JOB_RUNS_SCHEMA = ("run_id string, job string, task string, run_date date, attempt int, status string, "
                    "started_at timestamp, ended_at timestamp, duration_s double, error string")
-DRIFT_SCHEMA = "month date, column string, method string, score double, threshold double, drifted boolean"
+DRIFT_SCHEMA = ("month date, column_name string, method string, score double, threshold double, drifted boolean, "
+                "dataset_drift boolean, drifted_share double, retrain_recommended boolean")  # what the UI reads of it
 PREDICTIONS_SCHEMA = ("customer_id string, score_date date, probability double, decision boolean, model_name string, "
                       "model_version string, run_id string, scored_at timestamp")
 CHARTS_DRAWN = "document.body.dataset.charts"
@@ -82,14 +83,14 @@ def lake(spark, ui_settings, registry_job):
 
 
 def job_runs() -> list[tuple]:
-    """Three daily runs of five tasks; on the second day training failed and scoring was skipped."""
+    """Daily runs of five tasks; on the second day training failed and scoring was skipped."""
     rows = []
     for d, day in enumerate(DAYS[1:]):
-        for i, task in enumerate(("offline_features", "online_features", "quality", "train", "score")):
+        for i, task in enumerate(("offline_features", "online_features", "data_quality", "train", "score")):
             status = {"train": "FAILED", "score": "SKIPPED"}.get(task, "SUCCESS") if d == 1 else "SUCCESS"
             start = datetime.combine(day + timedelta(days=1), datetime.min.time()) + timedelta(hours=1, minutes=5 * i)
             seconds = 20.0 + 5 * i + d
-            rows.append((f"run-{d}-{task}", "daily", task, day, 1 + (status == "FAILED"), status, start,
+            rows.append((f"run-{d}", "daily", task, day, 1 + (status == "FAILED"), status, start,
                          start + timedelta(seconds=seconds), seconds,
                          "ValueError: not enough rows to train" if status == "FAILED" else None))
     return rows
@@ -97,7 +98,7 @@ def job_runs() -> list[tuple]:
 
 def drift_rows() -> list[tuple]:
     month = date(2026, 1, 1)
-    return [(month, column, "wasserstein", score, 0.1, score > 0.1)
+    return [(month, column, "wasserstein", score, 0.1, score > 0.1, False, 2 / 3, False)
             for column, score in (("txn_count_30d", 0.02), ("spend_30d", 0.15), ("tenure_days", 0.31))]
 
 
@@ -320,6 +321,9 @@ def test_job_runs_page_shows_every_run_with_duration_and_error(browser, server):
         (row[2], row[3].isoformat(), row[5], f"{row[8]:.1f} s") for row in job_runs())
     failed = [r for r in runs if r["status"] == "FAILED"]
     assert len(failed) == 1 and failed[0]["error"] == "ValueError: not enough rows to train" and failed[0]["attempt"] == "2"
+    reports = page.evaluate("[...document.querySelectorAll('#run-table a')].map(a => a.getAttribute('href'))")
+    assert sorted(reports) == sorted(f"/blob/data-quality/{day:%Y/%m/%d}/report.{kind}" for day in DAYS[1:]
+                                     for kind in ("html", "json"))
     bars = page.evaluate("document.querySelectorAll('#chart-timeline .bars .point').length")
     assert bars == len(job_runs())
 

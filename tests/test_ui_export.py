@@ -73,9 +73,9 @@ def hostile(spark, base_settings, tmp_path_factory):
          ("r2", "daily", "score", DAY, 1, "SKIPPED", start + timedelta(seconds=6), start + timedelta(seconds=6), 0.0, None)],
         "run_id string, job string, task string, run_date date, attempt int, status string, started_at timestamp, "
         "ended_at timestamp, duration_s double, error string"), "job_runs")
-    store.overwrite(spark.createDataFrame([(date(2026, 1, 1), IMG, "psi", 0.4, 0.1, True)],
-                                          "month date, column string, method string, score double, threshold double, drifted boolean"),
-                    "drift_history")
+    store.overwrite(spark.createDataFrame([(date(2026, 1, 1), IMG, True, True, True)],
+                                          "month date, column_name string, drifted boolean, dataset_drift boolean, "
+                                          "retrain_recommended boolean"), "drift_history")
     store.overwrite(spark.createDataFrame([("C1", [IMG, BOLD], SCRIPT, datetime(2026, 1, 4))],
                                           "customer_id string, _failed_rules array<string>, note string, _ingested_at timestamp"),
                     "quarantine_evil")

@@ -7,7 +7,6 @@ is HTML-escaped here: plotly then shows it literally (`<b>` stays the text `<b>`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from markupsafe import escape
@@ -25,10 +24,6 @@ OTHER_COLOUR = "#e0a526"
 def text(value: object) -> str:
     """A data value as plotly label text that shows literally."""
     return str(escape("" if value is None else str(value)))
-
-
-def when(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
 
 
 def figure(traces: list[dict[str, Any]], **layout: Any) -> Figure:
@@ -88,7 +83,7 @@ def timeline(runs: Sequence[JobRun]) -> Figure:
         mine = [r for r in timed if r.status == status]
         traces.append({
             "type": "bar", "orientation": "h", "name": text(status),
-            "base": [when(r.started_at) for r in mine],
+            "base": [r.started_at.isoformat() for r in mine],  # type: ignore[union-attr]  (timed runs only)
             "x": [1000 * _duration(r) for r in mine],
             "y": [text(f"{r.job} · {r.task}") for r in mine],
             "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR)},
@@ -103,17 +98,18 @@ def timeline(runs: Sequence[JobRun]) -> Figure:
 
 
 def model_metrics(reg: Registry) -> Figure:
-    """Each test metric of every registered version, by the version's creation time."""
+    """Each test metric of every registered version, oldest version first (one category per version)."""
     versions = reg.versions[::-1]
+    label = {v.version: text(f"v{v.version} ({v.run_date})" if v.run_date else f"v{v.version}") for v in versions}
     traces = [
-        {"type": "scatter", "mode": "lines+markers+text", "name": text(metric),
-         "x": [when(v.created_at) for v in versions if metric in v.metrics],
+        {"type": "scatter", "mode": "lines+markers", "name": text(metric),
+         "x": [label[v.version] for v in versions if metric in v.metrics],
          "y": [v.metrics[metric] for v in versions if metric in v.metrics],
-         "text": [f"v{v.version}" for v in versions if metric in v.metrics], "textposition": "top center",
-         "hovertemplate": "%{fullData.name} %{y:.4f}<br>version %{text}<extra></extra>"}
+         "hovertemplate": "%{fullData.name} %{y:.4f}<br>%{x}<extra></extra>"}
         for metric in reg.metric_names
     ]
-    return figure(traces, title={"text": "Test metrics per model version"}, xaxis={"type": "date"})
+    return figure(traces, title={"text": "Test metrics per model version (trained for run date)"},
+                  xaxis={"type": "category", "categoryorder": "array", "categoryarray": list(label.values())})
 
 
 def scoring(runs: Sequence[ScoringRun]) -> Figure:

@@ -2,7 +2,9 @@
 drift months and batch scoring runs. Each reads as an empty list while its table does not exist.
 
 Report links follow the publishing convention of quality/publish.py (`report_folder`): a day's data
-quality report under `data-quality/yyyy/mm/dd/`, a month's drift report under `drift/yyyy/mm/`.
+quality report under `data-quality/yyyy/mm/dd/` (report.html, report.json), a month's drift report
+under `drift/yyyy/mm/` (report.html, summary.json). The daily job's `data_quality` task (its key in
+bundle/resources/daily.job.yml) links to the report of its run date.
 """
 
 from __future__ import annotations
@@ -17,6 +19,13 @@ from quality.publish import report_folder
 
 RUNS_SHOWN = 500
 DAYS_SHOWN = 60
+QUALITY_TASK = "data_quality"
+
+
+def quality_report(day: date) -> tuple[str, str]:
+    """(HTML, JSON) paths of a day's data-quality report in the report container."""
+    folder = report_folder("data-quality", day)
+    return f"{folder}/report.html", f"{folder}/report.json"
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,10 @@ class JobRun:
     duration_s: float | None
     error: str | None
 
+    @property
+    def report(self) -> tuple[str, str] | None:
+        return quality_report(self.run_date) if self.task == QUALITY_TASK and self.run_date else None
+
 
 @dataclass(frozen=True)
 class QualityRun:
@@ -43,8 +56,8 @@ class QualityRun:
     validated_at: datetime
 
     @property
-    def report(self) -> str:
-        return f"{report_folder('data-quality', self.run_date)}/report.html"
+    def report(self) -> tuple[str, str]:
+        return quality_report(self.run_date)
 
 
 @dataclass(frozen=True)
@@ -53,10 +66,13 @@ class DriftMonth:
     columns: int
     drifted: int
     drifted_columns: list[str]
+    dataset_drift: bool | None
+    retrain_recommended: bool | None
 
     @property
-    def report(self) -> str:
-        return f"{report_folder('drift', self.month, monthly=True)}/report.html"
+    def report(self) -> tuple[str, str]:
+        folder = report_folder("drift", self.month, monthly=True)
+        return f"{folder}/report.html", f"{folder}/summary.json"
 
 
 @dataclass(frozen=True)

@@ -134,12 +134,14 @@ ORDER BY run_date DESC
 LIMIT {limit}
 """
 
-# Drift history (issue 7's `drift_history`), one row per month: columns checked and which drifted.
+# Drift history (quality/drift/history.py), one row per month: columns checked, which drifted, the verdict.
 DRIFT_MONTHS = """
 SELECT month,
-       count(DISTINCT `column`) AS columns,
-       count(DISTINCT CASE WHEN drifted THEN `column` END) AS drifted,
-       array_sort(collect_set(CASE WHEN drifted THEN `column` END)) AS drifted_columns
+       count(DISTINCT column_name) AS columns,
+       count(DISTINCT CASE WHEN drifted THEN column_name END) AS drifted,
+       array_sort(collect_set(CASE WHEN drifted THEN column_name END)) AS drifted_columns,
+       max(CAST(dataset_drift AS INT)) = 1 AS dataset_drift,
+       max(CAST(retrain_recommended AS INT)) = 1 AS retrain_recommended
 FROM {table}
 GROUP BY month
 ORDER BY month DESC
