@@ -137,11 +137,12 @@ def status(settings: Settings) -> None:
 def _register_commands() -> None:
     """Commands that live with the job they run (jobs, quality/, ml/)."""
     from lakehouse.jobs.cli import bundle, job
+    from lakehouse.ui.cli import ui
     from ml.cli import mlflow_ui, score, train
     from ml.feature_store.cli import features
     from quality.cli import quality
 
-    for command in (job, bundle, features, quality, train, score, mlflow_ui):
+    for command in (job, bundle, features, quality, train, score, mlflow_ui, ui):
         main.add_command(command)
 
 
