@@ -75,6 +75,8 @@ def run_demo(settings: Settings, config: GeneratorConfig, days: int) -> None:
         f"\ntables: {settings.storage_root}\nlanding files: {settings.landing}\n"
         f"reports (data quality daily, drift monthly; retraining signal: {signal}): "
         f"container {settings.blob.container}, see `.venv/bin/lakehouse quality azurite`\n"
+        "pipeline graphs, expectation dashboards, job runs, models: .venv/bin/lakehouse ui   "
+        "(then http://127.0.0.1:8050)\n"
         "job runs: .venv/bin/lakehouse job history\n"
         "models and runs: .venv/bin/lakehouse mlflow-ui   (then http://127.0.0.1:5000)\n"
         "tables: .venv/bin/lakehouse status"
