@@ -5,15 +5,16 @@ Per update the flow's new change rows (after expectations) are reduced to the la
 updates a known key only when the incoming sequence is newer (late, out-of-order changes lose) and deletes
 it when `apply_as_deletes` holds and the delete is newer. When the target is partitioned by columns the
 changes carry, the key lookup and the MERGE only look at the partitions present in the batch, so their
-cost does not grow with history; this assumes a key never moves to another partition. Unlike Databricks, deletes leave no tombstone: a change older than a delete
-that arrives in a later update re-inserts the key. NULL sequence values are not supported (as on Databricks).
+cost does not grow with history; this assumes a key never moves to another partition. Unlike Databricks,
+deletes leave no tombstone: a change older than a delete that arrives in a later update re-inserts the
+key. NULL sequence values are not supported (as on Databricks).
 """
 
 from __future__ import annotations
 
 import uuid
-from functools import reduce
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,12 @@ def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, che
           reset: bool = False) -> Applied:
     """Upsert the checked change rows into `table`; creates it empty on first use, or first when `reset`.
 
-    The latest change per key is staged once, flagged with whether its key is already in the target (in
-    the batch's partitions). Unknown keys are appended, known keys go through the MERGE: the same result as
-    one MERGE of everything (unknown keys would only hit its NOT MATCHED insert), but a MERGE evaluating a
-    lazy source, and one with a large source, measured several times slower on Sail. A crash between the
-    two commits is safe: the rerun finds the appended keys known and the MERGE skips them (not newer).
+    The latest change per key is staged once (a MERGE evaluating the lazy dedupe window inside measured
+    35-60% slower on Sail), flagged with whether its key is already in the target (in the batch's
+    partitions). Unknown keys are appended and only known ones (re-deliveries, updates: about 1% of a day's
+    transactions) go through the MERGE; the result equals one MERGE of everything, where unknown keys would
+    only hit the NOT MATCHED insert. A crash between the two commits is safe: the rerun finds the appended
+    keys known, and the MERGE leaves them (not newer).
     """
     frame = checked.kept
     stored = stored_columns(frame.columns, spec, dataset.name)
