@@ -21,31 +21,30 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import shutil
 import statistics
-import subprocess
 import time
-from datetime import date, datetime, timedelta, timezone
-from importlib.metadata import version
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.engine import start_engine
-from lakehouse.pipelines import run_pipeline
-from lakehouse.settings import Settings, load_settings
-from lakehouse.storage import TableStore
-from quality.checks import Check, TableContext
-from quality.config import QualityConfig, load_config
-from quality.history import read_history
-from quality.rules import count_rules
-from quality.validation import check_frame, validate
+import sys
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BENCHMARKS, machine_info, write_results  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent
-RESULTS = ROOT / "results"
-WORK_ROOT = ROOT / "work" / "quality"
+from lakehouse.datagen import GeneratorConfig, generate_range  # noqa: E402
+from lakehouse.engine import start_engine  # noqa: E402
+from lakehouse.pipelines import run_pipeline  # noqa: E402
+from lakehouse.settings import Settings, load_settings  # noqa: E402
+from lakehouse.storage import TableStore  # noqa: E402
+from quality.checks import Check, TableContext  # noqa: E402
+from quality.config import QualityConfig, load_config  # noqa: E402
+from quality.history import read_history  # noqa: E402
+from quality.rules import count_rules  # noqa: E402
+from quality.validation import check_frame, validate  # noqa: E402
+
+WORK_ROOT = BENCHMARKS / "work" / "quality"
 START = date(2026, 1, 1)
 
 
@@ -122,18 +121,6 @@ def timed(store: TableStore, config: QualityConfig, day: date, per_check: bool) 
     return time.perf_counter() - started, cpu_seconds() - cpu, found, actions
 
 
-def machine() -> dict[str, Any]:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
-    return {
-        "platform": platform.platform(), "cpu_count": os.cpu_count(), "python": platform.python_version(),
-        "versions": {p: version(p) for p in ("pysail", "pyspark", "deltalake")},
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "git_commit": commit + (" + uncommitted changes" if dirty else ""),
-        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -141,7 +128,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--name", default="quality", help="Results file name in benchmarks/results/ (.md and .json).")
     args = parser.parse_args()
-    info = machine()
+    info = machine_info(("pysail", "pyspark", "deltalake"))
     work = WORK_ROOT / f"{args.customers}x{args.days}"
     settings = load_settings("local", storage_root=work / "warehouse", landing_path=str(work / "landing"))
     settings.blob.local_dir = work / "reports"
@@ -202,9 +189,7 @@ def main() -> None:
         "status": result.status,
         "failed_checks": [f"{c.level} {c.table} {c.name}: {c.message}" for c in result.failed],
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(markdown(report))
+    write_results(args.name, report, markdown(report))
     print(markdown(report))
 
 

@@ -16,15 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from datetime import date, datetime, timedelta, timezone
-from importlib.metadata import version
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,13 +27,15 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakehouse.engine import start_engine
-from lakehouse.settings import load_settings
-from lakehouse.storage import TableStore
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, machine_info, measured  # noqa: E402
+
+from lakehouse.engine import start_engine  # noqa: E402
+from lakehouse.settings import load_settings  # noqa: E402
+from lakehouse.storage import TableStore  # noqa: E402
 
 FIRST_DAY = date(2026, 1, 1)
 REPLACED_DAY = 9
-RESULTS = Path(__file__).resolve().parent / "results"
 SIDES = ("storage", "parquet")
 
 
@@ -77,21 +74,6 @@ def aggregate(df: DataFrame) -> list[tuple[Any, ...]]:
         .collect()
     )
     return sorted(tuple(r) for r in rows)
-
-
-def measured(fn: Callable[[], Any]) -> tuple[float, float, float, Any]:
-    """Wall seconds, CPU seconds of this process (Sail's threads included), peak RSS MiB, the call's value.
-
-    CPU seconds barely move when other work shares the machine, wall seconds do: both are recorded.
-    """
-    try:
-        Path("/proc/self/clear_refs").write_text("5")  # reset the RSS high-water mark (Linux)
-    except OSError:
-        pass
-    cpu, start = time.process_time(), time.perf_counter()
-    value = fn()
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return seconds, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, value
 
 
 def codec(folder: Path) -> str:
@@ -186,29 +168,6 @@ def summarise(runs: list[list[dict]]) -> list[dict]:
     return summary
 
 
-def machine() -> dict[str, Any]:
-    cpuinfo = Path("/proc/cpuinfo")
-    models = [ln.split(":", 1)[1].strip() for ln in cpuinfo.read_text().splitlines() if ln.startswith("model name")]
-    try:
-        git = ["git", "-C", str(Path(__file__).parent)]
-        commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run([*git, "status", "--porcelain"], capture_output=True, text=True, timeout=10)
-        revision = commit.stdout.strip() + (" + uncommitted changes" if dirty.stdout.strip() else "") or None
-    except OSError:
-        revision = None
-    return {
-        "platform": platform.platform(),
-        "cpu": models[0] if models else platform.processor(),
-        "cpu_count": os.cpu_count(),
-        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
-        "python": platform.python_version(),
-        "versions": {p: version(p) for p in ("pysail", "pyspark", "deltalake")},
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "git_commit": revision,
-    }
-
-
 def write_reports(out: Path, info: dict[str, Any], params: dict[str, Any], summary: list[dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     report = {"machine": info, "params": params, "results": summary}
@@ -264,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rows < 2 * args.merge_keys or args.rows < args.dates or args.repeat < 1:
         parser.error("--rows must be at least twice --merge-keys and at least --dates; --repeat at least 1")
-    info = machine()
+    info = machine_info(("pysail", "pyspark", "deltalake"))
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
         workdir = Path(tmp)
         settings = load_settings("local", engine="sail", storage_root=workdir / "warehouse")

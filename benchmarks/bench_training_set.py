@@ -29,7 +29,6 @@ import tempfile
 import time
 from dataclasses import replace
 from datetime import date, timedelta
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,8 @@ from deltalake import DeltaTable
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from bench_storage import machine, measured  # shared helpers: machine facts, wall/CPU/peak-RSS timing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, machine_info, measured  # noqa: E402
 from lakehouse.datagen.schema import DOMAINS
 from lakehouse.engine import start_engine
 from lakehouse.settings import load_settings
@@ -47,7 +47,6 @@ from ml.feature_store.mrds import NULLABLE
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, FEATURES, TIMESERIES_KEY
 
 FIRST_DAY = date(2025, 1, 1)
-RESULTS = Path(__file__).resolve().parent / "results"
 AS_OF = "as_of_date"
 SCALES = {"full": ("customers", "labels"), "small": ("pandas_customers", "pandas_labels")}
 
@@ -257,8 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.build_into:
         build(args, args.build_into)
         return 0
-    info = machine()
-    info["versions"]["pandas"] = version("pandas")
+    info = machine_info(("pysail", "pyspark", "deltalake", "pandas"))
     with tempfile.TemporaryDirectory(prefix="bench-training-set-") as tmp:
         results = run(args, Path(tmp))
     info["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)

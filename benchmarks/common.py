@@ -1,9 +1,13 @@
 """Small helpers shared by benchmark scripts: machine description, peak RSS, and writing results.
 
-    from benchmarks.common import machine_info, reset_peak_rss, peak_rss_mib, write_results
+    from benchmarks.common import machine_info, measured, reset_peak_rss, peak_rss_mib, write_results
     info = machine_info(("pysail", "pyspark", "deltalake"))
     reset_peak_rss(); ...; peak = peak_rss_mib()
+    seconds, cpu_s, peak, value = measured(lambda: work())   # or .seconds, .cpu_s, .peak_rss_mib, .value
     write_results("offline_pipeline", report_dict, markdown_text)   # benchmarks/results/<name>.{json,md}
+
+Results go to benchmarks/results/, or to $BENCH_RESULTS_DIR when set (benchmarks/run_all.py points its
+children there, e.g. a temporary directory in tests).
 
 Scripts run as `python benchmarks/<script>.py`, so import this as `from common import ...` after putting
 benchmarks/ on sys.path, or as `benchmarks.common` from the repository root.
@@ -16,14 +20,15 @@ import os
 import platform
 import resource
 import subprocess
+import time
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 BENCHMARKS = Path(__file__).resolve().parent
 ROOT = BENCHMARKS.parent
-RESULTS = BENCHMARKS / "results"
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or BENCHMARKS / "results")
 
 
 def git_commit() -> str:
@@ -88,15 +93,34 @@ def reset_peak_rss() -> bool:
         return False
 
 
-def peak_rss_mib() -> float:
-    """This process's RSS high-water mark in MiB: VmHWM (honours reset_peak_rss), else ru_maxrss."""
+def peak_rss_mib(pid: int | str = "self") -> float:
+    """A process's RSS high-water mark in MiB: VmHWM (honours reset_peak_rss), else this process's ru_maxrss."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Measured(NamedTuple):
+    seconds: float  # wall
+    cpu_s: float  # this process's CPU time, Sail's threads included: steadier than wall time on a shared machine
+    peak_rss_mib: float  # high-water mark during the call (Sail runs in-process, so it includes the engine)
+    value: Any
+
+    def numbers(self) -> dict[str, float]:
+        return {"seconds": self.seconds, "cpu_s": self.cpu_s, "peak_rss_mib": self.peak_rss_mib}
+
+
+def measured(fn: Callable[[], Any]) -> Measured:
+    """Call `fn` once: wall and CPU seconds, the peak RSS during the call (reset first where Linux allows)."""
+    reset_peak_rss()
+    cpu, start = time.process_time(), time.perf_counter()
+    value = fn()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return Measured(seconds, cpu, peak_rss_mib(), value)
 
 
 def write_results(name: str, report: dict[str, Any], markdown: str, directory: Path = RESULTS) -> tuple[Path, Path]:
