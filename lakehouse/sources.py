@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from lakehouse.datagen.schema import SOURCES
+from lakehouse.faults import maybe_crash
 
 LANDING_PATH_CONF = "lakehouse.landing_path"
 INGEST_THROUGH_CONF = "lakehouse.ingest_through"  # local runs: ingest day folders up to this date
@@ -97,11 +98,13 @@ def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
     else:
         files = log.new_files(landing, source, spec.format, _already_written(spark, request.target), through=through)
         log.begin(files)
+    maybe_crash("ingest.pending")
     batch = read_files(files, spec.format, spec.columns)
     staging = Path(request.state_dir) / "staging" / source
     frame = to_spark(spark, batch.table, staging).drop("_line").withColumn("_ingested_at", F.current_timestamp())
 
     def commit() -> None:
+        maybe_crash("ingest.written")
         log.commit(batch.files)
         shutil.rmtree(staging, ignore_errors=True)
 

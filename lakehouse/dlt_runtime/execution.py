@@ -22,6 +22,7 @@ from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.reads import ExecutionReader
 from lakehouse.dlt_runtime.results import COMPLETED, FAILED, FlowResult
 from lakehouse.dlt_runtime.staging import STAGING, staged
+from lakehouse.faults import maybe_crash
 from lakehouse.storage import TableStore
 
 
@@ -91,6 +92,7 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
                 state.store, table, dataset, checked, append=append, replace_all=refresh and first
             )
             result.rows_written = checked.rows_in - checked.rows_dropped
+    maybe_crash(f"flow.written:{flow.name}")
     if result.status == COMPLETED and dataset.kind is not Kind.VIEW:
         _commit(state, flow, reader)
     result.duration_s = time.monotonic() - started

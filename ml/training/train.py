@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
+from lakehouse.faults import maybe_crash
 from lakehouse.settings import Settings
 from ml import registry, tracking
 from lakehouse.job_settings import TrainingSettings
@@ -96,7 +97,9 @@ def train(spark: Any, settings: Settings, run_date: date | None = None) -> Train
         mlflow.log_metrics({**{f"val_{k}": v for k, v in validation.items()}, **{f"test_{k}": v for k, v in test.items()}})
         _log_evaluation(model, X_test, y_test, test, cfg.seed)
         info = mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, X_test.head(EXAMPLE_ROWS)))
+        maybe_crash("train.logged")
         version = registry.register(client, name, info.model_uri, {"run_date": str(run_date)})
+        maybe_crash("train.registered")
         decision = registry.gate(client, name, version, X_test, y_test, test, cfg.gate, cfg.top_k_percent)
         mlflow.set_tags({"gate.outcome": decision.outcome, "gate.reason": decision.reason, "model_version": version})
     log.info("trained %s version %s: %s", name, version, decision.reason)
