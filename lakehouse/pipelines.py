@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from lakehouse.bundle import pipeline_spec
 from lakehouse.dlt_runtime import PipelineSettings, run_update
 from lakehouse.settings import Settings
-from lakehouse.sources import INGEST_THROUGH_CONF, LANDING_PATH_CONF, register_local_sources
+from lakehouse.sources import INGEST_THROUGH_CONF, LANDING_PATH_CONF, STORAGE_ROOT_CONF, register_local_sources
 
 LATE_DAYS_CONF = "lakehouse.late_arrival_days"
 START_CONF = "lakehouse.feature_start_date"
@@ -28,6 +28,7 @@ def local_pipeline(settings: Settings, key: str, run_date: date | None = None, f
     )
     conf = dict(spec.configuration)
     conf[LANDING_PATH_CONF] = str(settings.landing)
+    conf[STORAGE_ROOT_CONF] = str(settings.storage_root)
     if run_date is not None:
         conf[INGEST_THROUGH_CONF] = run_date.isoformat()
         conf[END_CONF] = run_date.isoformat()

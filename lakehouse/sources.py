@@ -19,6 +19,7 @@ from lakehouse.faults import maybe_crash
 
 LANDING_PATH_CONF = "lakehouse.landing_path"
 INGEST_THROUGH_CONF = "lakehouse.ingest_through"  # local runs: ingest day folders up to this date
+STORAGE_ROOT_CONF = "lakehouse.storage_root"  # local runs: where the bronze tables' folders are
 LOCAL_SOURCE = "landing"
 
 
@@ -58,15 +59,20 @@ def landing_stream(spark: Any, source: str) -> Any:
     )
 
 
-def _already_written(spark: Any, target: str) -> Callable[[list[str]], set[str]]:
-    """Which of an interrupted run's files reached the bronze table (asked only after a crash)."""
+def _already_written(spark: Any, table_dir: Path) -> Callable[[list[str]], set[str]]:
+    """Which of an interrupted run's files reached the bronze table (asked only after a crash).
+
+    Read from the table's own folder, not through the session catalog: a fresh process has not
+    registered the table yet (it would answer "nothing written" and ingest those files twice), and the
+    catalog may name a table of another storage root under the same name."""
 
     def check(files: list[str]) -> set[str]:
-        if not spark.catalog.tableExists(target):
+        if not (table_dir / "_delta_log").is_dir():
             return set()
         from pyspark.sql import functions as F
 
-        rows = spark.table(target).where(F.col("_source_file").isin(files)).select("_source_file").distinct()
+        table = spark.read.format("delta").load(str(table_dir))
+        rows = table.where(F.col("_source_file").isin(files)).select("_source_file").distinct()
         return {r[0] for r in rows.collect()}
 
     return check
@@ -96,7 +102,8 @@ def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
         files = list_files(landing, source, spec.format, through=through)
         log.restart(files)
     else:
-        files = log.new_files(landing, source, spec.format, _already_written(spark, request.target), through=through)
+        table_dir = Path(spark.conf.get(STORAGE_ROOT_CONF)).joinpath(*request.target.split("."))
+        files = log.new_files(landing, source, spec.format, _already_written(spark, table_dir), through=through)
         log.begin(files)
     maybe_crash("ingest.pending")
     batch = read_files(files, spec.format, spec.columns)
