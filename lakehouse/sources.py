@@ -8,19 +8,24 @@ columns: the contract's typed columns, `_rescued_data`, `_source_file`, `_ingest
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from lakehouse.datagen.schema import SOURCES
 from lakehouse.faults import maybe_crash
+
+if TYPE_CHECKING:
+    from lakehouse.ingest import FileStats
 
 LANDING_PATH_CONF = "lakehouse.landing_path"
 INGEST_THROUGH_CONF = "lakehouse.ingest_through"  # local runs: ingest day folders up to this date
 STORAGE_ROOT_CONF = "lakehouse.storage_root"  # local runs: where the bronze tables' folders are
 LOCAL_SOURCE = "landing"
+log = logging.getLogger(__name__)
 
 
 def on_databricks() -> bool:
@@ -107,6 +112,8 @@ def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
         log.begin(files)
     maybe_crash("ingest.pending")
     batch = read_files(files, spec.format, spec.columns)
+    for stats in batch.stats:
+        _report(stats)
     staging = Path(request.state_dir) / "staging" / source
     frame = to_spark(spark, batch.table, staging).drop("_line").withColumn("_ingested_at", F.current_timestamp())
 
@@ -116,6 +123,14 @@ def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
         shutil.rmtree(staging, ignore_errors=True)
 
     return frame, commit
+
+
+def _report(stats: FileStats) -> None:
+    """One line per landing file that delivered nothing or needed rescuing, naming the file: what to look at."""
+    if stats.rows and not stats.rescued:
+        return
+    log.warning("landing file %s: %d row(s), %d with _rescued_data (%d unparseable line(s)), %d blank line(s), "
+                "%d bytes", stats.file, stats.rows, stats.rescued, stats.corrupt, stats.blank, stats.bytes)
 
 
 def register_local_sources() -> None:
