@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lakehouse.errors import LakehouseError
 from lakehouse.job_settings import GateSettings
 from ml.training.metrics import evaluate
 
@@ -47,14 +48,27 @@ def decide(challenger: dict[str, float], champion: dict[str, float] | None, gate
     return GateDecision(gain >= gate.min_improvement, reason, challenger, champion)
 
 
+class RegistryUnavailable(LakehouseError):
+    """The registry could not answer (store locked, server down): a retry may succeed."""
+
+    transient = True
+
+
 def current_version(client: Any, name: str, alias: str) -> Any | None:
-    """The version an alias points to, None when the model or the alias does not exist."""
+    """The version an alias points to, None when the model or the alias does not exist.
+
+    Only "not found" means None: any other failure raises, because a champion that merely could not be
+    read would make scoring refuse with "no champion" and the gate promote any challenger unopposed."""
     from mlflow.exceptions import MlflowException
 
     try:
         return client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        return None
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or (
+                exc.error_code == "INVALID_PARAMETER_VALUE" and "not found" in str(exc)):
+            return None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.error_code
+        raise RegistryUnavailable(f"the model registry could not be read ({name}@{alias}): {reason}") from exc
 
 
 def register(client: Any, name: str, model_uri: str, tags: dict[str, str]) -> str:

@@ -99,7 +99,8 @@ def _attempts(spark: Any, settings: Settings, spec: JobSpec, task: TaskSpec, run
     """Run the task, retrying up to max_retries; every attempt but the last is recorded as it ends.
 
     A LakehouseError is a verdict on the data or configuration (no champion, too little history, a
-    failed expectation): retrying cannot change it, so only other errors (I/O, engine) are retried.
+    failed expectation): retrying cannot change it, so only other errors (I/O, engine) and errors marked
+    `transient` (e.g. the model registry could not be read) are retried.
     """
     store = TableStore(spark, settings)
     for attempt in range(task.max_retries + 1):
@@ -111,7 +112,7 @@ def _attempts(spark: Any, settings: Settings, spec: JobSpec, task: TaskSpec, run
         except Exception as exc:  # noqa: BLE001 - any task failure is recorded, run_if decides what follows
             failed = TaskRun(run.run_id, spec.key, task.key, run.run_date, attempt, cond.FAILED, started,
                              datetime.now(timezone.utc), error=f"{type(exc).__name__}: {exc}"[:2000])
-            if attempt == task.max_retries or isinstance(exc, LakehouseError):
+            if attempt == task.max_retries or (isinstance(exc, LakehouseError) and not getattr(exc, "transient", False)):
                 return failed
             record(store, failed)
             _say(options, task.key, failed)
