@@ -59,18 +59,21 @@ def record(store: TableStore, run: TaskRun) -> None:
 
 def succeeded_tasks(store: TableStore, job: str, run_date: date) -> dict[str, dict[str, str]]:
     """Tasks of `job` that succeeded for `run_date` in any earlier run, with the values they set."""
+    validate_identifier(job, "job")  # refused even before the table exists: one behaviour for bad input
     if not store.exists(TABLE):
         return {}
-    rows = (store.read(TABLE).where(f"job = '{validate_identifier(job, 'job')}' AND run_date = DATE'{run_date.isoformat()}' AND status = 'SUCCESS'")
+    rows = (store.read(TABLE).where(f"job = '{job}' AND run_date = DATE'{run_date.isoformat()}' AND status = 'SUCCESS'")
             .select("task", "task_values", "ended_at").orderBy("ended_at").collect())
     return {r["task"]: json.loads(r["task_values"] or "{}") for r in rows}
 
 
 def runs(store: TableStore, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
     """The latest task attempts, newest first."""
+    if job:
+        validate_identifier(job, "job")  # refused even before the table exists: one behaviour for bad input
     if not store.exists(TABLE):
         return []
     frame = store.read(TABLE)
     if job:
-        frame = frame.where(f"job = '{validate_identifier(job, 'job')}'")
+        frame = frame.where(f"job = '{job}'")
     return [r.asDict() for r in frame.orderBy("started_at", ascending=False).limit(limit).collect()]
