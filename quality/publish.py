@@ -112,8 +112,9 @@ class Publisher:
     """Stages reports under the storage root and uploads everything pending to the configured target."""
 
     def __init__(self, settings: Settings, attempts: int = 4, base_delay_s: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, timeout_s: float = 10.0) -> None:
         self.settings = settings
+        self.timeout_s = timeout_s  # per request: a Blob endpoint that hangs costs at most attempts x this
         self.pending_dir = settings.storage_root / PENDING_DIR
         self.attempts = attempts
         self.base_delay_s = base_delay_s
@@ -181,7 +182,7 @@ class Publisher:
                 "no report destination", "set AZURE_STORAGE_CONNECTION_STRING (Blob or Azurite) or blob.local_dir",
                 waiting))
         try:
-            return BlobTarget(blob.connection_string.get_secret_value(), blob.container)
+            return BlobTarget(blob.connection_string.get_secret_value(), blob.container, self.timeout_s)
         except ValueError as exc:  # a malformed connection string; the message never includes the key
             raise PublishError(self._kept_message("Blob storage", f"invalid connection string: {exc}", waiting)) from None
 
