@@ -171,3 +171,29 @@ def test_a_malformed_checks_file_is_refused_with_the_place(tmp_path: Path, text:
     with pytest.raises(ConfigError) as info:
         load_config("local", path)
     assert message in str(info.value)
+
+
+def weekly_history(monday_level: float) -> list[Point]:
+    """28 earlier days with the generator's weekly rhythm (Saturday 1.25 x the week's mean) around `monday_level`."""
+    factors = [0.92, 0.94, 0.96, 1.00, 1.10, 1.25, 0.83]
+    days = [DAY - timedelta(days=d) for d in range(28, 0, -1)]
+    return [Point(d, monday_level * factors[d.weekday()] / factors[0] * (1 + (d.day % 3 - 1) * 0.01), {}) for d in days]
+
+
+def test_volume_allows_for_the_weekly_rhythm_but_still_catches_a_spike(spark, store):
+    weekly = {"type": "volume", "max_z": 4, "severity": "error"}
+    # a usual Monday (DAY) against a history whose other days run up to 36% higher: fine once the rhythm is removed
+    usual = judge(spark, store, weekly, clean_rows(), weekly_history(N))
+    assert usual.outcome == "passed", usual.message
+    assert "vs a Monday median of 60" in usual.message
+    spike = judge(spark, store, weekly, clean_rows(), weekly_history(N / 2))
+    assert spike.outcome == "failed" and "vs a Monday median of 30" in spike.message
+
+
+def test_weekday_adjustment_removes_the_rhythm():
+    from quality.trend_checks import weekday_adjusted
+
+    saturday = DAY + timedelta(days=5)
+    adjusted, factor = weekday_adjusted(weekly_history(1000), saturday)
+    assert factor == pytest.approx(1.25 / 0.96, rel=0.03)  # Saturday vs the week's median day (Wednesday)
+    assert max(adjusted) / min(adjusted) < 1.05  # what is left is the 1% noise
