@@ -56,6 +56,12 @@ def drift_cli(settings, *args: str) -> subprocess.CompletedProcess:
                           env=env, timeout=600)
 
 
+def test_cli_refuses_a_malformed_month(settings, tmp_path):
+    bad = drift_cli(local(settings, tmp_path), "--month", "May")
+    assert bad.returncode == 2 and "'May' is not a month (YYYY-MM)" in bad.stderr
+
+
+@pytest.mark.slow  # two processes, each starting an engine and MLflow
 def test_cli_exit_codes_say_retrain_and_errors(store, settings, tmp_path):
     settings = local(settings, tmp_path)
     write_ards(store, *DRIFTED)
@@ -67,8 +73,6 @@ def test_cli_exit_codes_say_retrain_and_errors(store, settings, tmp_path):
     empty = drift_cli(settings, "--month", "2026-07", "--no-azurite")
     assert empty.returncode == 2 and empty.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "has no rows for 2026-07" in empty.stderr
-    bad = drift_cli(settings, "--month", "May")
-    assert bad.returncode == 2 and "'May' is not a month (YYYY-MM)" in bad.stderr
 
 
 def test_sampling_is_seeded_and_independent_of_partitioning(store):

@@ -158,6 +158,8 @@ def unusable_columns(columns: list[str], types: dict[str, str], current: Coverag
 def model_checks(store: TableStore, settings: Settings, cfg: DriftSettings, result: DriftResult, month: Window,
                  reference: Window, frame: DataFrame) -> dict[str, bytes]:
     """Prediction drift and performance into `result`; returns the prediction report's file, if any."""
+    if not store.exists(cfg.predictions_table):
+        return {}  # no scoring job yet: nothing to say about the model
     drift, why = predictions.prediction_drift(store, cfg, month, reference)
     files = {}
     if drift is not None:

@@ -41,7 +41,7 @@ def prediction_drift(store: TableStore, cfg: DriftSettings, current: Window,
     """Drift of the scores with its Evidently snapshot, or None and why it was not measured."""
     frames = [scored(store, cfg, w) for w in (current, reference)]
     if frames[0] is None:
-        return None, None  # no scoring job yet: nothing to say
+        return None, None
     counts = [frame.count() for frame in frames]
     if not all(counts):
         empty = [w.source for w, n in zip((current, reference), counts) if not n]

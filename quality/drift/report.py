@@ -8,6 +8,7 @@ the drifted count and share from `DriftedColumnsCount`, so the JSON summary says
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,8 +78,9 @@ def read_results(snapshot: Any, types: dict[str, str]) -> Comparison:
         kind = params.get("type", "")
         if kind.endswith(":ValueDrift"):
             column = params["column"]
+            score = float(result.value)
             columns.append(ColumnDrift(column, types[column], params.get("method"), params.get("threshold"),
-                                       float(result.value), verdicts[column], "evaluated"))
+                                       score if math.isfinite(score) else None, verdicts[column], "evaluated"))
         elif kind.endswith(":DriftedColumnsCount"):
             count, share = int(result.count.value), float(result.share.value)
     if count is None or share is None:

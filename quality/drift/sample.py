@@ -25,7 +25,6 @@ STRATEGY = "xxhash64(keys, seed): the rows with the smallest hash (uniform, with
 class Sample:
     frame: pd.DataFrame
     total: int  # rows in the window
-    seed: int
 
     @property
     def rows(self) -> int:
@@ -43,4 +42,4 @@ def sample_rows(frame: DataFrame, columns: list[str], keys: list[str], rows: int
         keep = min(BUCKETS, int(BUCKETS * OVERSAMPLE * rows / total) + 1)
         ordered = ordered.where(F.pmod(F.col("_h"), F.lit(BUCKETS)) < F.lit(keep))
     picked = ordered.orderBy("_h", *keys).limit(rows).select(*columns).toPandas()
-    return Sample(picked, total, seed)
+    return Sample(picked, total)
