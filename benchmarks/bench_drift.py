@@ -39,7 +39,7 @@ from lakehouse.settings import Settings, load_settings  # noqa: E402
 from lakehouse.storage import TableStore  # noqa: E402
 from lakehouse.datagen.schema import DOMAINS  # noqa: E402
 from ml.features.definitions import FEATURES  # noqa: E402
-from quality.drift.config import DriftSettings  # noqa: E402
+from lakehouse.job_settings import DriftSettings  # noqa: E402
 from quality.drift.job import detect_drift  # noqa: E402
 
 WORK = ROOT / "benchmarks" / "work" / "drift"

@@ -141,8 +141,9 @@ def _register_commands() -> None:
     from ml.cli import mlflow_ui, score, train
     from ml.feature_store.cli import features
     from quality.cli import quality
+    from quality.drift.cli import drift
 
-    for command in (job, bundle, features, quality, train, score, mlflow_ui, ui):
+    for command in (job, bundle, features, quality, drift, train, score, mlflow_ui, ui):
         main.add_command(command)
 
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validat
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from lakehouse.errors import ConfigError
-from lakehouse.job_settings import ScoringSettings, TrainingSettings
+from lakehouse.job_settings import DriftSettings, ScoringSettings, TrainingSettings
 
 CONF_DIR = Path(__file__).parent / "conf"
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     blob: BlobSettings = BlobSettings()
     training: TrainingSettings = TrainingSettings()
     scoring: ScoringSettings = ScoringSettings()
+    drift: DriftSettings = DriftSettings()
 
     @field_validator("catalog", "schema_name", "model_name")
     @classmethod

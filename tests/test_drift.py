@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakehouse.settings import Settings
-from quality.drift.config import DriftSettings
+from lakehouse.job_settings import DriftSettings
 from quality.drift.history import HISTORY_TABLE
 from quality.drift.job import detect_drift
 from quality.drift.windows import DriftInputError, last_complete_month

@@ -26,7 +26,7 @@ from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY
 from quality.drift import predictions
-from quality.drift.config import DriftSettings, drift_settings
+from lakehouse.job_settings import DriftSettings
 from quality.drift.history import record
 from quality.drift.html import render_html
 from quality.drift.report import CAT, NUM, ColumnDrift, read_results, run_report
@@ -48,7 +48,7 @@ def detect_drift(spark: Any, settings: Settings, month: date | None = None, conf
     """Compare `month` (default: the last month complete on the run date) with the reference window,
     record the history and publish the report; raises DriftInputError, ReportNotPublished."""
     started, clock = datetime.now(timezone.utc), time.monotonic()
-    cfg = config or drift_settings(settings)
+    cfg = config or settings.drift
     store = TableStore(spark, settings)
     if not store.exists(cfg.table):
         raise DriftInputError(f"table {store.name(cfg.table)} does not exist: run the offline_features pipeline first")

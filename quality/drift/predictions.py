@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
 from ml.features.definitions import ENTITY_KEY
-from quality.drift.config import DriftSettings
+from lakehouse.job_settings import DriftSettings
 from quality.drift.report import NUM, ColumnDrift, read_results, run_report
 from quality.drift.sample import sample_rows
 from quality.drift.windows import Window
