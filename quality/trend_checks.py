@@ -32,23 +32,26 @@ def robust_z(value: float, past: list[float], floor: float) -> float:
     return abs(value - centre) / spread
 
 
-def weekday_adjusted(history: list[Point], day: date) -> tuple[list[float], float]:
-    """Earlier counts divided by their weekday's factor, and the factor of `day`'s weekday.
+MIN_WEEKDAY_POINTS = 2
 
-    A weekday's factor is the median of its earlier counts over the median of all of them, once it
-    has MIN_WEEKDAY_POINTS; business volume has a weekly rhythm (Saturdays ~30% above the week's
-    median in the generated data), which would otherwise read as a 5-sigma outlier every weekend.
+
+def weekday_adjusted(history: list[Point], day: date) -> tuple[list[float], float] | None:
+    """Earlier counts divided by their weekday's factor, and the factor of `day`'s weekday; None while
+    `day`'s weekday has fewer than MIN_WEEKDAY_POINTS earlier counts.
+
+    A weekday's factor is the median of its earlier counts over the median of all of them (1 for a
+    weekday not seen often enough). Business volume has a weekly rhythm (Saturdays ~30% above the
+    week's median in the generated data), which would otherwise read as a 5-sigma outlier every weekend.
     """
     points = [(p.run_date.weekday(), p.metric) for p in history if p.metric is not None]
     overall = median(m for _, m in points) or 1.0
     factors = {}
     for weekday in range(7):
         same = [m for w, m in points if w == weekday]
-        factors[weekday] = (median(same) / overall or 1.0) if len(same) >= MIN_WEEKDAY_POINTS else 1.0
-    return [m / factors[w] for w, m in points], factors[day.weekday()]
-
-
-MIN_WEEKDAY_POINTS = 3
+        factors[weekday] = (median(same) / overall or 1.0) if len(same) >= MIN_WEEKDAY_POINTS else None
+    if factors[day.weekday()] is None:
+        return None
+    return [m / (factors[w] or 1.0) for w, m in points], factors[day.weekday()]
 
 
 class Volume(Check):
@@ -56,7 +59,8 @@ class Volume(Check):
 
     The spread is at least the square root of the median: a count's own Poisson noise, which
     matters for sources with a handful of rows a day. With `weekly` (the default) counts are compared
-    after removing the weekly rhythm (`weekday_adjusted`).
+    after removing the weekly rhythm (`weekday_adjusted`); until the history holds the run date's weekday
+    MIN_WEEKDAY_POINTS times, the z-score is skipped (the `min_rows` floor always applies).
     """
 
     type: Literal["volume"]
@@ -74,7 +78,12 @@ class Volume(Check):
             return self.result(ctx.table, None, seen.total, threshold, f"{seen.total:,} rows; {lacking}")
         factor = 1.0
         if self.weekly:
-            past, factor = weekday_adjusted(seen.history, ctx.run_date)
+            adjusted = weekday_adjusted(seen.history, ctx.run_date)
+            if adjusted is None:
+                return self.result(ctx.table, None, seen.total, threshold,
+                                   f"{seen.total:,} rows; fewer than {MIN_WEEKDAY_POINTS} earlier {ctx.run_date:%A}s "
+                                   "in the history to allow for the weekly rhythm")
+            past, factor = adjusted
         centre = median(past) * factor
         z = robust_z(seen.total / factor, past, max(ctx.history.min_relative_spread * centre, math.sqrt(centre), 1.0) / factor)
         expected = f"a {ctx.run_date:%A} median of {centre:,.0f}" if factor != 1.0 else f"a median of {centre:,.0f}"

@@ -74,7 +74,7 @@ CASES = {
     "freshness": ({"type": "freshness", "column": "event_time", "max_lag_hours": 2, "severity": "error"},
                   lambda rows: [r for r in rows if r["event_time"].hour < 12], None, "h before the end of 2026-01-12"),
     "volume": ({"type": "volume", "max_z": 4, "severity": "error"},
-               lambda rows: rows[:20], history(N), "20 rows vs a median of"),
+               lambda rows: rows[:20], history(N, days=14), "20 rows vs a "),
     "distribution_mean": ({"type": "distribution_mean", "column": "amount", "max_z": 5, "severity": "warn"},
                           lambda rows: [{**r, "amount": r["amount"] * 3} for r in rows], history(50.0), "mean amount"),
     "distribution_shares": ({"type": "distribution_shares", "column": "category", "max_tvd": 0.1, "severity": "warn"},
@@ -195,5 +195,6 @@ def test_weekday_adjustment_removes_the_rhythm():
 
     saturday = DAY + timedelta(days=5)
     adjusted, factor = weekday_adjusted(weekly_history(1000), saturday)
+    assert weekday_adjusted(weekly_history(1000)[-8:], saturday) is None  # one earlier Saturday: not yet
     assert factor == pytest.approx(1.25 / 0.96, rel=0.03)  # Saturday vs the week's median day (Wednesday)
     assert max(adjusted) / min(adjusted) < 1.05  # what is left is the 1% noise
