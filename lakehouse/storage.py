@@ -10,6 +10,7 @@ Writes are refused before anything is written when the frame does not match the 
 from __future__ import annotations
 
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -26,6 +27,9 @@ def ensure_writable(path: Path, what: str = "storage root") -> None:
         probe.unlink()
     except OSError as exc:
         raise StorageError(f"{what} {path} is not writable: {exc.strerror or exc}") from None
+
+
+_REGISTERED: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()  # per session
 
 
 def _quote(name: str) -> str:
@@ -65,14 +69,23 @@ class TableStore:
         return bool(self.spark.catalog.tableExists(self.name(table)))
 
     def register(self, table: str) -> None:
-        """Make a local table visible to `spark.table` and SQL under its three-part name."""
+        """Make a local table visible to `spark.table` and SQL under its three-part name.
+
+        Every read and write registers its table, so each session remembers what it registered: the
+        statements are idempotent, and skipping them saves two engine round trips per call.
+        """
         if not self.settings.local:
             return
-        catalog, schema, name = self.name(table).split(".")
+        registered = _REGISTERED.setdefault(self.spark, set())
+        key = (self.name(table), str(self.path(table)))
+        if key in registered:
+            return
+        catalog, schema, name = key[0].split(".")
         self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{catalog}`.`{schema}`")
         self.spark.sql(
             f"CREATE TABLE IF NOT EXISTS `{catalog}`.`{schema}`.`{name}` USING delta LOCATION '{self.path(table)}'"
         )
+        registered.add(key)
 
     def register_all(self) -> list[str]:
         """Register every table found under the storage root (the session catalog is in memory only)."""
