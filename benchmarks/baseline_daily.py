@@ -4,9 +4,10 @@ Same work as the `offline_features` + `online_features` updates of one day: read
 files, append them to bronze, keep the rows passing the drop rules, upsert silver (latest version per
 key by the sequence column, existing rows win ties, as apply_changes does), recompute customer_daily
 and the ARDS for the late-data window [day - 2, day], rebuild the MRDS. No runtime, no expectation
-counts, no quarantine, no event log, no checkpoints or ingest log: what a hand-written job would do.
-The feature functions (ml/features, ml/feature_store/mrds.py) are shared: they are the business
-logic, not the framework, and sharing them keeps the outputs comparable row for row.
+counts, no quarantine, no event log, no checkpoints or ingest log: what a hand-written job would do,
+with the usual MERGE INTO for silver. The feature functions (ml/features, ml/feature_store/mrds.py)
+are shared: they are the business logic, not the framework, and sharing them keeps the outputs
+comparable row for row.
 
 Two storages: `delta` (in place, on a copy of the framework's tables: the overhead comparison) and
 `parquet` (reads a parquet export of the state, writes new folders: runs on classic Spark too, which
@@ -53,6 +54,10 @@ class Tables:
     def __init__(self, spark: Any, state: Path, out: Path | None = None) -> None:
         self.spark, self.state, self.out = spark, state, out
         self.current: dict[str, Callable[[], DataFrame]] = {}  # parquet mode: the table as this run left it
+
+    def name(self, table: str) -> str:
+        """The Delta table's name in the session catalog (`<catalog>/<schema>/<table>` under the storage root)."""
+        return f"`{self.state.parent.name}`.`{self.state.name}`.`{table}`"
 
     def read(self, table: str) -> DataFrame:
         if self.out is None:
@@ -108,16 +113,28 @@ def cleaned(bronze: DataFrame, source: str) -> DataFrame:
 
 
 def upsert(tables: Tables, batch: DataFrame, source: str) -> None:
-    """Latest version per key over the touched rows (a late change loses to a newer stored one)."""
+    """Latest version per key; a late change loses to a newer stored one (apply_changes' rule).
+
+    Delta: the usual MERGE INTO of the batch's latest rows, pruned to the batch's partitions. Parquet has
+    no MERGE: the touched partitions (or the table) are rewritten with the latest row per key.
+    """
     table, key, sequence, partition = SILVER[source]
     stored = tables.read(table)
+    latest = Window.partitionBy(key).orderBy(F.col(sequence).desc(), F.col("_new"))
     batch = batch.select(*stored.columns)
     where = None
     if partition:
         dates = sorted(r[0] for r in batch.select(partition).distinct().collect())
         where = f"{partition} IN ({', '.join(f'DATE{d.isoformat()!r}' for d in dates)})"
-        stored = stored.where(where)
-    latest = Window.partitionBy(key).orderBy(F.col(sequence).desc(), F.col("_new"))
+    if tables.out is None:
+        changes = batch.withColumn("_new", F.lit(0)).withColumn("_rank", F.row_number().over(latest))
+        changes.where("_rank = 1").drop("_rank", "_new").createOrReplaceTempView("changes")
+        prune = f" AND t.{where}" if where else ""
+        tables.spark.sql(f"MERGE INTO {tables.name(table)} t USING changes s ON t.{key} = s.{key}{prune} "
+                         f"WHEN MATCHED AND s.{sequence} > t.{sequence} THEN UPDATE SET * "
+                         "WHEN NOT MATCHED THEN INSERT *").collect()
+        return
+    stored = stored.where(where) if where else stored
     merged = (stored.withColumn("_new", F.lit(1)).unionByName(batch.withColumn("_new", F.lit(2)))
               .withColumn("_rank", F.row_number().over(latest)).where("_rank = 1").drop("_rank", "_new"))
     tables.write(merged, table, "overwrite", partition, where)
