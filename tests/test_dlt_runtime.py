@@ -220,6 +220,11 @@ def test_expect_or_fail_keeps_table_skips_downstream_and_rerun_completes(spark, 
 
     events = flow_events(spark, store, "p", failed.update_id)
     assert events["checked"]["status"] == "FAILED" and "non_negative" in events["checked"]["error"]
+    definitions = {r.output: json.loads(r.inputs) for r in spark.sql(  # the update's graph, as Databricks logs it
+        f"SELECT get_json_object(details, '$.flow_definition.output_dataset') AS output, "
+        f"get_json_object(details, '$.flow_definition.input_datasets') AS inputs FROM {store.name(event_log_table('p'))} "
+        f"WHERE event_type = 'flow_definition' AND origin.update_id = '{failed.update_id}'").collect()}
+    assert definitions == {"checked": [store.name("raw")], "totals": ["checked"], "independent": []}
     assert events["totals"]["status"] == "SKIPPED"
     assert update_states(spark, store, "p", failed.update_id)[-1] == "FAILED"
 

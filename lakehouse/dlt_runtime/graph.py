@@ -129,6 +129,11 @@ class Graph:
         key = dataset_key(name)
         return key if key in self.datasets else None
 
+    def definition(self, flow: Flow) -> tuple[str, list[str]]:
+        """(output dataset, input datasets and tables) of a flow, by name: a `flow_definition` event's content."""
+        inputs = [self.datasets[key].name for key in flow.reads] + list(flow.external_reads)
+        return self.datasets[dataset_key(flow.target)].name, sorted(inputs)
+
     def flows_of(self, key: str) -> list[Flow]:
         return [f for f in self.flows.values() if dataset_key(f.target) == key]
 

@@ -75,6 +75,16 @@ def source_files(pipeline: PipelineSettings) -> list[Path]:
     return files
 
 
+def _definition_events(events: event_log.EventLog, graph: Graph) -> None:
+    """One `flow_definition` event per flow, as Databricks logs them: the update's dataset graph."""
+    for flow in graph.flows.values():
+        output, inputs = graph.definition(flow)
+        events.emit("flow_definition", f"Flow '{flow.name}' is defined as writing to {output}.",
+                    {"flow_definition": {"output_dataset": output, "input_datasets": inputs,
+                                         "flow_type": "CDC" if flow.cdc else "STREAMING" if flow.streaming else "COMPLETE"}},
+                    flow=flow.name, dataset=output)
+
+
 def load_graph(spark: Any, store: TableStore, pipeline: PipelineSettings) -> Graph:
     """Execute the pipeline's files with `dlt` and `spark` available, then discover and validate the graph."""
     graph = Graph()
@@ -134,6 +144,7 @@ def run_update(
         try:
             with session_conf(spark, pipeline.configuration):
                 graph = load_graph(spark, store, pipeline)
+                _definition_events(events, graph)
                 selected, fresh = _selection(graph, full_refresh, refresh, full_refresh_selection)
                 _progress_event(events, "RUNNING")
                 state = UpdateState(graph, store, pipeline.name, state_dir, fresh)

@@ -54,7 +54,6 @@ _LOADED: dict[tuple[str, str, str], tuple[tuple[str, str], ...]] = {}
 
 def _load_edges(spark: Any, settings: Settings, pipeline: str) -> tuple[tuple[str, str], ...]:
     from lakehouse.dlt_runtime.execution import session_conf
-    from lakehouse.dlt_runtime.graph import dataset_key
     from lakehouse.dlt_runtime.runner import load_graph
     from lakehouse.pipelines import local_pipeline
     from lakehouse.sources import register_local_sources
@@ -64,9 +63,6 @@ def _load_edges(spark: Any, settings: Settings, pipeline: str) -> tuple[tuple[st
     spec = local_pipeline(settings, pipeline)
     with session_conf(spark, spec.configuration):
         graph = load_graph(spark, TableStore(spark, settings), spec)
-    pairs: set[tuple[str, str]] = set()
-    for flow in graph.flows.values():
-        target = graph.datasets[dataset_key(flow.target)].name
-        pairs.update((graph.datasets[key].name, target) for key in flow.reads)
-        pairs.update((table, target) for table in flow.external_reads)
+    pairs = {(source, output) for flow in graph.flows.values()
+             for output, inputs in [graph.definition(flow)] for source in inputs}
     return tuple(sorted(pairs))
