@@ -1,0 +1,60 @@
+"""The README's main command end to end at a small size, in a subprocess as a user runs it.
+
+Generation, the first deployment (full refresh, first model promoted), seven daily runs and the
+monthly drift run all succeed; a rerun on the same data resumes and redoes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+DAYS, CUSTOMERS = 60, 800
+LAST = date(2026, 1, 1) + timedelta(days=DAYS - 1)
+
+
+def demo(tmp: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "LAKEHOUSE_STORAGE_ROOT": str(tmp / "warehouse"), "LAKEHOUSE_LANDING_PATH": str(tmp / "landing"),
+           "LAKEHOUSE_TRAINING__AS_OF_EVERY_DAYS": "2", "LAKEHOUSE_TRAINING__HORIZON_DAYS": "7",
+           "LAKEHOUSE_TRAINING__GATE__MINIMUMS": '{"roc_auc": 0.55}'}
+    return subprocess.run([sys.executable, "-m", "lakehouse.cli", "demo", "--days", str(DAYS), "--customers",
+                           str(CUSTOMERS)], env=env, cwd=tmp, capture_output=True, text=True, timeout=900)
+
+
+def table(tmp: Path, name: str):
+    return DeltaTable(str(tmp / "warehouse" / "lakehouse" / "churn" / name)).to_pandas()
+
+
+@pytest.mark.slow
+def test_demo_runs_every_job_and_a_rerun_resumes(tmp_path):
+    first = demo(tmp_path)
+    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
+    runs = table(tmp_path, "job_runs")
+    daily = runs[runs.job == "churn_daily"]
+    assert sorted(daily.run_date.unique()) == [LAST - timedelta(days=d) for d in range(7, -1, -1)]
+    results = table(tmp_path, "data_quality_results")
+    failed_checks = results[results.level == "error"]
+    assert set(daily.status) == {"SUCCESS"}, (daily[daily.status != "SUCCESS"][["run_date", "task", "error"]],
+                                              failed_checks[["run_date", "table_name", "check_name", "message"]].to_dict("records"))
+    assert len(daily) == 8 * 7
+    drift = runs[runs.job == "churn_drift"]
+    status = dict(zip(drift.task, drift.status))
+    assert status["drift"] == "SUCCESS" and status["retrain_needed"] == "SUCCESS" and (drift.run_date == LAST).all()
+    predictions = table(tmp_path, "predictions")
+    assert predictions.score_date.nunique() == 8 and len(predictions) > 8 * CUSTOMERS * 0.8
+    printed = " ".join((first.stdout + first.stderr).split())  # progress goes to stderr; the console wraps lines
+    assert "lakehouse job history" in printed and "lakehouse ui" in printed, printed[-2000:]
+
+    again = demo(tmp_path)
+    assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
+    rerun = table(tmp_path, "job_runs")
+    rerun = rerun[~rerun.run_id.isin(set(runs.run_id))]
+    assert len(rerun) == len(runs)
+    work = rerun[~rerun.task.isin(["quality_gate", "retrain_needed"])]
+    assert set(work.status) <= {"SKIPPED", "EXCLUDED"}, work[["task", "status"]]
