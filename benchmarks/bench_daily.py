@@ -94,6 +94,14 @@ def prepare(customers: int, history: int) -> dict[str, Any]:
     return {**info, "reused": False}
 
 
+def restore_state(snapshot: Path, live: Path) -> None:
+    """`live` := the snapshot: hard links for the tables (their writers only add files or rename), a real copy
+    of MLflow's SQLite database and artifacts (SQLite writes in place, which would change the snapshot)."""
+    restore(snapshot, live)
+    shutil.rmtree(live / "mlflow")
+    shutil.copytree(snapshot / "mlflow", live / "mlflow")
+
+
 def in_engine(settings: Settings, action: Callable[[Any], Any]) -> Measured:
     """`action(spark)` in a fresh engine (its start not timed): wall, CPU, peak RSS and the value."""
     engine = start_engine(settings)
@@ -181,16 +189,16 @@ def run(customers: int, history: int = 45, repeat: int = 2, profile: Path | None
     day = date.fromisoformat(setup["day"])
     live, plain = work / "live", work / "baseline"
     framework_settings, plain_settings = work_settings(live, work / "landing"), work_settings(plain, work / "landing")
-    restore(work / "snapshot", live)
+    restore_state(work / "snapshot", live)
     job = job_run(framework_settings, day, profile)
-    restore(work / "snapshot", plain)
+    restore_state(work / "snapshot", plain)
     runs = {"data_path": [{"seconds": job["data_path_s"], "within_job": True}], "baseline": []}
     runs["baseline"].append(baseline(plain_settings, day))
     equality = compare(framework_settings, tables_dir(framework_settings), tables_dir(plain_settings), day)
     for rep in range(1, repeat):
         order = (("baseline", plain, baseline), ("data_path", live, data_path))
         for name, root, action in order[::-1] if rep % 2 else order:
-            restore(work / "snapshot", root)
+            restore_state(work / "snapshot", root)
             runs[name].append(action(work_settings(root, work / "landing"), day))
     framework_s = statistics.median(r["seconds"] for r in runs["data_path"])
     plain_s = statistics.median(r["seconds"] for r in runs["baseline"])

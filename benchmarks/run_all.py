@@ -113,8 +113,10 @@ def _drift(r: dict[str, Any]) -> Figures:
 def _daily(r: dict[str, Any]) -> Figures:
     s, p = r["summary"], r["params"]
     size = f"{p['customers']:,} customers"
+    failed = [task for task, status in r["job"]["status"].items() if status not in ("SUCCESS", "EXCLUDED")]
     return [
-        figure(f"churn_daily job, every task ({size})", s["job_s"], "s"),
+        figure(f"churn_daily job, every task ({size})" + (f" - NOT OK: {', '.join(failed)}" if failed else ""),
+               s["job_s"], "s"),
         figure(f"churn_daily peak memory ({size})", s["job_peak_rss_mib"], "MiB"),
         figure(f"daily data path, framework vs plain PySpark ({size})", s["data_path_s"], "s",
                "benchmarks/baseline_daily.py, same engine", s["baseline_s"], "<= 1.25", s["overhead_ratio"] <= 1.25),
