@@ -134,15 +134,19 @@ class TableStore:
         return [r.asDict() for r in rows[:limit]]
 
     # -- writes -----------------------------------------------------------------------------
-    def overwrite(self, df: Any, table: str, partition_by: Sequence[str] = ()) -> int:
-        """Replace the whole table (and its schema); returns the new version."""
+    def overwrite(self, df: Any, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None) -> int:
+        """Replace the whole table (and its schema); returns the new version. `user_metadata` labels the commit."""
         writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-        return self._save(writer, table, partition_by)
+        return self._save(_labelled(writer, user_metadata), table, partition_by)
 
-    def append(self, df: Any, table: str, partition_by: Sequence[str] = ()) -> int:
-        """Add rows; the frame must match the table's columns and types."""
+    def append(self, df: Any, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None) -> int:
+        """Add rows; the frame must match the table's columns and types. `user_metadata` labels the commit."""
         df = self._conform(df, table)
-        return self._save(df.write.format("delta").mode("append"), table, partition_by)
+        return self._save(_labelled(df.write.format("delta").mode("append"), user_metadata), table, partition_by)
+
+    def has_commit(self, table: str, user_metadata: str, depth: int = 20) -> bool:
+        """Whether one of the table's last `depth` commits carries `user_metadata`."""
+        return any(entry.get("userMetadata") == user_metadata for entry in self.history(table, depth))
 
     def replace_where(self, df: Any, table: str, predicate: str, partition_by: Sequence[str] = ()) -> int:
         """Atomically replace the rows matching `predicate` (e.g. one date) with `df`."""
@@ -213,3 +217,7 @@ class TableStore:
             if text
         )
         raise StorageError(f"write to {self.name(table)} refused, schema mismatch: {details}")
+
+
+def _labelled(writer: Any, user_metadata: str | None) -> Any:
+    return writer if user_metadata is None else writer.option("userMetadata", user_metadata)

@@ -7,6 +7,7 @@ it when its write commits, so a failed full refresh leaves the previous checkpoi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -45,10 +46,24 @@ class CheckpointStore:
 
     def save(self, flow: str, checkpoint: Checkpoint) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        data = {
-            "inputs": {name: vars(position) for name, position in sorted(checkpoint.inputs.items())},
-            "once_done": checkpoint.once_done,
-        }
+        data = _as_dict(checkpoint)
         tmp = self._file(flow).with_suffix(".json.tmp")
         tmp.write_text(json.dumps(data, indent=2))
         os.replace(tmp, self._file(flow))
+
+
+def _as_dict(checkpoint: Checkpoint) -> dict[str, object]:
+    return {
+        "inputs": {name: vars(position) for name, position in sorted(checkpoint.inputs.items())},
+        "once_done": checkpoint.once_done,
+    }
+
+
+def commit_token(flow: str, checkpoint: Checkpoint) -> str:
+    """Names one increment of a flow: the flow and the input positions it read up to.
+
+    Stored as the Delta commit's userMetadata when the increment is appended, so a rerun after a crash
+    between the append and the checkpoint save finds the increment already in the table.
+    """
+    digest = hashlib.sha256(json.dumps(_as_dict(checkpoint), sort_keys=True, default=str).encode()).hexdigest()
+    return f"lakehouse-flow:{flow}:{digest[:24]}"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.dlt_runtime import cdc, context, writers
-from lakehouse.dlt_runtime.checkpoints import CheckpointStore
+from lakehouse.dlt_runtime.checkpoints import Checkpoint, CheckpointStore, commit_token
 from lakehouse.dlt_runtime.expectations import check
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.reads import ExecutionReader
@@ -38,6 +38,7 @@ class UpdateState:
     view_frames: dict[str, Any] = field(default_factory=dict)
     view_commits: dict[str, Callable[[], None]] = field(default_factory=dict)
     view_readers: dict[str, set[str]] = field(default_factory=dict)  # view key -> flows still to commit
+    view_increments: dict[str, Checkpoint] = field(default_factory=dict)  # view key -> what its frame read up to
 
     @property
     def checkpoints(self) -> CheckpointStore:
@@ -79,6 +80,8 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
             result.status, result.error = FAILED, checked.failure
         elif dataset.kind is Kind.VIEW:
             state.view_frames[key] = checked.kept
+            if reader.positions and not flow.uses_source:
+                state.view_increments[key] = reader.committed_checkpoint()
             state.view_commits[key] = lambda: _commit(state, flow, reader)
             result.rows_written = checked.rows_in - checked.rows_dropped
         elif flow.cdc:
@@ -88,8 +91,10 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
             result.rows_superseded = checked.rows_in - checked.rows_dropped - applied.source_rows
         else:
             append = dataset.kind is Kind.STREAMING_TABLE
+            increment = _increment(state, reader) if append else None
+            token = commit_token(flow.name, increment) if increment else None
             result.table_version = writers.write(
-                state.store, table, dataset, checked, append=append, replace_all=refresh and first
+                state.store, table, dataset, checked, append=append, replace_all=refresh and first, token=token
             )
             result.rows_written = checked.rows_in - checked.rows_dropped
     maybe_crash(f"flow.written:{flow.name}")
@@ -97,6 +102,17 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
         _commit(state, flow, reader)
     result.duration_s = time.monotonic() - started
     return result
+
+
+def _increment(state: UpdateState, reader: ExecutionReader) -> Checkpoint | None:
+    """The input positions a streaming flow's rows came from, directly or through views; None when any of
+    its rows came from elsewhere (a landing source keeps its own exactly-once log)."""
+    if reader.flow.uses_source or any(view not in state.view_increments for view in reader.views_read):
+        return None
+    inputs = dict(reader.positions)
+    for view in sorted(reader.views_read):
+        inputs.update({f"{view}/{table}": pos for table, pos in state.view_increments[view].inputs.items()})
+    return Checkpoint(inputs=inputs) if inputs else None
 
 
 def failure_message(exc: BaseException) -> str:

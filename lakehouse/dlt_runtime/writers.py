@@ -49,18 +49,21 @@ def tracked_columns(dataset: Dataset) -> tuple[str, ...]:
     return dataset.partition_cols if write_policy(dataset) == REPLACE_PARTITIONS else ()
 
 
-def write(store: TableStore, table: str, dataset: Dataset, checked: Checked, *, append: bool, replace_all: bool) -> int | None:
+def write(store: TableStore, table: str, dataset: Dataset, checked: Checked, *, append: bool, replace_all: bool,
+          token: str | None = None) -> int | None:
     """Write the kept rows; returns the new table version, or None when the table was left as it was.
 
     `append`: a streaming flow's rows; `replace_all`: overwrite whatever the policy (full refresh, first flow).
+    `token` (lakehouse.dlt_runtime.checkpoints.commit_token) labels an append: when a recent commit already
+    carries it, a crash came between the append and the checkpoint save, and the rows are not appended again.
     """
     partition_by = dataset.partition_cols
     if replace_all or not store.exists(table):
-        return store.overwrite(checked.kept, table, partition_by)
+        return store.overwrite(checked.kept, table, partition_by, user_metadata=token)
     if append:
-        if checked.rows_in - checked.rows_dropped == 0:
+        if checked.rows_in - checked.rows_dropped == 0 or (token is not None and store.has_commit(table, token)):
             return None
-        return store.append(checked.kept, table, partition_by)
+        return store.append(checked.kept, table, partition_by, user_metadata=token)
     if write_policy(dataset) == REPLACE_PARTITIONS:
         if not checked.kept_values:
             return None
