@@ -5,7 +5,7 @@ bookkeeping that records it), with no `finally`, no flush and no lock release, a
 node or an OOM kill would. `LAKEHOUSE_FAULT=<point>` makes `maybe_crash(point)` kill the process
 when that point is reached; unset (always, outside tests) the call is one environment lookup.
 
-Points (see docs/reliability.md for what each proves):
+Points (README, 'Reliability and security', says what each proves):
   ingest.pending         landing files recorded as pending, nothing written yet (lakehouse/sources.py)
   ingest.written         bronze rows committed, the ingested-files log not yet (lakehouse/sources.py)
   flow.written:<flow>    a flow's table written, its checkpoint not yet saved (dlt_runtime/execution.py)
