@@ -188,11 +188,16 @@ def run_step(step: Step, customers: int, quick: bool, results: Path) -> Figures:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"step {step.name} failed (exit {os.waitstatus_to_exitcode(status)}): {' '.join(command)}")
     report = json.loads((results / f"{step.result}.json").read_text())
-    info = machine_info()
+    m = _machine(report)
     common = {"step": step.name, "what": step.what, "command": " ".join(command[1:]), "step_wall_s": round(seconds, 1),
               "step_peak_rss_mib": round(usage.ru_maxrss / 1024), "load_1m": f"{load:.1f} -> {os.getloadavg()[0]:.1f}",
-              "date": info["date"], "git_commit": info["git_commit"], "quick": quick}
+              "date": m.get("date", "?"), "git_commit": m.get("git_commit", "?"), "quick": quick}
     return [{**common, **f} for f in step.figures(report)]
+
+
+def _machine(report: dict[str, Any]) -> dict[str, Any]:
+    """The machine, date and commit a script recorded (in a curated file: those of its main report)."""
+    return report.get("machine") or _script_report(report).get("machine", {})
 
 
 def recorded_rows(step: Step, results: Path) -> Figures:
@@ -201,7 +206,7 @@ def recorded_rows(step: Step, results: Path) -> Figures:
     if not path.exists():
         return []
     report = json.loads(path.read_text())
-    m = report.get("machine") or next(iter(report.get("runs", {}).values()), {}).get("machine", {})
+    m = _machine(report)
     common = {"step": step.name, "what": step.what, "command": f"{step.script} (recorded run)", "step_wall_s": None,
               "step_peak_rss_mib": None, "load_1m": f"{m.get('load_average_1m_at_start', '?')} at start",
               "date": m.get("date", "?"), "git_commit": m.get("git_commit", "?"), "quick": False}
@@ -240,22 +245,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="10000,100000,300000", help="customer counts of the scale curve")
     parser.add_argument("--quick", action="store_true", help="one repetition, short histories: a smoke run")
     parser.add_argument("--results-dir", type=Path, default=RESULTS)
+    parser.add_argument("--summary-only", action="store_true", help="run nothing: rebuild the summary from the results")
     args = parser.parse_args(argv)
     sizes = [int(n) for n in args.scale.split(",") if int(n) != args.customers]
     steps = [*STEPS, *scale_steps(sizes, args.quick)]
     wanted = set(args.only.split(",")) if args.only else {s.name for s in STEPS} | {"scale"}
-    chosen = [s for s in steps if s.name in wanted or ("scale" in wanted and s.name.startswith("daily_"))]
+    chosen = [s for s in steps if not args.summary_only and (
+        s.name in wanted or ("scale" in wanted and s.name.startswith("daily_")))]
     if unknown := wanted - {s.name for s in steps} - {"scale"}:
         parser.error(f"unknown steps: {sorted(unknown)}")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     path = args.results_dir / "summary.json"
     previous = json.loads(path.read_text())["rows"] if path.exists() else []
-    rows = [r for r in previous if r["step"] not in {s.name for s in chosen}]
-    for step in steps:
-        if step not in chosen and not any(r["step"] == step.name for r in rows):
-            rows += recorded_rows(step, args.results_dir)
-    for step in chosen:
-        rows += run_step(step, args.customers, args.quick, args.results_dir)
+    rows = []
+    for step in (s for s in steps if s not in chosen):  # the latest of the summary's row and the script's own results
+        kept = [r for r in previous if r["step"] == step.name]
+        recorded = recorded_rows(step, args.results_dir)
+        rows += kept if kept and (not recorded or kept[0]["date"] == recorded[0]["date"]) else recorded
+    for step in [None, *chosen]:
+        rows += run_step(step, args.customers, args.quick, args.results_dir) if step else []
         order = [s.name for s in steps]
         rows.sort(key=lambda r: order.index(r["step"]) if r["step"] in order else len(order))
         summary = {"customers": args.customers, "machine": machine_info(("pysail", "pyspark", "deltalake")), "rows": rows}
