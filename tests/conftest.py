@@ -47,3 +47,10 @@ def settings(base_settings: Settings, tmp_path: Path) -> Settings:
 @pytest.fixture
 def store(spark, settings: Settings) -> TableStore:
     return TableStore(spark, settings)
+
+
+def own_mlflow(settings: Settings, folder: Path) -> Settings:
+    """`settings` with a tracking store and registry of its own (model_copy does not re-derive them from the
+    storage root, so tests share the session's store unless they ask for this)."""
+    uri = f"sqlite:///{folder / 'mlflow' / 'mlflow.db'}"
+    return settings.model_copy(update={"mlflow_tracking_uri": uri, "mlflow_registry_uri": uri})

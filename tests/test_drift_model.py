@@ -10,6 +10,7 @@ import pandas as pd
 
 from ml import registry, tracking
 from quality.drift.job import detect_drift
+from tests.conftest import own_mlflow
 from tests.drift_data import ards_frame, write_ards
 from tests.test_drift import APRIL, CONFIG, MAY, local
 
@@ -28,7 +29,7 @@ def make_champion(settings, train: str, validation: str) -> str:
 
 
 def test_reference_is_the_champions_training_window_else_the_previous_month_with_a_warning(store, settings, tmp_path):
-    settings = local(settings, tmp_path)
+    settings = own_mlflow(local(settings, tmp_path), tmp_path)
     write_ards(store, ards_frame(date(2026, 3, 1), 31), ards_frame(APRIL, 30), ards_frame(MAY, 31))
     config = CONFIG.model_copy(update={"reference": "champion"})
 

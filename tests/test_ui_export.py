@@ -28,6 +28,7 @@ from lakehouse.ui import pages
 from lakehouse.ui.export import export_site
 from lakehouse.ui.render import ExportLinks
 from lakehouse.ui.source import Tables
+from tests.conftest import own_mlflow
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui-export"
 IMG = "<img src=x onerror=alert(1)>"
@@ -146,7 +147,8 @@ def test_html_in_names_is_shown_escaped_from_disk(site, browser, page_name):
 
 
 def test_empty_lakehouse_shows_every_empty_state(spark, base_settings, tmp_path):
-    settings = base_settings.model_copy(update={"storage_root": tmp_path / "warehouse", "schema_name": "empty"})
+    settings = own_mlflow(base_settings.model_copy(update={"storage_root": tmp_path / "warehouse", "schema_name": "empty"}),
+                          tmp_path)
     tables = Tables(spark, settings)
     links = ExportLinks()
     assert "No pipeline has run yet" in pages.index(tables, links)
