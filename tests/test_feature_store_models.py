@@ -31,7 +31,8 @@ def test_log_model_then_score_batch_looks_features_up(spark, fs, settings):
     training_set = fs.create_training_set(df=spine, feature_lookups=[lookup], label="churned")
     train = training_set.load_df().toPandas()
     model = make_pipeline(SimpleImputer(), LogisticRegression()).fit(train[["spend", "flag"]], train["churned"])
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)  # the caller's run and registry (MLflow's globals may
+    mlflow.set_registry_uri(settings.mlflow_registry_uri)  # point at another test's store)
     with mlflow.start_run():
         info = fs.log_model(model=model, artifact_path="model", flavor=mlflow.sklearn, training_set=training_set,
                             registered_model_name="fs_test_model", serialization_format="cloudpickle")
