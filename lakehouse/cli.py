@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import click
 
-from lakehouse.cli_errors import FriendlyGroup
+from lakehouse.cli_support import FriendlyGroup, parse_date
 from lakehouse.errors import LakehouseError
 from lakehouse.progress import console
 from lakehouse.settings import ENVIRONMENTS, Settings, load_settings
-
-
-def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,12 +43,12 @@ def generate(settings: Settings, start: str | None, end: str | None, days: int |
     from lakehouse.storage import ensure_writable
 
     gen = settings.generator
-    first = _date(start) or gen.world_start
-    last = _date(end) or first + timedelta(days=(days or gen.days) - 1)
+    first = parse_date(start) or gen.world_start
+    last = parse_date(end) or first + timedelta(days=(days or gen.days) - 1)
     if last < first:
         raise click.BadParameter(f"--end {last} is before --start {first}")
     config = _generator_config(settings, customers=customers, seed=seed, defect_rate=defect_rate,
-                               drift_start=_date(drift_start))
+                               drift_start=parse_date(drift_start))
     ensure_writable(settings.landing, "landing path")
     try:
         with progress_bar("generating", (last - first).days + 1) as advance:
@@ -88,7 +79,7 @@ def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refre
     from lakehouse.pipelines import run_pipeline
 
     with spark_session(settings) as spark:
-        result = run_pipeline(spark, settings, name, _date(run_date), full_refresh,
+        result = run_pipeline(spark, settings, name, parse_date(run_date), full_refresh,
                               refresh.split(",") if refresh else None,
                               full_refresh_tables.split(",") if full_refresh_tables else None, console=console)
     if not result.ok:

@@ -10,26 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import date
 
 import click
 
-from lakehouse.cli_errors import FriendlyCommand
+from lakehouse.cli_support import FriendlyCommand, context_settings, parse_date
 from lakehouse.errors import LakehouseError
-from lakehouse.settings import Settings, load_settings
-
-
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.find_object(Settings) or load_settings()
-
-
-def _run_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+from lakehouse.settings import Settings
 
 
 DATE_OPTION = click.option("--date", "run_date", default=None,
@@ -44,9 +30,9 @@ def train(ctx: click.Context, run_date: str | None) -> None:
     from lakehouse.engine import spark_session
     from ml.training.train import train as train_job
 
-    settings = _settings(ctx)
+    settings = context_settings(ctx)
     with spark_session(settings) as spark:
-        result = train_job(spark, settings, _run_date(run_date))
+        result = train_job(spark, settings, parse_date(run_date or None))
     metrics = ", ".join(f"{k} {result.metrics[k]:.4f}" for k in ("roc_auc", "pr_auc", "brier", "lift_at_k"))
     click.echo(f"{result.model_name} version {result.version} (run {result.run_id}): {metrics}")
     click.echo(f"gate {result.decision.outcome}: {result.decision.reason}")
@@ -60,9 +46,9 @@ def score(ctx: click.Context, run_date: str | None) -> None:
     from lakehouse.engine import spark_session
     from ml.scoring import score as score_job
 
-    settings = _settings(ctx)
+    settings = context_settings(ctx)
     with spark_session(settings) as spark:
-        result = score_job(spark, settings, _run_date(run_date))
+        result = score_job(spark, settings, parse_date(run_date or None))
     click.echo(f"wrote {result.rows:,} predictions to {result.table} (Delta version {result.table_version}) "
                f"with model version {result.model_version}")
 
@@ -81,7 +67,7 @@ def mlflow_server_command(settings: Settings, port: int) -> list[str]:
 @click.pass_context
 def mlflow_ui(ctx: click.Context, port: int) -> None:
     """Serve the MLflow UI of the local tracking database on http://127.0.0.1:PORT until Ctrl-C."""
-    settings = _settings(ctx)
+    settings = context_settings(ctx)
     if not settings.local:
         raise LakehouseError("the MLflow UI of a Databricks environment is the workspace's Experiments page")
     click.echo(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")

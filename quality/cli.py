@@ -8,20 +8,13 @@ or the report could not be published: it is kept and uploaded by the next run).
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 import click
 
-from lakehouse.cli_errors import FriendlyGroup
+from lakehouse.cli_support import FriendlyGroup, context_settings, parse_date
 from lakehouse.errors import LakehouseError
-from lakehouse.settings import Settings, load_settings
 
 GATE_CLOSED = 1  # a LakehouseError exits 2 (FriendlyGroup)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    """The settings of the enclosing `lakehouse` command (or the defaults when run on its own)."""
-    return ctx.find_object(Settings) or load_settings()
 
 
 @click.group(cls=FriendlyGroup)
@@ -40,11 +33,8 @@ def validate(ctx: click.Context, run_date: str | None, azurite: bool | None) -> 
     from lakehouse.engine import spark_session
     from quality.validation import validate as run
 
-    settings = _settings(ctx)
-    try:
-        day = date.fromisoformat(run_date) if run_date else settings.effective_run_date
-    except ValueError:
-        raise click.BadParameter(f"{run_date!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    settings = context_settings(ctx)
+    day = parse_date(run_date or None, "--date") or settings.effective_run_date
     with local_blob(settings, azurite) as settings, spark_session(settings) as spark:
         result = run(spark, settings, day)
     failed = result.failed
@@ -64,7 +54,7 @@ def publish_pending(ctx: click.Context) -> None:
     """Upload the reports kept after a failed publish (the next validate run does this too)."""
     from quality.publish import Publisher
 
-    done = Publisher(_settings(ctx)).flush()
+    done = Publisher(context_settings(ctx)).flush()
     click.echo(f"uploaded {len(done)} pending report(s)" + "".join(f"\n  {f}" for f in done))
 
 
@@ -75,7 +65,7 @@ def azurite(ctx: click.Context, in_memory: bool) -> None:
     """Run a local Azurite (Blob) until Ctrl-C and print its connection string."""
     from lakehouse.azurite import Azurite, azurite_dir
 
-    location = None if in_memory else azurite_dir(_settings(ctx))
+    location = None if in_memory else azurite_dir(context_settings(ctx))
     try:
         with Azurite(location=location) as server:
             click.echo(f"Azurite Blob at {server.url} (data: {location or 'in memory'}); in another shell:")

@@ -6,23 +6,10 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 import click
 
-from lakehouse.cli_errors import FriendlyCommand, FriendlyGroup
-from lakehouse.settings import Settings, load_settings
-
-
-def _settings(ctx: click.Context) -> Settings:
-    return ctx.find_object(Settings) or load_settings()
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+from lakehouse.cli_support import FriendlyCommand, FriendlyGroup, context_settings, parse_date
 
 
 @click.group(cls=FriendlyGroup)
@@ -43,10 +30,10 @@ def job_run(ctx: click.Context, name: str, run_date: str, force: bool, full_refr
     from lakehouse.jobs.spec import job_spec
     from lakehouse.progress import console
 
-    settings = _settings(ctx)
+    settings = context_settings(ctx)
     spec = job_spec(name)
     with spark_session(settings) as spark:
-        run = run_job(spark, settings, spec, _day(run_date), RunOptions(not force, full_refresh, console=console))
+        run = run_job(spark, settings, spec, parse_date(run_date), RunOptions(not force, full_refresh, console=console))
     if not run.leaves_ok(spec):
         click.echo(f"job {name} for {run_date} failed: " + "; ".join(run.failures() or ["see the task statuses"]),
                    err=True)
@@ -66,10 +53,10 @@ def backfill(ctx: click.Context, start: str, end: str, force: bool) -> None:
     from lakehouse.jobs.spec import bundle_jobs
     from lakehouse.progress import console
 
-    first, last = _day(start), _day(end)
+    first, last = parse_date(start), parse_date(end)
     if last < first:
         raise click.BadParameter(f"--end {last} is before --start {first}")
-    settings = _settings(ctx)
+    settings = context_settings(ctx)
     jobs = bundle_jobs()
     with spark_session(settings) as spark:
         runs = run_backfill(spark, settings, jobs.values(), first, last, RunOptions(not force, console=console))
@@ -91,7 +78,7 @@ def history(ctx: click.Context, name: str | None, limit: int) -> None:
     from lakehouse.progress import console
     from lakehouse.storage import TableStore
 
-    settings = _settings(ctx)
+    settings = context_settings(ctx)
     with spark_session(settings) as spark:
         rows = runs(TableStore(spark, settings), name, limit)
     table = Table("started", "job", "task", "date", "attempt", "status", "seconds", "error")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import click
 
-from lakehouse.cli_errors import FriendlyCommand
+from lakehouse.cli_support import FriendlyCommand, parse_date
 from lakehouse.errors import ConfigError
 from lakehouse.settings import ENVIRONMENTS, Settings, load_settings
 
@@ -94,13 +94,6 @@ class TaskCall:
     run_date: date | None
 
 
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None  # "" = the job parameter's default: yesterday
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
-
-
 @click.command("lakehouse-task", cls=FriendlyCommand)
 @click.argument("name")
 @click.option("--env", type=click.Choice(ENVIRONMENTS), default=None, help="Environment settings (default: local).")
@@ -112,7 +105,7 @@ def main(name: str, env: str | None, run_date: str | None) -> None:
 
     _known(name)
     settings = load_settings(env)
-    day = _date(run_date) or settings.effective_run_date
+    day = parse_date(run_date or None) or settings.effective_run_date  # "": the job parameter's default
     with spark_session(settings) as spark:
         values = TASKS[name](spark, settings, day)
     set_task_values(settings, values)
@@ -125,7 +118,7 @@ def parse_call(parameters: Sequence[str]) -> TaskCall:
         params = main.make_context("lakehouse-task", list(parameters), resilient_parsing=False).params
     except click.ClickException as exc:
         raise ConfigError(f"task parameters {list(parameters)} are invalid: {exc.format_message()}") from None
-    return TaskCall(_known(params["name"]), params["env"], _date(params["run_date"]))
+    return TaskCall(_known(params["name"]), params["env"], parse_date(params["run_date"] or None))
 
 
 def _known(name: str) -> str:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from lakehouse.cli_errors import FriendlyCommand
-from lakehouse.settings import Settings, load_settings
+from lakehouse.cli_support import FriendlyCommand, context_settings, parse_date
+from lakehouse.settings import Settings
 
 
 @click.command("ui", cls=FriendlyCommand)
@@ -29,11 +29,8 @@ from lakehouse.settings import Settings, load_settings
 @click.pass_context
 def ui(ctx: click.Context, port: int, export_dir: Path | None, publish: bool, day: str | None) -> None:
     """Pipeline graphs, expectation dashboards, job runs, models and report links, from the event log and tables."""
-    settings: Settings = ctx.find_object(Settings) or load_settings()
-    try:
-        folder_day = date.fromisoformat(day) if day else settings.effective_run_date
-    except ValueError:
-        raise click.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    settings = context_settings(ctx)
+    folder_day = parse_date(day or None, "--date") or settings.effective_run_date
     if export_dir is None and not publish:
         _serve(settings, port)
     else:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 from rich.table import Table
 
-from lakehouse.cli_errors import FriendlyGroup
+from lakehouse.cli_support import FriendlyGroup
 from lakehouse.progress import console
 from lakehouse.settings import Settings
 

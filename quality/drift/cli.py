@@ -13,8 +13,7 @@ from datetime import date, datetime
 
 import click
 
-from lakehouse.cli_errors import FriendlyCommand
-from lakehouse.settings import Settings, load_settings
+from lakehouse.cli_support import FriendlyCommand, context_settings
 
 RETRAIN = 1
 
@@ -39,7 +38,7 @@ def drift(ctx: click.Context, month: str | None, azurite: bool | None) -> None:
     from lakehouse.engine import spark_session
     from quality.drift.job import detect_drift
 
-    settings = ctx.find_object(Settings) or load_settings()
+    settings = context_settings(ctx)
     chosen = _month(month)
     with local_blob(settings, azurite) as settings, spark_session(settings) as spark:
         result = detect_drift(spark, settings, chosen)
