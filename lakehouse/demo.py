@@ -10,6 +10,7 @@ days, then the monthly drift job for the last complete month; and says where to 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -62,8 +63,7 @@ def run_demo(settings: Settings, config: GeneratorConfig, days: int) -> None:
     jobs = bundle_jobs()
     options = RunOptions(resume=not fresh, console=console)  # a rerun on the same data only redoes what failed
     with local_blob(settings) as settings, spark_session(settings) as spark:
-        _run(spark, settings, jobs[DAILY_JOB], first_deployment,
-             RunOptions(resume=options.resume, full_refresh=True, console=console))
+        _run(spark, settings, jobs[DAILY_JOB], first_deployment, replace(options, full_refresh=True))
         for offset in range(DAILY_DAYS - 1, -1, -1):
             _run(spark, settings, jobs[DAILY_JOB], last - timedelta(days=offset), options)
         drift = _run(spark, settings, jobs[MONTHLY_JOB], last, options)

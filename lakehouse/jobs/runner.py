@@ -39,6 +39,11 @@ class JobRun:
     def status(self) -> dict[str, str]:
         return {key: run.status for key, run in self.tasks.items()}
 
+    @property
+    def values(self) -> dict[str, dict[str, str]]:
+        """Task values so far (a resumed task's come from its earlier run), for `{{tasks.T.values.K}}`."""
+        return {key: run.values for key, run in self.tasks.items()}
+
     def leaves_ok(self, spec: JobSpec) -> bool:
         """Databricks' rule: a run fails when one of its leaf tasks (no dependents) did not succeed."""
         upstream = {d.task_key for t in spec.tasks for d in t.depends_on}
@@ -74,39 +79,35 @@ def _run_tasks(spark: Any, settings: Settings, spec: JobSpec, run: JobRun, optio
     run_date = run.run_date
     done = succeeded_tasks(store, spec.key, run_date) if options.resume else {}
     parameters = {**spec.parameters, "run_date": run_date.isoformat()}
-    values: dict[str, dict[str, str]] = {}
     outcomes: dict[str, str] = {}
     for task in spec.order():
         now = datetime.now(timezone.utc)
         verdict = cond.decide(task, run.status, outcomes)
         if verdict == cond.RUN and task.key in done and task.kind != "condition_task":
-            values[task.key] = done[task.key]
             run.tasks[task.key] = TaskRun(run.run_id, spec.key, task.key, run_date, 0, cond.SKIPPED, now, now,
                                           values=done[task.key])
         elif verdict == cond.RUN:
-            run.tasks[task.key] = _attempts(spark, settings, spec, task, run, parameters, values, options)
+            run.tasks[task.key] = _attempts(spark, store, spec, task, run, parameters, options)
             if task.kind == "condition_task" and run.tasks[task.key].status == cond.SUCCESS:
                 outcomes[task.key] = run.tasks[task.key].values["outcome"]
-            values[task.key] = run.tasks[task.key].values
         else:
             run.tasks[task.key] = TaskRun(run.run_id, spec.key, task.key, run_date, 0, verdict, now, now)
         record(store, run.tasks[task.key])
         _say(options, task.key, run.tasks[task.key])
 
 
-def _attempts(spark: Any, settings: Settings, spec: JobSpec, task: TaskSpec, run: JobRun, parameters: dict[str, str],
-              values: dict[str, dict[str, str]], options: RunOptions) -> TaskRun:
+def _attempts(spark: Any, store: TableStore, spec: JobSpec, task: TaskSpec, run: JobRun, parameters: dict[str, str],
+              options: RunOptions) -> TaskRun:
     """Run the task, retrying up to max_retries; every attempt but the last is recorded as it ends.
 
     A LakehouseError is a verdict on the data or configuration (no champion, too little history, a
     failed expectation): retrying cannot change it, so only other errors (I/O, engine) and errors marked
     `transient` (e.g. the model registry could not be read) are retried.
     """
-    store = TableStore(spark, settings)
     for attempt in range(task.max_retries + 1):
         started = datetime.now(timezone.utc)
         try:
-            produced = _execute(spark, settings, task, parameters, values, options)
+            produced = _execute(spark, store.settings, task, parameters, run.values, options)
             return TaskRun(run.run_id, spec.key, task.key, run.run_date, attempt, cond.SUCCESS, started,
                            datetime.now(timezone.utc), values=produced)
         except Exception as exc:  # noqa: BLE001 - any task failure is recorded, run_if decides what follows
