@@ -348,6 +348,16 @@ def test_apply_changes_scd1_out_of_order_and_deletes(spark, settings, store, tmp
     written = flow_events(spark, store, "p", second.update_id)["customers"]
     assert json.loads(written["details"])["flow_progress"]["metrics"]["num_deleted_rows"] == 1
 
+    # Re-deliveries and changes older than the stored rows change nothing: no commit, nothing upserted.
+    version = store.version("customers")
+    store.append(raw(spark, [(3, "y", "eu", 4, "UPSERT"), (1, "old", "eu", 1, "UPSERT"), (4, None, "eu", 1, "DELETE"),
+                             (7, None, "us", 9, "DELETE")], CHANGES), "raw")  # fmt: skip
+    third = run(spark, settings, pipeline).flows["customers"]
+    assert (third.rows_in, third.rows_written, third.rows_upserted, third.rows_deleted) == (4, 4, 0, 0)
+    assert store.version("customers") == version
+    assert sorted(tuple(r) for r in store.read("customers").select("id", "name", "seq").collect()) == [
+        (1, "b", 3), (3, "y", 4), (4, "z", 1)]
+
 
 def test_scd_type_2_is_refused_clearly(spark, settings, tmp_path):
     files = {"cdc.py": CDC.replace("ignore_null_updates=True,", "stored_as_scd_type=2,")}

@@ -1,9 +1,9 @@
 """`apply_changes` as SCD type 1: upsert the newest change per key, delete where the feed says so.
 
 Per update the flow's new change rows (after expectations) are reduced to the latest row per key by
-`sequence_by`; keys the target does not hold are appended (not deletes), and one MERGE INTO the target
-updates a known key only when the incoming sequence is newer (late, out-of-order changes lose) and deletes
-it when `apply_as_deletes` holds and the delete is newer. When the target is partitioned by columns the
+`sequence_by`; keys the target does not hold are appended (not deletes), changes not newer than the
+target's row are left out (late, out-of-order changes and re-deliveries lose), and one MERGE INTO the
+target updates the rest, or deletes the key when `apply_as_deletes` holds. When the target is partitioned by columns the
 changes carry, the key lookup and the MERGE only look at the partitions present in the batch, so their
 cost does not grow with history; this assumes a key never moves to another partition. Unlike Databricks,
 deletes leave no tombstone: a change older than a delete that arrives in a later update re-inserts the
@@ -30,7 +30,8 @@ from lakehouse.storage import TableStore
 
 DELETE_FLAG = "__lakehouse_apply_as_delete"
 RANK = "__lakehouse_change_rank"
-KNOWN = "__lakehouse_known_key"
+ACTION = "__lakehouse_change_action"
+INSERT, MERGE, IGNORE = "insert", "merge", "ignore"
 
 
 @dataclass(frozen=True)
@@ -61,11 +62,12 @@ def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, che
     """Upsert the checked change rows into `table`; creates it empty on first use, or first when `reset`.
 
     The latest change per key is staged once (a MERGE evaluating the lazy dedupe window inside measured
-    35-60% slower on Sail), flagged with whether its key is already in the target (in the batch's
-    partitions). Unknown keys are appended and only known ones (re-deliveries, updates: about 1% of a day's
-    transactions) go through the MERGE; the result equals one MERGE of everything, where unknown keys would
-    only hit the NOT MATCHED insert. A crash between the two commits is safe: the rerun finds the appended
-    keys known, and the MERGE leaves them (not newer).
+    35-60% slower on Sail), with its action from one lookup of its key and sequence in the target (in the
+    batch's partitions): unknown keys are appended, changes newer than the stored row go through the MERGE,
+    the rest are ignored. The result equals one MERGE of everything, but a day's transactions (about 1%
+    re-delivered duplicates, no real updates) then need no MERGE at all: that MERGE rewrote the batch's
+    date partitions and was the part of a daily update that grew with history. A crash between the append
+    and the MERGE is safe: the rerun finds the appended keys stored and not older.
     """
     frame = checked.kept
     stored = stored_columns(frame.columns, spec, dataset.name)
@@ -77,25 +79,37 @@ def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, che
     target = store.read(table)
     if partitions:
         target = target.where(partitions)
-    changes = _with_known_flag(_latest_per_key(frame, spec).select(*_quoted(stored), DELETE_FLAG), target, spec.keys)
+    changes = _with_action(_latest_per_key(frame, spec).select(*_quoted(stored), DELETE_FLAG), target, spec)
     with staged(store.spark, changes, staging_dir) as latest:
-        new = latest.where(~F.col(KNOWN) & ~F.col(DELETE_FLAG)).select(*_quoted(stored))
-        known = latest.where(F.col(KNOWN)).drop(KNOWN)
-        source_rows, inserted = latest.count(), new.count()
+        actions = {row[ACTION]: row["count"] for row in latest.groupBy(ACTION).count().collect()}
+        source_rows, inserted = sum(actions.values()), actions.get(INSERT, 0)
+        new = latest.where(F.col(ACTION) == INSERT).select(*_quoted(stored))
         version = store.append(new, table, dataset.partition_cols) if inserted else None
         in_target = _partition_filter(dataset, stored, checked, alias="t")
-        merged = _merge(store, table, known, stored, spec, in_target) if not known.isEmpty() else None
+        newer = latest.where(F.col(ACTION) == MERGE).drop(ACTION)
+        merged = _merge(store, table, newer, stored, spec, in_target) if actions.get(MERGE) else None
     if merged is None:
         return Applied(version, source_rows, inserted, 0)
     return Applied(merged.version, source_rows, inserted + merged.upserted, merged.deleted)
 
 
-def _with_known_flag(changes: Any, target: Any, keys: list[str]) -> Any:
-    """`changes` plus KNOWN: whether the key occurs in `target` (null-safe, as the MERGE matches)."""
-    found = target.select(*[F.col(f"`{k}`").alias(f"__key{i}") for i, k in enumerate(keys)], F.lit(True).alias(KNOWN))
+def _with_action(changes: Any, target: Any, spec: ChangeSpec) -> Any:
+    """`changes` plus ACTION from the target's row of the key (null-safe, as the MERGE matches):
+    INSERT for an unknown key, MERGE for a change newer than the stored one, IGNORE otherwise."""
+    keys = spec.keys
+    found = target.select(
+        *[F.col(f"`{k}`").alias(f"__key{i}") for i, k in enumerate(keys)],
+        F.col(f"`{spec.sequence_by}`").alias("__stored_sequence"),
+        F.lit(True).alias("__stored"),
+    )
     on = reduce(lambda acc, c: acc & c, [changes[f"`{k}`"].eqNullSafe(found[f"__key{i}"]) for i, k in enumerate(keys)])
     joined = changes.join(found, on, "left")
-    return joined.select(*[changes[f"`{c}`"] for c in changes.columns], F.coalesce(found[KNOWN], F.lit(False)).alias(KNOWN))
+    action = (
+        F.when(found["__stored"].isNull(), F.when(changes[DELETE_FLAG], IGNORE).otherwise(INSERT))
+        .when(changes[f"`{spec.sequence_by}`"] > found["__stored_sequence"], MERGE)
+        .otherwise(IGNORE)
+    )
+    return joined.select(*[changes[f"`{c}`"] for c in changes.columns], action.alias(ACTION))
 
 
 def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: ChangeSpec, partitions: str | None) -> Applied | None:
