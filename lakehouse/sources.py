@@ -3,7 +3,9 @@
 On Databricks it is Auto Loader (`cloudFiles`) with the contract's schema, rescued data and the
 source file from `_metadata`; locally it is the runtime's incremental, tolerant file ingestion
 (lakehouse.ingest) behind the local DLT runtime's streaming-source hook. Both give the same
-columns: the contract's typed columns, `_rescued_data`, `_source_file`, `_ingested_at`.
+columns: the contract's typed columns, `_rescued_data`, `_source_file`, `_ingested_at` and `_drop_date`
+(the date of the landing folder, `<source>/<YYYY-MM-DD>/<file>`: bronze is partitioned by it, so reading
+one day's drop does not scan the whole history).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ LANDING_PATH_CONF = "lakehouse.landing_path"
 INGEST_THROUGH_CONF = "lakehouse.ingest_through"  # local runs: ingest day folders up to this date
 STORAGE_ROOT_CONF = "lakehouse.storage_root"  # local runs: where the bronze tables' folders are
 LOCAL_SOURCE = "landing"
+DROP_DATE = "_drop_date"
 log = logging.getLogger(__name__)
 
 
@@ -41,10 +44,19 @@ def landing_stream(spark: Any, source: str) -> Any:
     """A streaming read of one source's landing files (each file once) with lineage columns."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}: the contract defines {', '.join(SOURCES)}")
-    if not on_databricks():
+    from pyspark.sql import functions as F
+
+    if on_databricks():
+        frame = _auto_loader(spark, source)
+    else:
         from lakehouse.dlt_runtime.sources import read_streaming_source
 
-        return read_streaming_source(LOCAL_SOURCE, source=source)
+        frame = read_streaming_source(LOCAL_SOURCE, source=source)
+    folder_date = F.regexp_extract(F.col("_source_file"), r"/(\d{4}-\d{2}-\d{2})/[^/]+$", 1)
+    return frame.withColumn(DROP_DATE, F.to_date(F.nullif(folder_date, F.lit(""))))
+
+
+def _auto_loader(spark: Any, source: str) -> Any:
     from pyspark.sql import functions as F
 
     spec = SOURCES[source]
