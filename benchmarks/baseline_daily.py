@@ -44,7 +44,7 @@ SILVER = {
     "churn": ("silver_churn", "customer_id", "churn_date", None),
 }
 LATE_DAYS = 2  # lakehouse.late_arrival_days in the bundle
-DATE_PARTITIONS = ("event_date", "activity_date", "feature_date")
+DATE_PARTITIONS = ("_drop_date", "event_date", "activity_date", "feature_date")
 OUTPUTS = ("silver_customer_updates", *(t for t, *_ in SILVER.values()), "customer_daily", "ards", "mrds")
 
 
@@ -101,7 +101,7 @@ def landed(spark: Any, landing: Path, source: str, day: date) -> DataFrame:
         frames.append(df.withColumn("_source_file", F.lit(str(path.resolve()))))
     df = reduce(DataFrame.unionByName, frames)
     return df.select(*SOURCES[source].column_names, F.lit(None).cast("string").alias("_rescued_data"), "_source_file",
-                     F.current_timestamp().alias("_ingested_at"))
+                     F.current_timestamp().alias("_ingested_at"), F.lit(day).alias("_drop_date"))
 
 
 def cleaned(bronze: DataFrame, source: str) -> DataFrame:
@@ -153,7 +153,7 @@ def run(spark: Any, tables: Tables, landing: Path, day: date) -> dict[str, float
     for source in SILVER:
         def ingest(source: str = source) -> None:
             bronze = landed(spark, landing, source, day)
-            tables.write(bronze, f"bronze_{source}", "append")
+            tables.write(bronze, f"bronze_{source}", "append", "_drop_date")
             valid = cleaned(bronze, source)
             if source == "customers":
                 tables.write(valid, "silver_customer_updates", "append")

@@ -40,7 +40,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -51,10 +50,10 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, ROOT, machine_info, peak_rss_mib, reset_peak_rss, write_results  # noqa: E402
+from state import generate, log, restore  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from lakehouse.datagen import GeneratorConfig, generate_range  # noqa: E402
-from lakehouse.datagen.schema import manifest_path  # noqa: E402
+from lakehouse.datagen import GeneratorConfig  # noqa: E402
 from lakehouse.dlt_runtime import cdc, event_log, execution, reads, runner, writers  # noqa: E402
 from lakehouse.dlt_runtime import run_update  # noqa: E402
 from lakehouse.dlt_runtime.sources import register_streaming_source  # noqa: E402
@@ -70,10 +69,6 @@ SOURCE_DIR = ROOT / "dlt" / PIPELINE
 QUIET = Console(quiet=True)
 PHASES = ("ingest", "stream_read", "stage", "check", "write", "merge")
 VARIANTS = ("day1", "rules", "no_rules_keep_quarantine", "no_rules_no_quarantine")
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -180,35 +175,6 @@ def strip_expectations(target: Path, drop_quarantine: bool) -> dict[str, int]:
 # ---------------------------------------------------------------------------------------------------
 # Data and storage state
 # ---------------------------------------------------------------------------------------------------
-def generate(config: GeneratorConfig, landing: Path, first: date, last: date) -> dict[str, Any]:
-    """Write the drops (reused when this exact config already wrote them); per-day seconds and rows."""
-    marker = landing / manifest_path(last)
-    if marker.exists() and json.loads(marker.read_text()).get("config") == config.to_dict():
-        log(f"landing data for {first}..{last} already in {landing} (reused, generator not timed)")
-        return {"reused": True}
-    shutil.rmtree(landing, ignore_errors=True)
-    days: list[dict[str, Any]] = []
-    last_tick = time.perf_counter()
-
-    def progress(day: date) -> None:
-        nonlocal last_tick
-        now = time.perf_counter()
-        days.append({"day": day.isoformat(), "seconds": now - last_tick})
-        last_tick = now
-        if len(days) == 1 or len(days) % 10 == 0 or day == last:
-            log(f"  generated {day} ({days[-1]['seconds']:.1f} s)")
-
-    started = time.perf_counter()
-    manifests = generate_range(config, landing, first, last, progress)
-    seconds = time.perf_counter() - started
-    for entry, manifest in zip(days, manifests):
-        entry["rows"] = {s: f["rows"] for s, f in manifest["files"].items()}
-        entry["bytes"] = sum(f["bytes"] for f in manifest["files"].values())
-    total_rows = sum(sum(d["rows"].values()) for d in days)
-    return {"reused": False, "seconds": seconds, "rows": total_rows, "rows_per_s": total_rows / seconds,
-            "bytes": sum(d["bytes"] for d in days), "days": days}
-
-
 def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
@@ -216,12 +182,6 @@ def tree_size(path: Path) -> int:
 def file_manifest(path: Path) -> dict[str, tuple[int, int, int]]:
     return {str(p.relative_to(path)): (p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_ino)
             for p in path.rglob("*") if p.is_file()}
-
-
-def restore(snapshot: Path, live: Path) -> None:
-    """`live` := a hard-link copy of `snapshot` (writers only add files or replace them by rename)."""
-    shutil.rmtree(live, ignore_errors=True)
-    subprocess.run(["cp", "-al", str(snapshot), str(live)], check=True)
 
 
 def table_stats(settings: Settings) -> dict[str, dict[str, Any]]:
