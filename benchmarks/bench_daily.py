@@ -271,7 +271,18 @@ Machine: {m['cpu_count']} CPUs ({m['cpu']}), {m['memory_gib']} GiB; load {m['loa
 Outputs equal: {'yes' if eq['equal'] else '**no**'} (rows: {counts}; ARDS rows of the day's window:
 {eq['ards_window_rows']:,}, differing {eq['ards_window_differing']}; MRDS rows differing {eq['mrds_differing']};
 doubles compared within 1e-9 relative). Baseline steps (s): {r['runs']['baseline'][0]['steps']}.
-"""
+{history_line(r['setup'])}"""
+
+
+def history_line(setup: dict[str, Any]) -> str:
+    """Whether a day's offline update grows with history: the setup's daily updates, first vs last week."""
+    updates = [u["seconds"] for u in setup.get("history_updates", [])]
+    if len(updates) < 14:
+        return ""
+    first, last = statistics.median(updates[:7]), statistics.median(updates[-7:])
+    return (f"\nHistory built by {len(updates)} daily offline updates (setup, one engine each): median "
+            f"{first:.1f} s in the first week, {last:.1f} s in the last ({last / first:.2f}x; the ARDS lookback "
+            "fills up to 90 days).\n")
 
 
 def main(argv: list[str] | None = None) -> int:
