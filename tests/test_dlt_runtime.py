@@ -498,6 +498,25 @@ def test_a_concurrent_update_is_refused(spark, settings, store, tmp_path):
     assert run(spark, settings, pipeline).ok and not lock.exists()
 
 
+def test_an_update_whose_process_died_is_recorded_as_failed_by_the_next(spark, settings, store, tmp_path):
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"c.py": EXPECTATIONS}))
+    store.overwrite(raw(spark, [(1, 5, "a", "2026-01-01")]), "raw")
+    assert run(spark, settings, pipeline).ok
+    marker = settings.storage_root / "_pipelines" / "p" / "update_running.json"
+    assert not marker.exists()  # a finished update leaves none
+
+    def interrupted() -> list[tuple[str, str]]:
+        log = store.read(event_log_table("p")).where("event_type = 'update_progress' AND error LIKE '%was interrupted%'")
+        return [(r.update_id, r.level) for r in log.select("origin.update_id", "level").collect()]
+
+    marker.write_text(json.dumps({"update_id": "dead-update", "started": "2026-01-02T05:00:00+00:00"}))
+    later = run(spark, settings, pipeline)
+    assert later.ok and interrupted() == [("dead-update", "ERROR")] and not marker.exists()
+    marker.write_text('{"update_id": "cut sho')  # the crash cut the marker itself short
+    assert run(spark, settings, pipeline).ok
+    assert sorted(interrupted()) == [("dead-update", "ERROR"), ("unknown", "ERROR")]
+    assert run(spark, settings, pipeline).ok and len(interrupted()) == 2  # recorded once
+
 STREAMING_VIEW = """
     import dlt
     RAW = spark.conf.get("test.raw")

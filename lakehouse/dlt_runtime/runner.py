@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.console import Console
 
-from lakehouse.dlt_runtime import api, context, event_log, writers
+from lakehouse.dlt_runtime import api, context, event_log, interrupted, writers
 from lakehouse.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError
 from lakehouse.dlt_runtime.execution import UpdateState, failure_message, run_flow, session_conf
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
@@ -129,6 +129,8 @@ def run_update(
     with exclusive(state_dir / "lock", f"pipeline {pipeline.name!r} is already being updated", f"update {update_id}",
                    PipelineBusy):
         shutil.rmtree(state_dir / STAGING, ignore_errors=True)
+        _record_interrupted(state_dir, store, events)
+        interrupted.begin(state_dir, update_id)
         started = time.monotonic()
         result = UpdateResult(update_id=update_id, pipeline=pipeline.name, state=FAILED)
         events.emit(
@@ -160,6 +162,7 @@ def run_update(
         finally:
             result.duration_s = time.monotonic() - started
             events.flush(store)
+            interrupted.end(state_dir)
             progress.summary(result)
     return result
 
@@ -274,6 +277,19 @@ def _progress_event(events: event_log.EventLog, state: str, error: str | None = 
         level="ERROR" if state == FAILED else "INFO",
         error=error,
     )
+
+
+def _record_interrupted(state_dir: Path, store: TableStore, events: event_log.EventLog) -> None:
+    """Write the FAILED state of an update whose process ended mid-update (it could not write it itself)."""
+    found = interrupted.previous(state_dir)
+    if found is None:
+        return
+    dead = event_log.EventLog(events.pipeline, events.pipeline_id, found.update_id)
+    _progress_event(dead, FAILED, error=f"update {found.update_id} (started {found.started}) was interrupted: its process "
+                                        "ended before the update finished (killed or crashed); what it committed stays, "
+                                        "nothing partial is visible, and the next update carried on from there")
+    dead.flush(store)
+    interrupted.end(state_dir)
 
 
 def _first_error(result: UpdateResult) -> str | None:

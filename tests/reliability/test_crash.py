@@ -56,6 +56,12 @@ def test_pipeline_update_killed_then_rerun_equals_an_uninterrupted_run(spark, cr
     assert_each_file_once(store, settings, PIPELINE, LAST)
     assert snapshot(store) == snapshot(TableStore(spark, reference))
     assert not (settings.storage_root / "_pipelines" / PIPELINE / "lock").exists()
+    # The killed update could not write its events; the rerun recorded it as FAILED in the event log.
+    states = store.read(f"event_log_{PIPELINE}").where("event_type = 'update_progress'").select(
+        "origin.update_id", "details", "error").collect()
+    killed = [r for r in states if r.update_id != result.update_id]
+    assert len(killed) == 1 and '"FAILED"' in killed[0].details and "was interrupted" in killed[0].error
+    assert "killed or crashed" in killed[0].error
 
 
 # -- training and scoring ------------------------------------------------------------------------
