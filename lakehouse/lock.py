@@ -45,7 +45,7 @@ def _acquire(path: Path, what: str, holder: dict[str, object], busy: type[Lakeho
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             current = _read(path)
-            if current.get("host") == holder["host"] and not _alive(current.get("pid")):
+            if current.get("host") == holder["host"] and not process_alive(current.get("pid")):
                 path.unlink(missing_ok=True)  # stale: its process is gone
                 continue
             raise busy(
@@ -66,7 +66,8 @@ def _read(path: Path) -> dict[str, object]:
         return {}
 
 
-def _alive(pid: object) -> bool:
+def process_alive(pid: object) -> bool:
+    """Whether a process with this pid exists on this host (a lock or run of a dead process can be taken over)."""
     if not isinstance(pid, int):
         return False
     try:

@@ -7,10 +7,15 @@ and the Unity Catalog registry, where a model is named catalog.schema.model.
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
+from lakehouse.lock import process_alive
 from lakehouse.settings import Settings
+
+RUN_HOST, RUN_PID, INTERRUPTED = "lakehouse.host", "lakehouse.pid", "lakehouse.interrupted"
 
 
 def mlflow_dir(settings: Settings) -> Path:
@@ -42,3 +47,22 @@ def experiment_id(settings: Settings) -> str:
         return found.experiment_id
     location = (mlflow_dir(settings) / "artifacts").as_uri() if settings.local else None
     return mlflow.create_experiment(settings.experiment_name, artifact_location=location)
+
+
+def process_tags() -> dict[str, str]:
+    """Which process a run belongs to, so that a later run can tell a dead run from a live one."""
+    return {RUN_HOST: socket.gethostname(), RUN_PID: str(os.getpid())}
+
+
+def close_dead_runs(client: Any, experiment: str) -> list[str]:
+    """Mark KILLED the experiment's RUNNING runs whose process on this host is gone; returns their ids.
+
+    A training killed mid-run cannot end its own run, which would otherwise stay RUNNING for ever."""
+    host = socket.gethostname()
+    found = client.search_runs([experiment], f"attributes.status = 'RUNNING' AND tags.`{RUN_HOST}` = '{host}'")
+    dead = [r for r in found if str(r.data.tags.get(RUN_PID, "")).isdigit()
+            and not process_alive(int(r.data.tags[RUN_PID]))]
+    for run in dead:
+        client.set_tag(run.info.run_id, INTERRUPTED, "its process ended before the run finished (killed or crashed)")
+        client.set_terminated(run.info.run_id, status="KILLED")
+    return [r.info.run_id for r in dead]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import mlflow
@@ -142,3 +144,18 @@ def test_gate_moves_aliases_and_records_every_decision(client, data, logged):
     strict = GATE.model_copy(update={"minimums": {"roc_auc": 0.999}, "min_improvement": 1e-9})
     assert "fails thresholds" in run_gate(version, held_metrics, strict).reason
     assert _alias(client, "champion") == strong
+
+
+def test_runs_left_running_by_dead_processes_are_closed_as_killed(client):
+    experiment = mlflow.get_experiment_by_name("gate-tests").experiment_id
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    ours = tracking.process_tags()
+    dead = client.create_run(experiment, tags={**ours, tracking.RUN_PID: gone.stdout.strip()})
+    alive = client.create_run(experiment, tags=ours)
+    elsewhere = client.create_run(experiment, tags={tracking.RUN_HOST: "another-host", tracking.RUN_PID: gone.stdout.strip()})
+    assert tracking.close_dead_runs(client, experiment) == [dead.info.run_id]
+    status = {r: client.get_run(r.info.run_id).info.status for r in (dead, alive, elsewhere)}
+    assert status == {dead: "KILLED", alive: "RUNNING", elsewhere: "RUNNING"}
+    assert "killed or crashed" in client.get_run(dead.info.run_id).data.tags[tracking.INTERRUPTED]
+    for run in (alive, elsewhere):
+        client.set_terminated(run.info.run_id)

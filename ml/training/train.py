@@ -85,8 +85,10 @@ def train(spark: Any, settings: Settings, run_date: date | None = None) -> Train
     data = load_training_data(spark, settings, run_date, cfg)
     client = tracking.configure(settings)
     name = tracking.registered_model_name(settings)
+    experiment = tracking.experiment_id(settings)
+    tracking.close_dead_runs(client, experiment)
     with threadpool_limits(limits=cfg.threads), mlflow.start_run(
-        experiment_id=tracking.experiment_id(settings), run_name=f"train {run_date}"
+        experiment_id=experiment, run_name=f"train {run_date}", tags=tracking.process_tags()
     ) as run:
         mlflow.set_tags({f"lineage.{k}": v for k, v in data.lineage.items()})
         model, validation, rounds = fit(data, cfg)

@@ -90,8 +90,13 @@ def test_training_killed_before_or_after_registering_leaves_the_champion_serving
     name = model_lake.model_name
     serving = str(registry.current_version(client, name, registry.CHAMPION).version)
     assert int(serving) < crashed_version and "gate.outcome" not in client.get_model_version(name, crashed_version).tags
+    killed = client.search_runs([tracking.experiment_id(model_lake)], "attributes.status = 'RUNNING'")
+    assert len(killed) == 2  # the dead trainings could not end their runs
     result = train(spark, model_lake, RUN)  # the rerun completes and the gate decides as usual
     assert result.version == str(crashed_version + 1)
+    closed = [client.get_run(r.info.run_id) for r in killed]  # ... the rerun marked them KILLED
+    assert [r.info.status for r in closed] == ["KILLED"] * 2
+    assert all("killed or crashed" in r.data.tags[tracking.INTERRUPTED] for r in closed)
     assert str(registry.current_version(client, name, registry.CHALLENGER).version) == result.version
     champion = str(registry.current_version(client, name, registry.CHAMPION).version)
     assert champion == (result.version if result.decision.promote else serving)
