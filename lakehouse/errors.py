@@ -15,3 +15,7 @@ class EngineError(LakehouseError):
 
 class StorageError(LakehouseError):
     """A table operation was refused; the table is left as it was."""
+
+
+class SchemaMismatch(StorageError):
+    """A write whose columns or types differ from the stored table's."""

@@ -14,7 +14,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from lakehouse.errors import StorageError
+from lakehouse.errors import SchemaMismatch, StorageError
 from lakehouse.settings import Settings, validate_identifier
 
 
@@ -216,7 +216,7 @@ class TableStore:
             )
             if text
         )
-        raise StorageError(f"write to {self.name(table)} refused, schema mismatch: {details}")
+        raise SchemaMismatch(f"write to {self.name(table)} refused, schema mismatch: {details}")
 
 
 def _labelled(writer: Any, user_metadata: str | None) -> Any:

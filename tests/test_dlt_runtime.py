@@ -303,6 +303,20 @@ def test_streaming_tables_process_only_new_rows_and_refresh_modes(spark, setting
     assert sorted(r.id for r in store.read("bronze").collect()) == [1, 9, 10]
 
 
+def test_a_changed_definition_fails_its_streaming_table_with_a_hint_until_a_full_refresh(spark, settings, store, tmp_path):
+    store.overwrite(raw(spark, [(1, 5, "a", "2026-01-01")]), "raw")
+    assert run(spark, settings, pipeline_of(settings, write_files(tmp_path / "v1", {"s.py": STREAMING}))).ok
+    store.append(raw(spark, [(2, 7, "a", "2026-01-02")]), "raw")
+    changed = STREAMING.replace('.withColumn("double", F.col("amount") * 2)', '.withColumn("triple", F.col("amount") * 3)')
+    pipeline = pipeline_of(settings, write_files(tmp_path / "v2", {"s.py": changed}))
+    version = store.version("silver")
+    failed = run(spark, settings, pipeline)
+    assert failed.datasets["silver"].status == "FAILED" and store.version("silver") == version
+    assert "unexpected columns ['triple']" in failed.error and "run a full refresh of 'silver'" in failed.error
+    rebuilt = run(spark, settings, pipeline, full_refresh_selection=["silver"])
+    assert rebuilt.ok and sorted(tuple(r) for r in store.read("silver").select("id", "triple").collect()) == [(1, 15), (2, 21)]
+
+
 # -- apply_changes ----------------------------------------------------------------------------------
 CDC = """
     import dlt

@@ -42,7 +42,7 @@ from lakehouse.dlt_runtime.results import (
     UpdateResult,
 )
 from lakehouse.dlt_runtime.staging import STAGING
-from lakehouse.errors import EngineError, LakehouseError
+from lakehouse.errors import EngineError, LakehouseError, SchemaMismatch
 from lakehouse.lock import exclusive
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
@@ -229,6 +229,9 @@ def _run_flows(state: UpdateState, selected: set[str], events: event_log.EventLo
             else:
                 try:
                     outcome = run_flow(state, flow, first=not flows)
+                except SchemaMismatch as exc:  # the definition changed since the table was written
+                    hint = f"run a full refresh of {dataset.name!r} to rebuild it with its current definition"
+                    outcome = FlowResult(flow.name, dataset.name, FAILED, error=f"{failure_message(exc)}; {hint}")
                 except Exception as exc:  # noqa: BLE001 - a flow failure is recorded, the update goes on
                     outcome = FlowResult(flow.name, dataset.name, FAILED, error=failure_message(exc))
             flows.append(outcome)
