@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -28,6 +29,7 @@ INGEST_THROUGH_CONF = "lakehouse.ingest_through"  # local runs: ingest day folde
 STORAGE_ROOT_CONF = "lakehouse.storage_root"  # local runs: where the bronze tables' folders are
 LOCAL_SOURCE = "landing"
 DROP_DATE = "_drop_date"
+DROP_DATE_PATTERN = r"/(\d{4}-\d{2}-\d{2})/[^/]+$"  # <source>/<YYYY-MM-DD>/<file>
 log = logging.getLogger(__name__)
 
 
@@ -44,16 +46,28 @@ def landing_stream(spark: Any, source: str) -> Any:
     """A streaming read of one source's landing files (each file once) with lineage columns."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}: the contract defines {', '.join(SOURCES)}")
+    if on_databricks():
+        return _auto_loader(spark, source).withColumn(DROP_DATE, drop_date_column("_source_file"))
+    from lakehouse.dlt_runtime.sources import read_streaming_source
+
+    return read_streaming_source(LOCAL_SOURCE, source=source)
+
+
+def drop_date(path: str) -> date | None:
+    """The date of the landing folder a file is in (locally computed once per file)."""
+    found = re.search(DROP_DATE_PATTERN, path)
+    try:
+        return date.fromisoformat(found.group(1)) if found else None
+    except ValueError:  # e.g. 2026-13-45
+        return None
+
+
+def drop_date_column(path_column: str) -> Any:
+    """`drop_date` as a Spark column (on Databricks, per row of Auto Loader's `_metadata.file_path`)."""
     from pyspark.sql import functions as F
 
-    if on_databricks():
-        frame = _auto_loader(spark, source)
-    else:
-        from lakehouse.dlt_runtime.sources import read_streaming_source
-
-        frame = read_streaming_source(LOCAL_SOURCE, source=source)
-    folder_date = F.regexp_extract(F.col("_source_file"), r"/(\d{4}-\d{2}-\d{2})/[^/]+$", 1)
-    return frame.withColumn(DROP_DATE, F.to_date(F.nullif(folder_date, F.lit(""))))
+    folder = F.nullif(F.regexp_extract(F.col(path_column), DROP_DATE_PATTERN, 1), F.lit(""))
+    return folder.try_cast("date")
 
 
 def _auto_loader(spark: Any, source: str) -> Any:
@@ -127,7 +141,9 @@ def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
     for stats in batch.stats:
         _report(stats)
     staging = Path(request.state_dir) / "staging" / source
-    frame = to_spark(spark, batch.table, staging).drop("_line").withColumn("_ingested_at", F.current_timestamp())
+    frame = to_spark(spark, _with_drop_date(batch.table), staging).drop("_line")
+    frame = frame.select(*(c for c in frame.columns if c != DROP_DATE), F.current_timestamp().alias("_ingested_at"),
+                         DROP_DATE)  # the columns in Auto Loader's order
 
     def commit() -> None:
         maybe_crash("ingest.written")
@@ -135,6 +151,16 @@ def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
         shutil.rmtree(staging, ignore_errors=True)
 
     return frame, commit
+
+
+def _with_drop_date(table: Any) -> Any:
+    """`table` plus DROP_DATE, computed once per file (a per-row string parse cost 0.5 s per 1M rows on Sail)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    files = pc.dictionary_encode(table["_source_file"]).combine_chunks()
+    dates = pa.array([drop_date(path) for path in files.dictionary.to_pylist()], pa.date32())
+    return table.append_column(DROP_DATE, pc.take(dates, files.indices))
 
 
 def _report(stats: FileStats) -> None:

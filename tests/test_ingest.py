@@ -18,6 +18,7 @@ import pytest
 
 import lakehouse.ingest.parse as parse_module
 from lakehouse.ingest import IngestLog, output_schema, parse_file, read_files, read_new_files, to_spark
+from lakehouse.sources import drop_date, drop_date_column
 
 SCHEMA = [
     ("id", "string"),
@@ -413,3 +414,14 @@ def test_to_spark_keeps_the_exact_spark_types(spark, tmp_path):
                               "_source_file": str(path), "_line": 2}
     assert second["_rescued_data"] == rescued(str(path), ts="x") and second["ts"] is None
     assert to_spark(spark, read_files([], "csv", SCHEMA).table, tmp_path / "staging").count() == 0
+
+
+def test_the_drop_date_is_the_landing_folders_day_per_file_locally_and_per_row_in_sql(spark):
+    paths = ["/l/transactions/2026-02-14/t.csv",
+             "abfss://landing@acct.dfs.core.windows.net/transactions/2026-02-14/transactions_20260214.csv",
+             "dbfs:/Volumes/c/s/landing/customers/2026-01-01/c.jsonl",
+             "/l/transactions/t.csv", "/l/transactions/2026-13-45/t.csv", "/l/2026-02-14/sub/t.csv"]
+    expected = [date(2026, 2, 14), date(2026, 2, 14), date(2026, 1, 1), None, None, None]
+    assert [drop_date(p) for p in paths] == expected
+    frame = spark.createDataFrame(list(enumerate(paths)), "i int, _source_file string")
+    assert [r[1] for r in frame.select("i", drop_date_column("_source_file")).orderBy("i").collect()] == expected
