@@ -3,11 +3,11 @@
 Per update the flow's new change rows (after expectations) are reduced to the latest row per key by
 `sequence_by`; keys the target does not hold are appended (not deletes), changes not newer than the
 target's row are left out (late, out-of-order changes and re-deliveries lose), and one MERGE INTO the
-target updates the rest, or deletes the key when `apply_as_deletes` holds. When the target is partitioned by columns the
-changes carry, the key lookup and the MERGE only look at the partitions present in the batch, so their
-cost does not grow with history; this assumes a key never moves to another partition. Unlike Databricks,
-deletes leave no tombstone: a change older than a delete that arrives in a later update re-inserts the
-key. NULL sequence values are not supported (as on Databricks).
+target updates the rest, or deletes the key when `apply_as_deletes` holds. When the target is
+partitioned by columns the changes carry, the key lookup and the MERGE only look at the partitions
+present in the batch, so their cost does not grow with history; this assumes a key never moves to
+another partition. Unlike Databricks, deletes leave no tombstone: a change older than a delete that
+arrives in a later update re-inserts the key. NULL sequence values are not supported (as on Databricks).
 """
 
 from __future__ import annotations

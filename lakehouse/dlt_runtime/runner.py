@@ -288,9 +288,10 @@ def _record_interrupted(state_dir: Path, store: TableStore, events: event_log.Ev
     if found is None:
         return
     dead = event_log.EventLog(events.pipeline, events.pipeline_id, found.update_id)
-    _progress_event(dead, FAILED, error=f"update {found.update_id} (started {found.started}) was interrupted: its process "
-                                        "ended before the update finished (killed or crashed); what it committed stays, "
-                                        "nothing partial is visible, and the next update carried on from there")
+    error = (f"update {found.update_id} (started {found.started}) was interrupted: its process ended before the update "
+             "finished (killed or crashed); what it committed stays, nothing partial is visible, and the next update "
+             "carried on from there")
+    _progress_event(dead, FAILED, error=error)
     dead.flush(store)
     interrupted.end(state_dir)
 
