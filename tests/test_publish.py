@@ -125,10 +125,10 @@ def test_a_local_folder_can_replace_blob(settings, tmp_path):
 @pytest.fixture
 def transactions(store):
     """bronze_transactions for DAY with one record whose category holds a <script> tag."""
-    ddl = contract_ddl("transactions") + ", _rescued_data STRING, _source_file STRING, _ingested_at TIMESTAMP"
+    ddl = contract_ddl("transactions") + ", _rescued_data STRING, _source_file STRING, _ingested_at TIMESTAMP, _drop_date DATE"
     rows = [(f"T20260112{i:08d}", f"C{i:07d}", datetime(2026, 1, 12, i % 24), 10.0 + i, "EUR",
              "<script>alert(1)</script>" if i == 0 else "travel", "web", "card", None,
-             "/landing/transactions/2026-01-12/transactions_20260112.csv", datetime(2026, 1, 13, 1)) for i in range(48)]
+             "/landing/transactions/2026-01-12/transactions_20260112.csv", datetime(2026, 1, 13, 1), DAY) for i in range(48)]
     store.overwrite(store.spark.createDataFrame(rows, ddl), "bronze_transactions")
 
 
