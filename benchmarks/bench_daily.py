@@ -104,15 +104,7 @@ def prepare(customers: int, history: int) -> dict[str, Any]:
 
 def history_update(settings: Settings, day: date) -> dict[str, Any]:
     """One day's offline update in a fresh engine; its wall time shows whether cost grows with history."""
-    engine = start_engine(settings)
-    try:
-        began = time.perf_counter()
-        result = run_pipeline(engine.spark, settings, "offline_features", day)
-        seconds = time.perf_counter() - began
-    finally:
-        engine.stop()
-    if not result.ok:
-        raise RuntimeError(f"history update of {day} failed: {result.error}")
+    seconds = data_path(settings, day, ("offline_features",))["seconds"]
     log(f"  history {day}: offline update {seconds:.1f} s")
     return {"day": day.isoformat(), "seconds": round(seconds, 2)}
 
@@ -150,16 +142,16 @@ def job_run(settings: Settings, day: date, profile: Path | None = None) -> dict[
     if not run.leaves_ok(bundle_jobs()[JOB]):
         raise RuntimeError(f"the measured job run of {day} failed: {run.failures() or run.status}")
     tasks = {k: round(r.duration_s, 2) for k, r in run.tasks.items()}
-    return {**result.numbers(), "tasks": tasks, "status": run.status, "ok": True,
-            "data_path_s": sum(tasks[t] for t in DATA_PATH)}
+    return {**result.numbers(), "tasks": tasks, "status": run.status, "data_path_s": sum(tasks[t] for t in DATA_PATH)}
 
 
-def data_path(settings: Settings, day: date) -> dict[str, Any]:
+def data_path(settings: Settings, day: date, keys: tuple[str, ...] = DATA_PATH) -> dict[str, Any]:
+    """The day's updates of the pipelines `keys` in a fresh engine (a failed update raises)."""
     def pipelines(spark: Any) -> None:
-        for key in DATA_PATH:
+        for key in keys:
             result = run_pipeline(spark, settings, key, day)
             if not result.ok:
-                raise RuntimeError(f"{key} update failed: {result.error}")
+                raise RuntimeError(f"{key} update of {day} failed: {result.error}")
 
     return in_engine(settings, pipelines).numbers()
 
