@@ -150,6 +150,7 @@ def local_landing_source(request: Any) -> tuple[Any, Callable[[], None]]:
         log.commit(batch.files)
         shutil.rmtree(staging, ignore_errors=True)
 
+    maybe_crash("ingest.read")  # files read and staged, bronze not written: the log must still say pending
     return frame, commit
 
 

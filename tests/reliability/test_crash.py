@@ -25,6 +25,7 @@ FIRST, LAST = date(2026, 1, 1), date(2026, 1, 3)
 KILLED = -signal.SIGKILL
 PIPELINE_POINTS = [
     "ingest.pending",  # files recorded pending, nothing written
+    "ingest.read",  # files read and staged, bronze not committed
     "ingest.written",  # bronze committed, ingested-files log not
     "flow.written:silver_transactions",  # a MERGE committed, its checkpoint not
     "flow.written:quarantine_transactions",  # a streaming append committed (labelled with its increment), checkpoint not

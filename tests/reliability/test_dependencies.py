@@ -150,6 +150,33 @@ def test_disk_full_during_ingest_loses_no_landing_file(spark, settings):
     assert_each_file_once(store, settings, "offline_features", day)
 
 
+def test_a_bronze_write_failing_after_the_files_were_read_loses_no_landing_file(spark, settings, monkeypatch):
+    """The disk fills up inside the bronze write itself (files read and staged): the ingested-files log must
+    still hold them as pending, so the rerun ingests them. Marking them ingested before the write commits
+    lost them for good (bronze held 0 rows after the rerun)."""
+    from lakehouse.dlt_runtime import writers
+
+    day = date(2026, 3, 2)
+    write(settings.landing, "transactions", day, [txn(f"T{i}", "C1", "2026-03-02T10:00:00Z", 5.0) for i in range(1000)])
+    real_write = writers.write
+
+    def full_disk_bronze(store, table, *args, **kwargs):
+        if not table.endswith(".bronze_transactions"):
+            return real_write(store, table, *args, **kwargs)
+        with disk_full(4096):
+            return real_write(store, table, *args, **kwargs)
+
+    monkeypatch.setattr(writers, "write", full_disk_bronze)
+    failed = run_pipeline(spark, settings, "offline_features", day)
+    assert not failed.ok and "too large" in str(failed.error).lower(), failed.error
+    store = TableStore(spark, settings)
+    assert not store.exists("bronze_transactions") or store.read("bronze_transactions").count() == 0
+    monkeypatch.setattr(writers, "write", real_write)
+    assert run_pipeline(spark, settings, "offline_features", day).ok  # space back: the rerun ingests the files
+    assert store.read("bronze_transactions").count() == 1000
+    assert_each_file_once(store, settings, "offline_features", day)
+
+
 def test_corrupted_model_artifact_is_refused_and_nothing_is_written(spark, model_lake, predictions):
     before = predictions()
     client = tracking.configure(model_lake)
