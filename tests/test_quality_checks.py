@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
+from lakehouse.dlt_runtime.event_log import EventLog
 from lakehouse.errors import ConfigError
 from lakehouse.sources import contract_ddl
+from lakehouse.storage import TableStore
 from quality.checks import Point, TableContext
 from quality.config import TableCheck, load_config
-from quality.validation import check_frame
+from quality.validation import check_frame, validate
+from tests.test_drift import local
 
 DAY = date(2026, 1, 12)
 BRONZE_DDL = contract_ddl("transactions") + ", _rescued_data STRING, _source_file STRING, _ingested_at TIMESTAMP"
@@ -198,3 +201,25 @@ def test_weekday_adjustment_removes_the_rhythm():
     assert weekday_adjusted(weekly_history(1000)[-8:], saturday) is None  # one earlier Saturday: not yet
     assert factor == pytest.approx(1.25 / 0.96, rel=0.03)  # Saturday vs the week's median day (Wednesday)
     assert max(adjusted) / min(adjusted) < 1.05  # what is left is the 1% noise
+
+
+def test_the_latest_update_of_the_run_date_decides_the_event_log_checks(spark, settings, tmp_path):
+    """A completed update, then a failed re-delivery of the same date: the gate reads the latest one and closes."""
+    store = TableStore(spark, settings)
+    config = {"lakehouse.feature_end_date": str(DAY)}  # update ids sort the other way round: time decides
+    for update, state, failed in (("z-completed", "COMPLETED", 0), ("a-redelivery", "FAILED", 9)):
+        log = EventLog("offline_features", "pipeline-1", update)
+        log.emit("create_update", "started", {"create_update": {"full_refresh": False, "config": config}})
+        log.emit("flow_progress", "done", {"flow_progress": {"status": "COMPLETED", "data_quality": {
+            "dropped_records": failed, "expectations": [{"name": "amount_positive", "dataset": "silver_transactions",
+                                                         "passed_records": 100 - failed, "failed_records": failed}]}}},
+                 flow="silver_transactions", dataset="silver_transactions")
+        log.emit("update_progress", state.lower(), {"update_progress": {"state": state}})
+        log.flush(store)
+    only_the_log = load_config("local").model_copy(update={"tables": []})
+    result = validate(spark, local(settings, tmp_path), DAY, only_the_log)
+    assert result.expectations.update_id == "a-redelivery" and result.expectations.state == "FAILED"
+    update = next(c for c in result.checks if c.name == "pipeline_update")
+    assert update.outcome == "failed" and update.message == "update a-redelivery is FAILED"
+    assert result.expectations.dropped_records == {"silver_transactions": 9}
+    assert not result.gate_passed
