@@ -4,7 +4,8 @@ Precedence (highest first): explicit keyword arguments, environment variables
 (`LAKEHOUSE_CATALOG`, `LAKEHOUSE_STORAGE_ROOT`, nested with `__`, e.g. `LAKEHOUSE_GENERATOR__CUSTOMERS`),
 the environment's file `lakehouse/conf/<env>.yaml`, then the defaults below. Local needs no file
 and no variable. Secrets never live in these files: the Blob connection string is read from
-`AZURE_STORAGE_CONNECTION_STRING` only.
+`AZURE_STORAGE_CONNECTION_STRING`, or on Databricks from a secret scope when a report is published
+(quality.publish), never at load: tasks that publish nothing never touch secrets.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import re
 from contextvars import ContextVar
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -49,12 +50,17 @@ class GeneratorSettings(BaseModel):
     drift_start: date | None = None
 
 
+PENDING_DIR = "_reports_pending"  # locally: under the storage root
+REPORTS_VOLUME = "reports"  # on Databricks: a Unity Catalog volume of the target schema
+
+
 class BlobSettings(BaseModel):
-    """Where reports are published; the connection string comes from the environment only."""
+    """Where reports are published and where they wait until then; secrets come from the environment or a scope."""
 
     container: str = "lakehouse-reports"
-    connection_string: SecretStr | None = None
+    connection_string: SecretStr | None = None  # from AZURE_STORAGE_CONNECTION_STRING only
     local_dir: Path | None = None  # publish to a folder instead of Blob when set
+    pending_path: Path | None = None  # where reports wait for upload; default: Settings.reports_pending_path
     secret_scope: str = "churn"  # on Databricks: the connection string is this scope's secret ...
     secret_key: str = "azure-storage-connection-string"  # ... under this key, when the variable is not set
 
@@ -98,17 +104,38 @@ class Settings(BaseSettings):
             self.mlflow_tracking_uri = f"sqlite:///{self.storage_root.parent / 'mlflow' / 'mlflow.db'}"
         if self.mlflow_registry_uri is None:
             self.mlflow_registry_uri = self.mlflow_tracking_uri
-        secret = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
-        if secret is None and not self.local:
-            secret = _databricks_secret(self.blob.secret_scope, self.blob.secret_key)
+        secret = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")  # the secret scope is read when publishing
         if secret and self.blob.connection_string is None:
             self.blob.connection_string = SecretStr(secret)
+        pending = self.blob.pending_path
+        if pending is not None and not pending.expanduser().is_absolute():
+            if not self.local:  # relative = the task's working directory, which serverless does not guarantee
+                raise ValueError(f"blob.pending_path {pending} must be absolute on Databricks (a /Volumes/... path)")
+            self.blob.pending_path = pending.expanduser().resolve()
         return self
 
     @property
     def local(self) -> bool:
         """True when tables live under the storage root rather than in Unity Catalog."""
         return self.engine != "databricks"
+
+    @property
+    def reports_pending_path(self) -> Path:
+        """Where reports wait for upload (quality.publish): `blob.pending_path` when set, else
+        `<storage_root>/_reports_pending` locally and `/Volumes/<catalog>/<schema>/reports/pending` on Databricks.
+
+        Never the working directory on Databricks: serverless does not guarantee it ("The working directory for
+        notebooks and job tasks is not guaranteed", https://docs.databricks.com/compute/serverless/limitations),
+        so a report kept there could vanish before the next run uploads it. A Unity Catalog volume is a
+        FUSE-mounted path that plain Python file operations read and write on serverless and classic compute
+        (https://docs.databricks.com/en/volumes/volume-files.html, https://docs.databricks.com/aws/files); the job's
+        principal needs READ VOLUME and WRITE VOLUME on it (https://docs.databricks.com/en/volumes/privileges.html).
+        """
+        if self.blob.pending_path is not None:
+            return self.blob.pending_path
+        if self.local:
+            return self.storage_root / PENDING_DIR
+        return Path("/Volumes", self.catalog, self.schema_name, REPORTS_VOLUME, "pending")
 
     @property
     def landing(self) -> Path:
@@ -138,16 +165,23 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _EnvFileSource(settings_cls)
 
 
-def _databricks_secret(scope: str, key: str) -> str | None:
-    """A secret from a Databricks secret scope when running on a cluster; None elsewhere or when absent."""
-    if "DATABRICKS_RUNTIME_VERSION" not in os.environ:  # off-cluster, dbutils would try to authenticate
-        return None
-    try:
-        from databricks.sdk.runtime import dbutils  # type: ignore[attr-defined]
+SecretReader = Callable[[str, str], str]
 
-        return str(dbutils.secrets.get(scope=scope, key=key))
-    except Exception:  # noqa: BLE001 - not on Databricks, or no such secret: reports then need the variable
-        return None
+
+def databricks_secret(scope: str, key: str) -> str:
+    """The secret `key` of Databricks secret scope `scope`; raises whatever the read raises, never returns a default.
+
+    Read with dbutils.secrets.get (https://docs.databricks.com/aws/en/dev-tools/databricks-utils#secrets-utility-dbutilssecrets),
+    which fails when the scope or key does not exist or the caller (the job's run_as principal) lacks READ on the
+    scope ("they must have at least READ permission", https://docs.databricks.com/api/secrets/v1/put-acl).
+    Callers report that failure with the scope and key; the value itself is never put in a message.
+    """
+    if "DATABRICKS_RUNTIME_VERSION" not in os.environ:  # off a cluster, dbutils would try to authenticate
+        raise RuntimeError("not running on Databricks (DATABRICKS_RUNTIME_VERSION is not set): "
+                           "set AZURE_STORAGE_CONNECTION_STRING instead")
+    from databricks.sdk.runtime import dbutils  # type: ignore[attr-defined]
+
+    return str(dbutils.secrets.get(scope=scope, key=key))
 
 
 _FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})

@@ -5,11 +5,14 @@ Path convention inside the container: `<kind>/<yyyy>/<mm>/<dd>/<file>` for daily
 `drift/2026/01/report.json` (see `report_folder`). Content type comes from the file suffix and
 every blob carries the report's metadata (run id, status, ...).
 
-Every report is first staged in `<storage_root>/_reports_pending/`, then uploaded with retries and
-exponential backoff; only a complete upload removes it from there. So when Blob stays unreachable
-the report is kept, `PublishError` says where, and the next publish (of any report kind) uploads
-everything pending first, oldest first. The destination: `BlobSettings.local_dir` when set (a
-folder mirroring the container), else the account of AZURE_STORAGE_CONNECTION_STRING.
+Every report is first staged in `Settings.reports_pending_path` (`<storage_root>/_reports_pending/` locally,
+the schema's `reports` volume on Databricks), then uploaded with retries and exponential backoff; only a
+complete upload removes it from there. So when Blob stays unreachable the report is kept, `PublishError`
+says where, and the next publish (of any report kind) uploads everything pending first, oldest first. The
+destination: `BlobSettings.local_dir` when set (a folder mirroring the container), else the account of
+AZURE_STORAGE_CONNECTION_STRING or, on Databricks without it, of the connection string in the secret scope
+`blob.secret_scope` / `blob.secret_key`. That secret is read only here, when there is something to upload,
+and a failed read is a PublishError naming the scope, the key and the cause (never the value).
 """
 
 from __future__ import annotations
@@ -24,11 +27,10 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from lakehouse.errors import LakehouseError
-from lakehouse.settings import Settings
+from lakehouse.settings import PENDING_DIR, SecretReader, Settings, databricks_secret
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json",
                  ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-PENDING_DIR = "_reports_pending"
 MANIFEST = "_manifest.json"
 T = TypeVar("T")
 
@@ -109,13 +111,19 @@ def transient(exc: BaseException) -> bool:
 
 
 class Publisher:
-    """Stages reports under the storage root and uploads everything pending to the configured target."""
+    """Stages reports in the settings' pending folder and uploads everything pending to the configured target.
+
+    `read_secret(scope, key)` reads the connection string on Databricks when the environment has none; it is a
+    parameter so a failing read can be exercised off Databricks.
+    """
 
     def __init__(self, settings: Settings, attempts: int = 4, base_delay_s: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep, timeout_s: float = 10.0) -> None:
+                 sleep: Callable[[float], None] = time.sleep, timeout_s: float = 10.0,
+                 read_secret: SecretReader = databricks_secret) -> None:
         self.settings = settings
         self.timeout_s = timeout_s  # per request: a Blob endpoint that hangs costs at most attempts x this
-        self.pending_dir = settings.storage_root / PENDING_DIR
+        self.pending_dir = settings.reports_pending_path  # never the working directory (see Settings)
+        self.read_secret = read_secret
         self.attempts = attempts
         self.base_delay_s = base_delay_s
         self.sleep = sleep
@@ -177,14 +185,32 @@ class Publisher:
         blob = self.settings.blob
         if blob.local_dir is not None:
             return FolderTarget(Path(blob.local_dir).expanduser() / blob.container)
-        if blob.connection_string is None:
+        connection_string = self._connection_string(waiting)
+        try:
+            return BlobTarget(connection_string, blob.container, self.timeout_s)
+        except ValueError as exc:  # a malformed connection string; the message never includes the key
+            raise PublishError(self._kept_message("Blob storage", f"invalid connection string: {exc}", waiting)) from None
+
+    def _connection_string(self, waiting: list[dict[str, Any]]) -> str:
+        """The environment's connection string, else on Databricks the secret scope's; a failed read is a PublishError."""
+        blob = self.settings.blob
+        if blob.connection_string is not None:
+            return blob.connection_string.get_secret_value()
+        if self.settings.local:
             raise PublishError(self._kept_message(
                 "no report destination", "set AZURE_STORAGE_CONNECTION_STRING (Blob or Azurite) or blob.local_dir",
                 waiting))
+        where = f"secret scope {blob.secret_scope!r} key {blob.secret_key!r}"
         try:
-            return BlobTarget(blob.connection_string.get_secret_value(), blob.container, self.timeout_s)
-        except ValueError as exc:  # a malformed connection string; the message never includes the key
-            raise PublishError(self._kept_message("Blob storage", f"invalid connection string: {exc}", waiting)) from None
+            value = self.read_secret(blob.secret_scope, blob.secret_key)
+        except Exception as exc:  # noqa: BLE001 - no scope, no key, no READ for the run_as principal, ...: all reported
+            raise PublishError(self._kept_message(
+                "Blob storage", f"the connection string could not be read from {where} ({type(exc).__name__}: {_first_line(exc)}); "
+                "the job's run_as principal needs READ on that scope, or set AZURE_STORAGE_CONNECTION_STRING",
+                waiting)) from None
+        if not value.strip():
+            raise PublishError(self._kept_message("Blob storage", f"{where} holds an empty connection string", waiting))
+        return value
 
     def _retrying(self, action: Callable[[], T]) -> T:
         attempt = 1
@@ -199,8 +225,14 @@ class Publisher:
 
     def _kept_message(self, where: str, reason: object, waiting: list[dict[str, Any]]) -> str:
         if isinstance(reason, BaseException):
-            text = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
+            text = _first_line(reason)
             reason = f"failed after {self.attempts} attempt(s): {text}" if transient(reason) else text
         folders = ", ".join(m["folder"] for m in waiting)
         return (f"reports not published to {where}: {reason}. Kept in {self.pending_dir} ({folders}); "
                 "the next run uploads them (or run `lakehouse quality publish-pending`)")
+
+
+def _first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an error's message (its type when it has none), bounded: SDK errors can run on for pages."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -1,5 +1,7 @@
 """Report publishing: round trip through Azurite, retries with backoff, reports kept when Blob is down and
-uploaded by the next run, the folder option, and the validation job publishing end to end."""
+uploaded by the next run, the folder option, the validation job publishing end to end, and on Databricks the
+secret scope read only when publishing (a failed read reported, the report kept) and reports kept in a
+volume rather than the working directory."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from azure.storage.blob import BlobServiceClient
 from pydantic import SecretStr
 
 from lakehouse.azurite import Azurite, AzuriteError
-from lakehouse.settings import Settings
+from lakehouse.settings import BlobSettings, Settings
 from lakehouse.sources import contract_ddl
 from quality.config import load_config
 from quality.history import RESULTS_TABLE
@@ -113,6 +115,74 @@ def test_no_destination_keeps_the_report_and_says_what_to_set(settings):
     with pytest.raises(PublishError, match="set AZURE_STORAGE_CONNECTION_STRING .* or blob.local_dir"):
         publisher.publish("data-quality/2026/01/12", FILES, {})
     assert len(publisher.pending()) == 1
+
+
+def on_databricks(settings: Settings, pending: Path | None = None) -> Settings:
+    """`settings` as a Databricks task sees them: no connection string in the environment, relative storage root."""
+    blob = BlobSettings(container=settings.blob.container, pending_path=pending)
+    return Settings(engine="databricks", catalog="churn_prod", schema_name=settings.schema_name, blob=blob)
+
+
+class SecretReads:
+    """A secret reader standing in for dbutils.secrets.get: records the reads, then raises or returns."""
+
+    def __init__(self, outcome: BaseException | str) -> None:
+        self.outcome, self.reads = outcome, []
+
+    def __call__(self, scope: str, key: str) -> str:
+        self.reads.append((scope, key))
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+def test_a_failed_secret_read_names_scope_and_key_keeps_the_report_and_the_next_run_uploads_it(
+        settings, azurite, tmp_path, monkeypatch):
+    from databricks.sdk.errors import PermissionDenied
+
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+    databricks = on_databricks(settings, tmp_path / "volume" / "pending")
+    denied = SecretReads(PermissionDenied("User does not have READ permission on scope churn"))
+    with pytest.raises(PublishError) as info:
+        Publisher(databricks, read_secret=denied).publish("drift/2026/01", FILES, {"run_id": "d-1"})
+    message = str(info.value)
+    assert "could not be read from secret scope 'churn' key 'azure-storage-connection-string'" in message
+    assert "PermissionDenied: User does not have READ permission on scope churn" in message
+    assert "run_as principal needs READ on that scope" in message and "Kept in" in message
+    assert denied.reads == [("churn", "azure-storage-connection-string")]
+    kept = Publisher(databricks, read_secret=denied).pending()
+    assert [(m["folder"], m["path"].parent) for m in kept] == [("drift/2026/01", tmp_path / "volume" / "pending")]
+
+    granted = SecretReads(azurite.connection_string)
+    Publisher(databricks, read_secret=granted).flush()
+    assert download(azurite.connection_string, "lakehouse-reports", "drift/2026/01/report.json")[0] == FILES["report.json"]
+    assert Publisher(databricks, read_secret=granted).pending() == []
+
+
+def test_a_malformed_or_empty_secret_is_reported_without_its_value(settings, tmp_path, monkeypatch):
+    monkeypatch.delenv("AZURE_STORAGE_CONNECTION_STRING", raising=False)
+    databricks = on_databricks(settings, tmp_path / "pending")
+    canary = "AccountName=x;AccountKey=" + "c4n4ry" * 14 + "=="
+    for value, expected in [(canary.replace("AccountName=x;", "").replace("=", " "), "invalid connection string"),
+                            (" ", "holds an empty connection string")]:
+        with pytest.raises(PublishError, match=expected) as info:
+            Publisher(databricks, read_secret=SecretReads(value)).publish("data-quality/2026/01/12", FILES, {})
+        assert "c4n4ry" not in str(info.value)
+    assert len(Publisher(databricks).pending()) == 1
+
+
+def test_reports_wait_in_the_settings_pending_path_never_in_the_working_directory(settings, tmp_path, monkeypatch,
+                                                                                  unreachable):
+    assert Publisher(on_databricks(settings)).pending_dir == Path(f"/Volumes/churn_prod/{settings.schema_name}/reports/pending")
+    work = tmp_path / "task-working-directory"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    down = on_databricks(settings, tmp_path / "volume" / "pending").model_copy(update={"blob": BlobSettings(
+        connection_string=unreachable, pending_path=tmp_path / "volume" / "pending")})
+    with pytest.raises(PublishError, match=f"Kept in {tmp_path / 'volume' / 'pending'}"):
+        Publisher(down, attempts=1).publish("data-quality/2026/01/12", FILES, {})
+    assert list(work.iterdir()) == []
+    assert [m["folder"] for m in Publisher(down).pending()] == ["data-quality/2026/01/12"]
 
 
 def test_a_local_folder_can_replace_blob(settings, tmp_path):

@@ -108,3 +108,38 @@ def test_inconsistent_job_settings_are_refused(monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_SCORING__TOP_K_PERCENT", "5")  # threshold 0.5 is also set by default
     with pytest.raises(ConfigError, match="exactly one of scoring.threshold and scoring.top_k_percent"):
         load_settings("local")
+
+
+def test_reports_pending_path_comes_from_the_settings(monkeypatch, tmp_path: Path):
+    local = load_settings(storage_root=tmp_path / "warehouse")
+    assert local.reports_pending_path == tmp_path / "warehouse" / "_reports_pending"
+    prod = load_settings("prod", schema_name="churn_ci")  # on Databricks: the schema's `reports` volume
+    assert prod.reports_pending_path == Path("/Volumes/churn_prod/churn_ci/reports/pending")
+    monkeypatch.setenv("LAKEHOUSE_BLOB__PENDING_PATH", "/Volumes/shared/ops/reports/pending")
+    assert load_settings("prod").reports_pending_path == Path("/Volumes/shared/ops/reports/pending")
+    monkeypatch.setenv("LAKEHOUSE_BLOB__PENDING_PATH", "pending")  # relative: the task's working directory
+    with pytest.raises(ConfigError, match="blob.pending_path pending must be absolute on Databricks"):
+        load_settings("prod")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings("local").reports_pending_path == tmp_path / "pending"  # locally resolved once, at load
+
+
+def test_loading_settings_on_databricks_reads_no_secret(monkeypatch):
+    """Tasks that publish nothing (train, score) must not need READ on the secret scope: the read happens when
+    a report is published (quality.publish). dbutils is replaced by a recorder, as the runtime is not here."""
+    import sys
+    import types
+
+    reads: list[tuple[str, str]] = []
+    secrets = types.SimpleNamespace(get=lambda scope, key: reads.append((scope, key)) or "UseDevelopmentStorage=true")
+    runtime = types.ModuleType("databricks.sdk.runtime")
+    runtime.dbutils = types.SimpleNamespace(secrets=secrets)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "databricks.sdk.runtime", runtime)
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "client.1.13")
+    settings = load_settings("prod")
+    assert reads == [] and settings.blob.connection_string is None
+
+    from lakehouse.settings import databricks_secret
+
+    assert databricks_secret("churn", "azure-storage-connection-string") == "UseDevelopmentStorage=true"
+    assert reads == [("churn", "azure-storage-connection-string")]
