@@ -22,6 +22,8 @@ from ml.errors import ScoringRefused
 from ml.scoring import score
 from ml.serialization import ALLOW_LOAD
 from ml.synthetic import synthetic_tables, write_tables
+from ml.training.dataset import load_training_data
+from ml.training.labels import as_of_dates
 from ml.training.train import train
 
 START, DAYS = date(2026, 1, 1), 60
@@ -70,6 +72,20 @@ def test_training_run_is_logged_registered_and_promoted(trained):
     version = client.get_model_version_by_alias("churn_test", "champion")
     assert str(version.version) == result.version == str(client.get_model_version_by_alias("churn_test", "challenger").version)
     assert version.tags["gate.outcome"] == "promoted" and result.decision.reason.startswith("first model")
+
+
+def test_training_data_never_holds_a_gap_date(spark, trained):
+    """Gap dates (between train, validation and test, so no label window crosses a split) are in no part:
+    in training they would leak the labels of the validation window's first days."""
+    settings, _, _ = trained
+    data = load_training_data(spark, settings, RUN, TRAINING)
+    split = data.split
+    gaps = set(as_of_dates(START, RUN, TRAINING)) - {*split.train, *split.validation, *split.test}
+    assert len(gaps) == 2 * TRAINING.gap - 2  # the 6 dates before validation and before test
+    assert not gaps & set(data.frame["as_of_date"])
+    parts = data.frame.groupby("part")["as_of_date"].agg(set).to_dict()
+    assert parts == {"train": set(split.train), "validation": set(split.validation), "test": set(split.test)}
+    assert len(data.frame) == sum(len(data.part(name)[1]) for name in ("train", "validation", "test"))
 
 
 def test_champion_works_in_standard_mlflow_clients(spark, trained, tmp_path, monkeypatch):
@@ -152,8 +168,10 @@ def test_refusals_write_nothing(spark, trained, update, day, message):
         (lambda df: df.drop("tenure_days"), r"missing columns \['tenure_days'\]"),
         (lambda df: df.withColumn("spend_30d", F.col("spend_30d").cast("string")), "spend_30d is string, the model takes double"),
         (lambda df: df.withColumn("plan", F.lit(1)), "plan is int, the model takes string"),
+        # MLflow's schema enforcement refuses bigint -> double (precision loss): `mlflow models predict` would fail
+        (lambda df: df.withColumn("spend_30d", F.col("spend_30d").cast("bigint")), "spend_30d is bigint, the model takes double"),
     ],
-    ids=["missing-column", "numeric-as-string", "category-as-number"],
+    ids=["missing-column", "numeric-as-string", "category-as-number", "bigint-as-double"],
 )
 def test_columns_not_matching_the_signature_are_refused(spark, trained, bad_features, change, message):
     settings = bad_features(change)
