@@ -1,22 +1,28 @@
 """What the drift job leaves behind for people and orchestration: the HTML rendered in a browser, the
-reports in Blob (Azurite), the CLI's exit codes, and the seeded sampling that makes a rerun identical."""
+reports in Blob (Azurite), the job task's values when Blob is down, the CLI's exit codes, and the seeded
+sampling that makes a rerun identical."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+from datetime import date
 
 import pytest
 from pyspark.sql import functions as F
 
+from lakehouse.jobs import tasks
+from quality.drift.history import HISTORY_TABLE
 from quality.drift.job import detect_drift
 from quality.drift.sample import sample_rows
+from quality.publish import Publisher
 from tests.drift_data import ards_frame, write_ards
 from tests.test_drift import APRIL, CONFIG, MAY, folder, local
-from tests.test_publish import azurite, download, with_blob  # noqa: F401 - the session's Azurite fixture
+from tests.test_publish import azurite, download, unreachable, with_blob  # noqa: F401 - Azurite fixtures
 from tests.test_quality_report import chromium_dom
 
 DRIFTED = (ards_frame(APRIL, 30), ards_frame(MAY, 31, spend_factor=1.5))
@@ -46,6 +52,19 @@ def test_reports_are_published_to_blob(store, settings, azurite):  # noqa: F811
     assert content_type == "application/json" and json.loads(data)["drifted_columns"] == result.drifted_columns
     assert metadata == {"run_id": result.run_id, "month": "2026-05", "kind": "drift", "dataset_drift": "true",
                         "retrain_recommended": "true"}
+
+
+def test_the_drift_task_keeps_its_signal_when_blob_is_down(store, settings, unreachable, caplog):  # noqa: F811
+    """The monthly job's `retrain` condition must still be evaluated: only the upload failed."""
+    write_ards(store, *DRIFTED)
+    down = with_blob(settings, unreachable).model_copy(update={"drift": CONFIG})
+    with caplog.at_level(logging.WARNING, logger=tasks.__name__):
+        values = tasks.drift(store.spark, down, date(2026, 5, 31))
+    assert values == {"retrain": "true", "dataset_drift": "true"}
+    assert "drift of 2026-05: retraining recommended, but reports not published to Blob container" in caplog.text
+    kept = [m["folder"] for m in Publisher(down).pending()]
+    assert kept == ["drift/2026/05"] and Publisher(down).pending_dir == settings.storage_root / "_reports_pending"
+    assert store.read(HISTORY_TABLE).where(F.col("month") == F.lit(MAY)).count() == len(CONFIG.columns)
 
 
 def drift_cli(settings, *args: str) -> subprocess.CompletedProcess:

@@ -74,10 +74,19 @@ def last_complete_month(day: date) -> date:
 
 
 def drift(spark: Any, settings: Settings, run_date: date) -> TaskValues:
-    """Compare the last month complete on `run_date` with the reference window; `retrain` is the signal."""
-    from quality.drift.job import detect_drift
+    """Compare the last month complete on `run_date` with the reference window; `retrain` is the signal.
 
-    result = detect_drift(spark, settings, last_complete_month(run_date))
+    A report that could not be uploaded (Blob down, secret unreadable) is kept pending for the next run, as in
+    data_quality: the history is recorded and the retraining decision stands, so the monthly run goes on to it.
+    """
+    from quality.drift.job import detect_drift
+    from quality.validation import ReportNotPublished
+
+    try:
+        result = detect_drift(spark, settings, last_complete_month(run_date))
+    except ReportNotPublished as exc:  # the history is stored; the report waits for the next run
+        log.warning("%s", exc)
+        result = exc.result
     return {"retrain": _flag(result.retrain_recommended), "dataset_drift": _flag(result.dataset_drift)}
 
 
