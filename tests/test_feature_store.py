@@ -84,6 +84,27 @@ def test_training_set_joins_tables_on_different_cadences(spark, fs):
     assert [lk["table"].split(".")[-1] for lk in training_set.feature_spec["lookups"]] == ["daily", "weekly", "profile"]
 
 
+def test_training_set_honours_the_lookback_window(spark, fs):
+    """A feature row older than the lookback window is not served: null (or the lookup's default)."""
+    spine = _spine(spark, [("C1", D("2026-01-12"), 0), ("C1", D("2026-01-13"), 1), ("C1", D("2026-01-02"), 1),
+                           ("C1", D("2026-01-03"), 0)])
+    training_set = fs.create_training_set(df=spine, label="label", feature_lookups=[
+        FeatureLookup(table_name="weekly", lookup_key="customer_id", timestamp_lookup_key="as_of_date",
+                      lookback_window=timedelta(days=7)),
+        FeatureLookup(table_name="daily", lookup_key="customer_id", timestamp_lookup_key="as_of_date",
+                      feature_names=["spend"], lookback_window=timedelta(0), default_values={"spend": -1.0}),
+    ])
+    got = {r.as_of_date.isoformat(): (r.score, r.spend) for r in training_set.load_df().collect()}
+    assert got == {
+        "2026-01-12": (200.0, -1.0),  # weekly row of 01-05 exactly 7 days old: inside (inclusive)
+        "2026-01-13": (None, -1.0),  # 8 days old: expired, null
+        "2026-01-02": (100.0, 2.0),  # daily row of that very day: a zero window keeps exact matches
+        "2026-01-03": (100.0, -1.0),  # daily row of the day before: expired, the default
+    }
+    spec = [lookup["lookback_seconds"] for lookup in training_set.feature_spec["lookups"]]
+    assert spec == [7 * 86400, 0]  # what a logged model carries to score_batch
+
+
 def test_training_set_reads_the_versions_it_was_created_at(spark, fs):
     lookup = FeatureLookup(table_name="daily", lookup_key="customer_id", timestamp_lookup_key="as_of_date")
     training_set = fs.create_training_set(df=_spine(spark, [("C1", D("2026-01-02"), 1)]), feature_lookups=[lookup], label="label")
