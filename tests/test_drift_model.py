@@ -77,5 +77,26 @@ def test_prediction_drift_and_performance_on_matured_labels(store, settings, tmp
     assert performance["labelled_predictions"] == 150 * 17  # May 1..17: 14-day label matured by May 31
     assert performance["labels_through"] == "2026-05-31"
     assert performance["roc_auc"] > 0.9 and performance["positive_rate"] > 0
+    assert performance["below_minimums"] == {}  # a good model: the performance signal stays quiet
+    assert not any(r.startswith("performance below") for r in result.retrain_reasons)
     assert result.to_dict()["prediction_drift"]["column"] == "probability"
     assert "predictions.html" in " ".join(result.published)
+
+
+def test_a_weak_model_makes_the_performance_signal_fire(store, settings, tmp_path):
+    """Scores that ignore who churns: roc_auc ~0.5 and lift ~1, below the gate's minimums -> retrain."""
+    write_ards(store, ards_frame(APRIL, 30), ards_frame(MAY, 31))
+    churners = {f"C{n:07d}" for n in range(0, 150, 10)}
+    churn = pd.DataFrame({"customer_id": sorted(churners), "churn_date": date(2026, 5, 20)})
+    store.overwrite(store.spark.createDataFrame(churn), "silver_churn")
+    scores = pd.concat([predictions(APRIL, 30, 150, set(), 0.0), predictions(MAY, 31, 150, set(), 0.0)])
+    store.overwrite(store.spark.createDataFrame(scores), "predictions", partition_by=["score_date"])
+
+    result = detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
+    performance = result.performance
+    minimums = settings.training.gate.minimums
+    assert performance["roc_auc"] < minimums["roc_auc"] and performance["lift_at_k"] < minimums["lift_at_k"]
+    assert performance["below_minimums"] == minimums
+    reason = next(r for r in result.retrain_reasons if r.startswith("performance below the promotion gate's minimums"))
+    assert f"roc_auc {performance['roc_auc']:.4f} < {minimums['roc_auc']}" in reason
+    assert result.retrain_recommended
