@@ -1,4 +1,4 @@
-"""`lakehouse job run|backfill|history|check` and `lakehouse bundle validate|deploy|run`.
+"""`lakehouse job run|backfill|history|check` and `lakehouse bundle validate|deploy|run|preflight`.
 
 `job` executes the bundle's jobs on this machine; `bundle` hands the same bundle to the Databricks CLI.
 """
@@ -122,3 +122,28 @@ for _action, _doc in (("validate", "Validate the bundle against the workspace.")
                       ("deploy", "Build the wheel and deploy pipelines and jobs to the target."),
                       ("run", "Run a deployed job or pipeline: `lakehouse bundle run -t dev churn_daily`.")):
     bundle.add_command(_bundle_action(_action, _doc))
+
+
+@bundle.command(cls=FriendlyCommand)
+@click.option("--target", "-t", default="dev", show_default=True)
+@click.option("--fix", is_flag=True, help="Create what is missing and add missing grants; never changes what exists.")
+@click.option("--profile", default=None, help="Databricks CLI profile (default: the SDK's authentication chain).")
+def preflight(target: str, fix: bool, profile: str | None) -> None:
+    """Check the workspace for what a first deploy needs (--fix adds it); step one of the deploy.
+
+    One line each: catalog, schema, volumes, the run-as principal's Unity Catalog grants, the Blob secret and READ
+    on its scope, the online store. Exits 1 unless every line is OK or FIXED. No secret is ever printed.
+    """
+    from lakehouse.errors import ConfigError
+    from lakehouse.preflight import passed, workspace_client
+    from lakehouse.preflight import preflight as run_preflight
+
+    if target == "local":
+        raise ConfigError("target 'local' is not deployable: it only describes local runs (use dev, staging or prod)")
+    t, lines = run_preflight(workspace_client(profile), target, fix)
+    click.echo(f"preflight of target {target}: {t.catalog}.{t.schema}, runs as {t.principal}")
+    for line in lines:
+        click.echo(str(line))
+    ok = passed(lines)
+    click.echo("ready to deploy" if ok else "not ready: " + ("see the lines above" if fix else "rerun with --fix"))
+    sys.exit(0 if ok else 1)
