@@ -1,15 +1,19 @@
-"""SQLite online store: publish and read back with the offline types, daily upserts, idempotent re-publish."""
+"""SQLite online store: publish and read back with the offline types, daily upserts, idempotent re-publish; and
+what the publish_features task reports when it publishes to a Databricks online store."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import date
+from types import SimpleNamespace
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from ml.feature_store import FeatureTableNotFound, LocalFeatureStore
+from lakehouse.jobs import tasks
+from lakehouse.settings import Settings
+from ml.feature_store import FeatureStoreError, FeatureTableNotFound, LocalFeatureStore
 from ml.feature_store.local import online_store_path
 from ml.feature_store.online import OnlineStore
 
@@ -83,3 +87,39 @@ def test_unpublished_or_unknown_tables_are_refused(fs):
         fs.read_online(name="mrds", keys=pd.DataFrame({"customer_id": ["C1"]}))
     with pytest.raises(FeatureTableNotFound):
         fs.publish_table(name="nope")
+
+
+class OnlineStoreService:
+    """Stands in for databricks-feature-engineering's FeatureEngineeringClient, as there is no workspace here:
+    records the calls and answers publish_table as the 0.18.2 client does, with a PublishedTable."""
+
+    stores = {"churn-online-store"}
+
+    def __init__(self) -> None:
+        self.published: list[dict] = []
+        OnlineStoreService.last = self
+
+    def get_online_store(self, *, name: str):
+        return SimpleNamespace(name=name) if name in self.stores else None
+
+    def publish_table(self, **kwargs):
+        from databricks.ml_features.entities.published_table import PublishedTable
+
+        self.published.append(kwargs)
+        return PublishedTable(online_table_name=kwargs["online_table_name"], pipeline_id="0123-sync-pipeline")
+
+
+def test_on_databricks_the_task_reports_the_online_table_and_its_sync_pipeline(spark, monkeypatch):
+    import databricks.feature_engineering
+
+    monkeypatch.setattr(databricks.feature_engineering, "FeatureEngineeringClient", OnlineStoreService)
+    databricks_settings = Settings(engine="databricks", catalog="churn_prod", schema_name="churn")
+    values = tasks.publish_features(spark, databricks_settings, D("2026-01-10"))
+    assert values == {"online_table": "churn_prod.churn.mrds_online", "sync_pipeline_id": "0123-sync-pipeline"}
+    [call] = OnlineStoreService.last.published
+    assert call["source_table_name"] == "churn_prod.churn.mrds" and call["online_store"].name == "churn-online-store"
+    assert call["publish_mode"] == "TRIGGERED"  # explicit: the mode the MRDS's Change Data Feed is declared for
+
+    monkeypatch.setattr(OnlineStoreService, "stores", set())
+    with pytest.raises(FeatureStoreError, match="online store 'churn-online-store' does not exist"):
+        tasks.publish_features(spark, databricks_settings, D("2026-01-10"))

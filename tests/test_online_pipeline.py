@@ -1,4 +1,5 @@
-"""The online pipeline (ARDS -> MRDS): expectations with exact counts, and end to end on a generated world."""
+"""The online pipeline (ARDS -> MRDS): expectations with exact counts, the Change Data Feed the online store's
+sync needs, and end to end on a generated world up to the publish_features task's values."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ import pytest
 
 from lakehouse.datagen import GeneratorConfig, generate_range
 from lakehouse.dlt_runtime import event_log_table
-from lakehouse.pipelines import run_pipeline
+from lakehouse.dlt_runtime.execution import session_conf
+from lakehouse.dlt_runtime.runner import load_graph
+from lakehouse.jobs import tasks
+from lakehouse.pipelines import local_pipeline, run_pipeline
 from ml.feature_store import FeatureLookup, LocalFeatureStore, register_project_tables
 from ml.feature_store.mrds import AS_OF, REQUIRED
 from ml.features.definitions import FEATURE_NAMES, FEATURES
@@ -68,6 +72,12 @@ def test_mrds_keeps_fresh_complete_rows_and_counts_what_it_drops(spark, settings
     assert quality["dropped_records"] == 3
     assert {e["name"]: e["failed_records"] for e in quality["expectations"] if e["failed_records"]} == failed
 
+    # The Databricks online store's TRIGGERED sync reads the MRDS's Change Data Feed: the pipeline declares it.
+    pipeline = local_pipeline(settings, "online_features", RUN)
+    with session_conf(spark, pipeline.configuration):
+        graph = load_graph(spark, store, pipeline)
+    assert graph.datasets["mrds"].table_properties["delta.enableChangeDataFeed"] == "true"
+
 
 @pytest.fixture
 def world(spark, settings):
@@ -96,6 +106,7 @@ def test_online_pipeline_end_to_end(spark, settings, store, world):
                                   mrds[list(FEATURE_NAMES)], check_dtype=False)
 
     assert fs.publish_table(name="mrds") == len(mrds)
+    assert tasks.publish_features(spark, settings, world) == {"published_rows": str(len(mrds))}  # the job's value
     online = fs.read_online(name="mrds", keys=pd.DataFrame({"customer_id": list(mrds.index)})).set_index("customer_id")
     pd.testing.assert_frame_equal(online[list(REQUIRED)], mrds[list(REQUIRED)], check_dtype=False)
 
@@ -117,5 +128,8 @@ def test_features_cli_describes_registers_and_refuses(spark, settings, world):
     assert described.returncode == 0, described.stderr
     shown = described.stdout + described.stderr  # the project's console writes to stderr
     assert "timeseries" in shown and "days since the last transaction day" in shown
+    published = _cli(settings, "publish")
+    rows = LocalFeatureStore(spark, settings).read_table(name="mrds").count()
+    assert published.returncode == 0 and f"published mrds: published_rows={rows}" in published.stdout + published.stderr
     unknown = _cli(settings, "describe", "nope")
     assert unknown.returncode == 2 and "error: " in unknown.stderr and "is not a feature table" in unknown.stderr

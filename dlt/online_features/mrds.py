@@ -20,7 +20,16 @@ def _conf(key: str, default: str = "") -> str:
 _as_of = _conf("lakehouse.feature_end_date")
 
 
-@dlt.table(name="mrds", comment=DESCRIPTION, table_properties={"quality": "gold", "primary_key": "customer_id"})
+# delta.enableChangeDataFeed: the online store's TRIGGERED sync reads the MRDS's Change Data Feed (see PUBLISH_MODE in
+# ml/feature_store/databricks.py). Pipeline tables take Delta properties through table_properties
+# (https://docs.databricks.com/aws/en/dlt-ref/dlt-python-ref-table); CDF is enabled by this property
+# (https://docs.databricks.com/aws/en/delta/delta-change-data-feed). The local runtime keeps it in the graph but
+# cannot write it: Sail refuses to write a table with CDF (lakehouse/dlt_runtime/writers.py).
+CHANGE_DATA_FEED = {"delta.enableChangeDataFeed": "true"}
+
+
+@dlt.table(name="mrds", comment=DESCRIPTION,
+           table_properties={"quality": "gold", "primary_key": "customer_id", **CHANGE_DATA_FEED})
 @dlt.expect_all_or_drop(drop_rules(int(_conf("lakehouse.mrds_max_staleness_days", "0"))))
 @dlt.expect_all(warn_rules())
 def mrds():

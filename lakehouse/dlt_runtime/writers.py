@@ -11,6 +11,11 @@ makes each update replace exactly the partitions whose values occur in the funct
 (replaceWhere) instead of overwriting the table, so a daily update costs one day. Databricks ignores
 unknown table properties, so the file stays valid DLT; there, though, the table is a plain materialized
 view holding only what the function returns. A full refresh overwrites the whole table with the result.
+
+Delta table properties (`delta.*`, e.g. `delta.enableChangeDataFeed` on the MRDS) are kept in the graph for
+Databricks and not written locally: Sail 0.7.2 refuses every later write to a table whose protocol has the
+changeDataFeed feature ("Unsupported table features required: [ChangeDataFeed]"), so writing it would break the
+next update.
 """
 
 from __future__ import annotations

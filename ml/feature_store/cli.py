@@ -67,8 +67,8 @@ def describe(settings: Settings, names: tuple[str, ...]) -> None:
 def publish(settings: Settings, name: str) -> None:
     """Publish feature table NAME (default: mrds) to the online store: latest row per key, upserted."""
     from lakehouse.engine import spark_session
-    from ml.feature_store import feature_store
+    from ml.feature_store import feature_store, published_values
 
     with spark_session(settings) as spark:
-        rows = feature_store(spark, settings).publish_table(name=name)
-    console.print(f"published {name}" + (f": {rows:,} rows" if rows is not None else ""))
+        published = published_values(feature_store(spark, settings).publish_table(name=name))
+    console.print(f"published {name}: " + ", ".join(f"{key}={value}" for key, value in published.items()))

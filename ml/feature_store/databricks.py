@@ -9,7 +9,7 @@ Feature descriptions are Unity Catalog column comments.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -21,7 +21,18 @@ from ml.feature_store.lookups import resolve
 from ml.feature_store.tables import FeatureTable
 from ml.feature_store.writes import check_write
 
+if TYPE_CHECKING:
+    from databricks.ml_features.entities.published_table import PublishedTable
+
 ONLINE_STORE = "churn-online-store"  # a Databricks Online Store created once per workspace
+# TRIGGERED, the library's default, spelled out: each publish_table call syncs the online table incrementally from
+# the source's Change Data Feed and then stops until the next call (the daily job). It requires CDF on the source
+# ("Change Data Feed (CDF) must be enabled for CONTINUOUS and TRIGGERED modes", databricks-feature-engineering
+# 0.18.2 FeatureEngineeringClient.publish_table; publish modes: https://learn.microsoft.com/azure/databricks/oltp/projects/feature-store,
+# https://databricks.github.io/sdk-js/api/variables/_databricks_sdk-featurestore.v1.PublishSpec_PublishMode.html),
+# which the MRDS declares in its pipeline definition (dlt/online_features/mrds.py). SNAPSHOT would need no CDF but
+# copies the whole table on every sync.
+PUBLISH_MODE = "TRIGGERED"
 
 
 def _quoted(name: str) -> str:
@@ -117,11 +128,14 @@ class DatabricksFeatureStore:
     def score_batch(self, *, model_uri: str, df: DataFrame, result_type: str = "double") -> DataFrame:
         return self.client.score_batch(model_uri=model_uri, df=df, result_type=result_type)
 
-    def publish_table(self, *, name: str) -> None:
+    def publish_table(self, *, name: str) -> PublishedTable:
+        """Publish `name` to the online store as `<name>_online`; returns what the service reports (the online
+        table's name and the id of the pipeline that syncs it), so the job can say what happened."""
         store = self.client.get_online_store(name=self.online_store)
         if store is None:
             raise FeatureStoreError(f"online store {self.online_store!r} does not exist in this workspace")
-        self.client.publish_table(online_store=store, source_table_name=name, online_table_name=f"{name}_online")
+        return self.client.publish_table(online_store=store, source_table_name=name,
+                                         online_table_name=f"{name}_online", publish_mode=PUBLISH_MODE)
 
     def read_online(self, *, name: str, keys: pd.DataFrame) -> pd.DataFrame:
         raise FeatureStoreError("on Databricks online features are read by Model Serving / Feature Serving endpoints")
