@@ -236,3 +236,10 @@ def test_contract_the_service_principal_running_its_own_preflight_is_the_caller(
     target, lines = preflight(stub.client(), "staging", env={"BUNDLE_VAR_service_principal": SP})
     assert target.principal_is_caller and "churn-deployers" in target.identities
     assert all(line.status is Status.OK for line in lines), [str(line) for line in lines]
+
+
+def test_contract_a_rejected_token_is_one_clear_line(stub):
+    result = CliRunner().invoke(bundle, ["preflight", "-t", "dev"], env=_cli_env(stub, DATABRICKS_TOKEN="wrong"))
+    assert result.exit_code == 2
+    assert result.output == "error: cannot read the current user from the workspace: invalid token\n"
+    assert "wrong" not in result.output
