@@ -14,11 +14,11 @@ from azure.storage.blob import BlobServiceClient
 from pydantic import SecretStr
 
 from lakehouse.azurite import Azurite, AzuriteError
-from lakehouse.settings import BlobSettings, Settings
+from lakehouse.settings import PENDING_DIR, BlobSettings, Settings
 from lakehouse.sources import contract_ddl
 from quality.config import load_config
 from quality.history import RESULTS_TABLE
-from quality.publish import PENDING_DIR, Publisher, PublishError, report_folder
+from quality.publish import Publisher, PublishError, report_folder
 from quality.validation import ReportNotPublished, validate
 
 DAY = date(2026, 1, 12)
