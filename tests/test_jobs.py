@@ -6,7 +6,8 @@ real dispatch); the real daily job on real pipelines is in test_daily_job.py.
 
 from __future__ import annotations
 
-import shutil
+import re
+import sys
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from lakehouse.jobs.history import TABLE, runs
 from lakehouse.jobs.runner import JobBusy, RunOptions, run_job
 from lakehouse.jobs.schedule import fire_times, validate_cron
 from lakehouse.jobs.spec import Schedule, bundle_jobs, parse_job
+from tests.wheel import built_wheel, repo_copy
 
 
 def wheel(name: str, *deps: str, **extra: object) -> dict:
@@ -34,9 +36,15 @@ def wheel(name: str, *deps: str, **extra: object) -> dict:
 
 # --- the bundle, offline -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("target", ["local", "dev", "staging", "prod"])
+def test_bundle_check_builds_the_wheel_and_resolves_every_local_path_for_dev():
+    assert check_bundle("dev") == []  # builds dist/*.whl with the artifact's own command first
+    assert len(list((BUNDLE_DIR.parent / "dist").glob("*.whl"))) == 1
+
+
+@pytest.mark.parametrize("target", ["local", "staging", "prod"])
 def test_bundle_is_valid_for_every_target(target):
-    assert check_bundle(target) == []
+    built_wheel()
+    assert check_bundle(target, build=False) == []
 
 
 def test_targets_resolve_variables_and_includes():
@@ -61,10 +69,7 @@ def test_daily_job_runs_its_tasks_in_dependency_order():
 
 @pytest.fixture
 def bundle_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "bundle"
-    shutil.copytree(BUNDLE_DIR, root)
-    (root / "dlt").symlink_to(BUNDLE_DIR.parent / "dlt")
-    return root
+    return repo_copy(tmp_path)
 
 
 def edit_daily(root: Path, change) -> None:
@@ -90,8 +95,70 @@ def edit_daily(root: Path, change) -> None:
 ])
 def test_bundle_check_finds_what_the_models_skip(bundle_copy, change, problem):
     edit_daily(bundle_copy, change)
-    problems = check_bundle("dev", root=bundle_copy)
+    problems = check_bundle("dev", root=bundle_copy, build=False)
     assert any(problem in p for p in problems), problems
+
+
+def test_a_copy_of_the_repository_passes_the_check(bundle_copy):
+    assert check_bundle("dev", root=bundle_copy, build=False) == []
+
+
+def edit_yaml(path: Path, change) -> None:
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+
+
+def _daily_env(data: dict) -> dict:
+    return data["resources"]["jobs"]["churn_daily"]["environments"][0]["spec"]
+
+
+@pytest.mark.parametrize("file, change, problem", [
+    # the path the bundle had before: relative to the YAML file it is bundle/dist, where nothing is built
+    ("resources/daily.job.yml", lambda d: _daily_env(d).update(dependencies=["../dist/*.whl"]),
+     "jobs.churn_daily.environments[0].spec.dependencies[0]: no files match pattern: ../dist/*.whl"),
+    ("resources/offline_features.pipeline.yml",
+     lambda d: d["resources"]["pipelines"]["offline_features"]["environment"].update(dependencies=["./dist/*.whl"]),
+     "pipelines.offline_features.environment.dependencies[0]: no files match pattern: ./dist/*.whl"),
+    ("resources/online_features.pipeline.yml",
+     lambda d: d["resources"]["pipelines"]["online_features"]["libraries"][0]["glob"].update(include="../dlt/online/**"),
+     "pipelines.online_features.libraries[0].glob.include: no files match pattern: ../dlt/online/**"),
+    ("resources/daily.job.yml",
+     lambda d: d["resources"]["jobs"]["churn_daily"]["tasks"][0].update(
+         pipeline_task=None, notebook_task={"notebook_path": "../notebooks/gate"}),
+     "jobs.churn_daily.tasks.offline_features.notebook_task.notebook_path: no such file or directory"),
+    ("databricks.yml", lambda d: d["sync"].update(paths=["../dlt", "../nowhere"]),
+     "sync.paths[1]: no such file or directory: ../nowhere"),
+])
+def test_bundle_check_resolves_local_paths_as_the_cli_does(bundle_copy, file, change, problem):
+    edit_yaml(bundle_copy / file, change)
+    problems = check_bundle("dev", root=bundle_copy, build=False)
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_pypi_requirements_and_workspace_paths_are_not_local_files(bundle_copy):
+    edit_yaml(bundle_copy / "resources/daily.job.yml", lambda d: _daily_env(d)["dependencies"].extend(
+        ["pydantic-settings>=2.6", "/Volumes/churn_dev/churn/libs/x.whl", "-r /Workspace/requirements.txt"]))
+    assert check_bundle("dev", root=bundle_copy, build=False) == []
+
+
+def test_bundle_check_reports_a_failing_artifact_build(bundle_copy):
+    edit_yaml(bundle_copy / "databricks.yml",
+              lambda d: d["artifacts"]["lakehouse_wheel"].update(build="echo no compiler here >&2; exit 3"))
+    problems = check_bundle("dev", root=bundle_copy)
+    assert problems == ["artifacts.lakehouse_wheel: `echo no compiler here >&2; exit 3` failed (3): no compiler here"]
+
+
+def test_wheel_tasks_must_read_the_schema_the_pipelines_write(bundle_copy):
+    def drop_schema(data: dict) -> None:
+        task = data["resources"]["jobs"]["churn_daily"]["tasks"][6]["python_wheel_task"]
+        task["parameters"] = task["parameters"][:-2]
+
+    edit_yaml(bundle_copy / "resources/daily.job.yml", drop_schema)
+    problems = check_bundle("dev", root=bundle_copy, build=False)
+    assert problems == ["jobs.churn_daily.score: reads churn_dev.None, but the pipelines write "
+                        "churn_dev.${workspace.current_user.short_name} (pass --catalog ${var.catalog} "
+                        "--schema ${var.schema})"]
 
 
 # --- schedules ------------------------------------------------------------------------------------------
@@ -278,12 +345,36 @@ def test_devops_pipelines_test_deploy_staging_and_release_prod_without_secrets()
     deploy = staging["jobs"][0]["strategy"]["runOnce"]["deploy"]["steps"][1]
     assert deploy["parameters"] == {"target": "staging", "serviceConnection": "churn-staging-arm", "runJob": "churn_daily"}
     assert docs["release.yml"]["trigger"]["tags"]["include"] == ["v*"]
-    template = (DEVOPS / "templates" / "deploy-bundle.yml").read_text()
-    assert "databricks bundle deploy --target ${{ parameters.target }}" in template
-    assert "lakehouse job check --target" in template
     for path in DEVOPS.rglob("*.yml"):  # credentials come from variable groups and service connections only
         text = path.read_text()
         assert "dapi" not in text and "AccountKey=" not in text and "DATABRICKS_TOKEN" not in text, path
+
+
+# What a Microsoft-hosted ubuntu-latest agent has (actions/runner-images images/ubuntu/Ubuntu2404-Readme.md:
+# curl, sudo, GNU make, Python 3.12 with pip and venv; uv is not there), plus the shell's own `set`.
+STOCK_AGENT = {"curl", "sudo", "sh", "make", "python3", "set"}
+
+
+def _commands(script: str) -> list[str]:
+    return [part.split()[0] for line in script.splitlines() for part in re.split(r"&&|\|", line) if part.split()]
+
+
+def test_devops_deploy_runs_the_readme_commands_with_tools_a_stock_agent_has_or_installs():
+    steps = yaml.safe_load((DEVOPS / "templates" / "deploy-bundle.yml").read_text())["steps"]
+    scripts = [s["script"] for s in steps if "script" in s]
+    scripts += [s["inputs"]["inlineScript"] for s in steps if "task" in s]
+    scripts += [s["inputs"]["inlineScript"] for group in steps for key, inner in group.items()
+                if key.startswith("${{") for s in inner]
+    text = "\n".join(scripts)
+    readme = (BUNDLE_DIR.parent / "README.md").read_text().split("## Deploying to Databricks")[1]
+    documented = set(re.findall(r"\.venv/bin/lakehouse bundle (validate|deploy|run) -t", readme))
+    assert documented == {"validate", "deploy", "run"}
+    for action in documented:
+        assert f".venv/bin/lakehouse bundle {action} --target ${{{{ parameters.target }}}}" in text, action
+    installed_by_steps = {".venv/bin/lakehouse"}  # make setup creates .venv; the first step installs databricks
+    assert set(_commands(text)) <= STOCK_AGENT | installed_by_steps, set(_commands(text))
+    build = load_bundle("prod")["artifacts"]["lakehouse_wheel"]["build"]
+    assert set(_commands(build)) <= STOCK_AGENT, build  # the CLI runs it inside `lakehouse bundle deploy`
 
 
 def test_a_second_run_of_the_same_job_refuses_while_the_first_holds_the_lock(spark, settings, calls, monkeypatch):
@@ -306,7 +397,8 @@ def test_deploy_helpers_check_first_and_explain_a_missing_cli(monkeypatch, tmp_p
     from lakehouse.errors import LakehouseError
     from lakehouse.jobs import deploy
 
-    monkeypatch.setenv("PATH", str(tmp_path))  # no databricks executable anywhere
+    # no databricks executable anywhere, only the environment's python3 (with pip) the artifact build calls
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path(sys.executable).parent}")
     with pytest.raises(LakehouseError, match="Databricks CLI is not installed"):
         deploy.bundle_command("deploy", "staging")
     with pytest.raises(ConfigError, match="target 'local' is not deployable"):

@@ -4,7 +4,9 @@ Every job and pipeline must load into the databricks-bundles models (`Job.from_d
 reject unknown fields, bad enums and wrong shapes), plus what those models do not check: depends_on
 names existing tasks, one task type per task, an acyclic task graph, valid Quartz schedules, outcomes
 only on condition-task dependencies, `{{tasks.X.values.K}}` only from upstream tasks, and every wheel
-task's entry point and task name present in this package.
+task's entry point and task name present in this package, reading the catalog and schema the pipelines
+write. With `build`, the artifacts are built and every local path is resolved as the Databricks CLI
+resolves it (lakehouse.jobs.paths), so a wheel glob that would match nothing at deploy fails here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Mapping
 
 from lakehouse.bundle import BUNDLE_DIR, load_bundle
 from lakehouse.errors import ConfigError
+from lakehouse.jobs.paths import build_artifacts, path_problems
 from lakehouse.jobs.schedule import validate_cron
 from lakehouse.jobs.spec import JobSpec, TaskSpec, parse_job
 from lakehouse.jobs.tasks import parse_call
@@ -60,7 +63,7 @@ def _upstream(job: JobSpec, key: str) -> set[str]:
     return seen
 
 
-def _task_problems(job: JobSpec, task: TaskSpec, scripts: set[str], pipelines: set[str]) -> list[str]:
+def _task_problems(job: JobSpec, task: TaskSpec, scripts: set[str], pipelines: Mapping[str, Any]) -> list[str]:
     where = f"jobs.{job.key}.{task.key}"
     problems = []
     for dep in task.depends_on:
@@ -80,18 +83,28 @@ def _task_problems(job: JobSpec, task: TaskSpec, scripts: set[str], pipelines: s
         if task.body.get("entry_point") not in scripts:
             problems.append(f"{where}: entry point {task.body.get('entry_point')!r} is not a console script of the wheel")
         try:
-            parse_call([str(p).replace("{{job.parameters.run_date}}", "") for p in task.body.get("parameters", [])])
+            call = parse_call([str(p).replace("{{job.parameters.run_date}}", "") for p in task.body.get("parameters", [])])
         except ConfigError as exc:
-            problems.append(f"{where}: {exc}")
+            return [*problems, f"{where}: {exc}"]
+        for pipeline in pipelines.values():
+            if (call.catalog, call.schema) != (pipeline.get("catalog"), pipeline.get("schema")):
+                problems.append(f"{where}: reads {call.catalog}.{call.schema}, but the pipelines write "
+                                f"{pipeline.get('catalog')}.{pipeline.get('schema')} (pass --catalog ${{var.catalog}} "
+                                "--schema ${var.schema})")
+                break
     return problems
 
 
-def check_bundle(target: str, root: Path = BUNDLE_DIR) -> list[str]:
-    """Everything wrong with the bundle in `root` for `target` (empty when it is fine)."""
+def check_bundle(target: str, root: Path = BUNDLE_DIR, build: bool = True) -> list[str]:
+    """Everything wrong with the bundle in `root` for `target` (empty when it is fine).
+
+    `build=False` resolves the local paths against what is on disk without building the artifacts first.
+    """
     try:
         bundle = load_bundle(target, root=root)
     except ConfigError as exc:
         return [str(exc)]
+    built = build_artifacts(bundle, root) if build else []
     resources = bundle.get("resources", {})
     scripts = wheel_scripts()
     problems = [p for kind in ("jobs", "pipelines") for key, body in resources.get(kind, {}).items()
@@ -106,5 +119,5 @@ def check_bundle(target: str, root: Path = BUNDLE_DIR) -> list[str]:
             problems.append(f"jobs.{key}: {exc}")
             continue
         for task in job.tasks:
-            problems += _task_problems(job, task, scripts, set(resources.get("pipelines", {})))
-    return problems
+            problems += _task_problems(job, task, scripts, resources.get("pipelines", {}))
+    return problems + built + ([] if built else path_problems(bundle, root))

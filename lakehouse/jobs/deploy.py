@@ -31,10 +31,11 @@ def bundle_command(action: str, target: str, extra: Sequence[str] = ()) -> list[
     """The `databricks bundle` command line for `action` on `target`, after the offline check passed."""
     if target == "local":
         raise ConfigError("target 'local' is not deployable: it only describes local runs (use dev, staging or prod)")
+    cli = databricks_cli()
     problems = check_bundle(target)
     if problems:
         raise ConfigError("the bundle has problems:\n  " + "\n  ".join(problems))
-    return [databricks_cli(), "bundle", action, "--target", target, *extra]
+    return [cli, "bundle", action, "--target", target, *extra]
 
 
 def run_bundle(action: str, target: str, extra: Sequence[str] = ()) -> int:

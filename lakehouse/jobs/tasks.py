@@ -102,19 +102,26 @@ class TaskCall:
     name: str
     env: str | None
     run_date: date | None
+    catalog: str | None = None
+    schema: str | None = None
 
 
 @click.command("lakehouse-task", cls=FriendlyCommand)
 @click.argument("name")
 @click.option("--env", type=click.Choice(ENVIRONMENTS), default=None, help="Environment settings (default: local).")
 @click.option("--date", "run_date", default=None, help="Data day YYYY-MM-DD; empty = yesterday (UTC).")
-def main(name: str, env: str | None, run_date: str | None) -> None:
+@click.option("--catalog", default=None, help="Unity Catalog catalog (the bundle passes ${var.catalog}).")
+@click.option("--schema", default=None, help="Schema (the bundle passes ${var.schema}: per user in dev).")
+def main(name: str, env: str | None, run_date: str | None, catalog: str | None, schema: str | None) -> None:
     """Run job task NAME (what a Databricks python_wheel_task calls): data_quality, drift, publish_features,
-    score or train."""
+    score or train.
+
+    The catalog and schema come from the bundle, so the tables a task reads are those its target's
+    pipelines wrote (in dev a schema per developer) without a second copy in the settings files."""
     from lakehouse.engine import spark_session
 
     _known(name)
-    settings = load_settings(env)
+    settings = load_settings(env, catalog=catalog, schema_name=schema)
     day = parse_date(run_date or None) or settings.effective_run_date  # "": the job parameter's default
     with spark_session(settings) as spark:
         values = TASKS[name](spark, settings, day)
@@ -128,7 +135,8 @@ def parse_call(parameters: Sequence[str]) -> TaskCall:
         params = main.make_context("lakehouse-task", list(parameters), resilient_parsing=False).params
     except click.ClickException as exc:
         raise ConfigError(f"task parameters {list(parameters)} are invalid: {exc.format_message()}") from None
-    return TaskCall(_known(params["name"]), params["env"], parse_date(params["run_date"] or None))
+    return TaskCall(_known(params["name"]), params["env"], parse_date(params["run_date"] or None),
+                    params["catalog"], params["schema"])
 
 
 def _known(name: str) -> str:
