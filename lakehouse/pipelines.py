@@ -9,12 +9,14 @@ the update to what that day can change: files delivered up to the date, and feat
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from lakehouse.bundle import pipeline_spec
-from lakehouse.dlt_runtime import PipelineSettings, run_update
 from lakehouse.settings import Settings
 from lakehouse.sources import INGEST_THROUGH_CONF, LANDING_PATH_CONF, STORAGE_ROOT_CONF, register_local_sources
+
+if TYPE_CHECKING:  # the runtime (and deltalake) loads only when a pipeline runs here, not where its keys are read
+    from lakehouse.dlt_runtime.runner import PipelineSettings
 
 LATE_DAYS_CONF = "lakehouse.late_arrival_days"
 START_CONF = "lakehouse.feature_start_date"
@@ -23,6 +25,8 @@ END_CONF = "lakehouse.feature_end_date"
 
 def local_pipeline(settings: Settings, key: str, run_date: date | None = None, full_refresh: bool = False) -> PipelineSettings:
     """The bundle's pipeline `key` with this run's configuration."""
+    from lakehouse.dlt_runtime.runner import PipelineSettings
+
     spec = pipeline_spec(
         key, "local", {"catalog": settings.catalog, "schema": settings.schema_name, "landing_path": str(settings.landing)}
     )
@@ -49,6 +53,8 @@ def run_pipeline(spark: Any, settings: Settings, key: str, run_date: date | None
     already reached bronze: deliver the corrected file, then fully refresh the affected tables).
     Any full refresh computes gold over every date, never just the late-data window.
     """
+    from lakehouse.dlt_runtime.runner import run_update
+
     register_local_sources()
     pipeline = local_pipeline(settings, key, run_date, full_refresh or bool(full_refresh_selection))
     return run_update(spark, settings, pipeline, full_refresh=full_refresh, refresh=list(refresh) if refresh else None,

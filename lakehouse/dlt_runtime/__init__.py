@@ -4,11 +4,25 @@ Entry points: `run_update` with a `PipelineSettings` (runner.py), the streaming-
 (`register_streaming_source`, `read_streaming_source`, sources.py) and the event log (event_log.py).
 """
 
-from lakehouse.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError, UpstreamNotAppendOnly
-from lakehouse.dlt_runtime.event_log import table_name as event_log_table
-from lakehouse.dlt_runtime.results import DatasetResult, ExpectationResult, FlowResult, UpdateResult
-from lakehouse.dlt_runtime.runner import PipelineSettings, run_update
-from lakehouse.dlt_runtime.sources import SourceRequest, read_streaming_source, register_streaming_source
+from importlib import import_module
+from typing import Any
+
+# Names re-exported lazily (PEP 562): importing one leaf module, such as event_log for its table names,
+# must not load the whole runtime and its local-only dependencies (deltalake) where the runtime never runs.
+_EXPORTS = {
+    "PipelineBusy": "errors", "PipelineDefinitionError": "errors", "UpstreamNotAppendOnly": "errors",
+    "event_log_table": "event_log", "DatasetResult": "results", "ExpectationResult": "results",
+    "FlowResult": "results", "UpdateResult": "results", "PipelineSettings": "runner", "run_update": "runner",
+    "SourceRequest": "sources", "read_streaming_source": "sources", "register_streaming_source": "sources",
+}
+_RENAMED = {"event_log_table": "table_name"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), _RENAMED.get(name, name))
+
 
 __all__ = [
     "DatasetResult",
