@@ -26,9 +26,9 @@ from databricks.sdk.service.workspace import AclPermission
 
 from lakehouse.bundle import load_bundle
 from lakehouse.errors import ConfigError, LakehouseError
+from lakehouse.settings import REPORTS_VOLUME  # reports waiting for upload live there (M2)
 
 PLACEHOLDER_PRINCIPAL = "00000000-0000-0000-0000-000000000000"  # bundle/databricks.yml's unfilled default
-REPORTS_VOLUME = "reports"  # reports waiting for upload to Blob live here, not in the task's working directory (M2)
 ONLINE_STORE_CAPACITY = "CU_1"  # the smallest capacity the online-store API accepts ("CU_1".."CU_8")
 CONNECTION_STRING_VARIABLE = "AZURE_STORAGE_CONNECTION_STRING"
 
