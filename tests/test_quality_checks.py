@@ -14,6 +14,8 @@ from lakehouse.sources import contract_ddl
 from lakehouse.storage import TableStore
 from quality.checks import Point, TableContext
 from quality.config import TableCheck, load_config
+from quality.event_checks import LogCheck, read_summary
+from quality.results import ExpectationMetric, ExpectationSummary
 from quality.validation import check_frame, validate
 from tests.test_drift import local
 
@@ -203,19 +205,32 @@ def test_weekday_adjustment_removes_the_rhythm():
     assert max(adjusted) / min(adjusted) < 1.05  # what is left is the 1% noise
 
 
+# -- the pipeline event log (quality/event_checks.py) ------------------------------------------------
+def log_update(store, update: str, day: date, state: str | None, flows: tuple = ()) -> None:
+    """One offline_features update for `day` in the event log: RUNNING, its flows' `(dataset, data_quality)`
+    (None: a flow without expectations), then `state`. Events of one call are later than the previous call's."""
+    log = EventLog("offline_features", "pipeline-1", update)
+    log.emit("create_update", "started", {"create_update": {"config": {"lakehouse.feature_end_date": str(day)}}})
+    log.emit("update_progress", "running", {"update_progress": {"state": "RUNNING"}})
+    for dataset, quality in flows:
+        progress = {"status": "COMPLETED", **({"data_quality": quality} if quality is not None else {})}
+        log.emit("flow_progress", "done", {"flow_progress": progress}, flow=dataset, dataset=dataset)
+    if state:
+        log.emit("update_progress", state.lower(), {"update_progress": {"state": state}})
+    log.flush(store)
+
+
+def rule(name: str, passed: int, failed: int, dataset: str = "silver_transactions") -> dict:
+    return {"name": name, "dataset": dataset, "passed_records": passed, "failed_records": failed}
+
+
 def test_the_latest_update_of_the_run_date_decides_the_event_log_checks(spark, settings, tmp_path):
     """A completed update, then a failed re-delivery of the same date: the gate reads the latest one and closes."""
     store = TableStore(spark, settings)
-    config = {"lakehouse.feature_end_date": str(DAY)}  # update ids sort the other way round: time decides
+    # update ids sort the other way round: time decides
     for update, state, failed in (("z-completed", "COMPLETED", 0), ("a-redelivery", "FAILED", 9)):
-        log = EventLog("offline_features", "pipeline-1", update)
-        log.emit("create_update", "started", {"create_update": {"full_refresh": False, "config": config}})
-        log.emit("flow_progress", "done", {"flow_progress": {"status": "COMPLETED", "data_quality": {
-            "dropped_records": failed, "expectations": [{"name": "amount_positive", "dataset": "silver_transactions",
-                                                         "passed_records": 100 - failed, "failed_records": failed}]}}},
-                 flow="silver_transactions", dataset="silver_transactions")
-        log.emit("update_progress", state.lower(), {"update_progress": {"state": state}})
-        log.flush(store)
+        quality = {"dropped_records": failed, "expectations": [rule("amount_positive", 100 - failed, failed)]}
+        log_update(store, update, DAY, state, (("silver_transactions", quality),))
     only_the_log = load_config("local").model_copy(update={"tables": []})
     result = validate(spark, local(settings, tmp_path), DAY, only_the_log)
     assert result.expectations.update_id == "a-redelivery" and result.expectations.state == "FAILED"
@@ -223,3 +238,63 @@ def test_the_latest_update_of_the_run_date_decides_the_event_log_checks(spark, s
     assert update.outcome == "failed" and update.message == "update a-redelivery is FAILED"
     assert result.expectations.dropped_records == {"silver_transactions": 9}
     assert not result.gate_passed
+
+
+def test_the_run_dates_update_metrics_are_summed_per_dataset_and_rule(spark, store):
+    """Only the run date's update counts (not a later update of the day before or after, not their events);
+    its flows' expectations are summed per (dataset, rule), a flow without data quality adds nothing."""
+    log_update(store, "m-run-date", DAY, "COMPLETED", (
+        ("silver_transactions", {"dropped_records": 10, "expectations": [rule("a", 90, 10), rule("b", 100, 0)]}),
+        ("silver_transactions", {"expectations": [rule("a", 45, 5)]}),  # no dropped_records: counts 0
+        ("silver_customers", {"dropped_records": 2, "expectations": [rule("a", 8, 2, "silver_customers")]}),
+        ("ards", None),
+    ))
+    for update, day in (("a-day-before", DAY - timedelta(days=1)), ("z-day-after", DAY + timedelta(days=1))):
+        log_update(store, update, day, "FAILED", (("silver_transactions", {"dropped_records": 7,
+                                                                           "expectations": [rule("a", 1, 7)]}),))
+    summary = read_summary(store, "offline_features", DAY)
+    assert (summary.update_id, summary.state) == ("m-run-date", "COMPLETED")
+    assert sorted(summary.expectations, key=lambda e: (e.dataset, e.name)) == [
+        ExpectationMetric("silver_customers", "a", 8, 2), ExpectationMetric("silver_transactions", "a", 135, 15),
+        ExpectationMetric("silver_transactions", "b", 100, 0)]
+    assert summary.dropped_records == {"silver_transactions": 10, "silver_customers": 2}
+    assert read_summary(store, "offline_features", DAY + timedelta(days=2)).update_id is None
+    assert read_summary(store, "no_such_pipeline", DAY).update_id is None
+
+
+def summary(state: str | None = "COMPLETED", *metrics: ExpectationMetric) -> ExpectationSummary:
+    return ExpectationSummary("offline_features", None if state is None else "u-1", state, None, metrics)
+
+
+@pytest.mark.parametrize("state, outcome, message", [
+    ("COMPLETED", "passed", "update u-1 is COMPLETED"),
+    ("FAILED", "failed", "update u-1 is FAILED"),
+    ("CANCELED", "failed", "update u-1 is CANCELED"),
+    ("RUNNING", "failed", "update u-1 is RUNNING"),
+    (None, "failed", f"no update of pipeline offline_features for {DAY} in the event log"),
+])
+def test_the_pipeline_update_check_passes_only_a_completed_update(state, outcome, message):
+    check = TypeAdapter(LogCheck).validate_python({"type": "pipeline_update", "severity": "error"})
+    result = check.judge_log(summary(state), DAY)
+    assert (result.table, result.outcome, result.message) == ("event_log_offline_features", outcome, message)
+
+
+def test_the_expectations_check_names_every_rule_over_the_rate_worst_first():
+    check = TypeAdapter(LogCheck).validate_python({"type": "expectations", "severity": "warn", "max_rate": 0.1})
+    at_limit, worse, worst = ExpectationMetric("s", "at_limit", 90, 10), ExpectationMetric("s", "worse", 80, 20), \
+        ExpectationMetric("s", "worst", 70, 30)
+    over = check.judge_log(summary("COMPLETED", at_limit, worse, worst), DAY)
+    assert (over.outcome, over.metric, over.threshold) == ("failed", 0.3, "<= 10.00% per expectation")
+    assert over.message == "s.worst failed 30 records (30.00%); s.worse failed 20 records (20.00%)"
+    assert over.details == {"over": ["s.worst", "s.worse"]}
+    fine = check.judge_log(summary("FAILED", at_limit, ExpectationMetric("s", "clean", 5, 0)), DAY)
+    assert (fine.outcome, fine.metric, fine.message) == ("passed", 0.1, "2 expectations, worst failure rate 10.00%")
+    for nothing in (summary("COMPLETED"), summary(None)):
+        skipped = check.judge_log(nothing, DAY)
+        assert (skipped.outcome, skipped.message) == ("skipped", f"no expectation metrics for {DAY}")
+
+
+@pytest.mark.parametrize("rate", [-0.01, 1.01])
+def test_an_expectations_rate_outside_0_to_1_is_refused(rate):
+    with pytest.raises(ValueError, match="max_rate"):
+        TypeAdapter(LogCheck).validate_python({"type": "expectations", "severity": "warn", "max_rate": rate})
