@@ -38,3 +38,10 @@ test-fast: test-setup
 
 clean:
 	rm -rf data .pytest_cache
+
+# Mutation testing (not part of `make test`): benchmarks/mutation.py with [tool.cosmic-ray] of pyproject.toml;
+# results in benchmarks/results/mutation.md. MODULES="quality/event_checks.py ml/registry.py" limits the run,
+# MINUTES bounds each module (default 20).
+.PHONY: mutation
+mutation: setup
+	$(VENV)/bin/python benchmarks/mutation.py $(MODULES) $(if $(MINUTES),--minutes $(MINUTES))

@@ -1,0 +1,272 @@
+"""Mutation testing of the critical modules: would the tests catch a small, realistic bug in each?
+
+Tool: cosmic-ray (pinned below, installed into the venv on demand; not a project dependency). Each mutant
+is one small edit of one module (a comparison flipped, `and` -> `or`, a constant changed, a loop that
+never runs, ...); the module's relevant test files run against it in a fresh process, and a mutant the
+tests do not fail on "survives". Why cosmic-ray: it runs every mutant's tests in a new process (the
+engine is an embedded Rust server with its own threads, which a fork-per-mutant tool such as mutmut 3
+would inherit half-dead), needs no trampolines or importable `mutants/` layout, and keeps a session
+database. Everything runs in a private copy of the work tree (cosmic-ray edits files in place; other
+people's test runs must never see a mutant).
+
+Configuration: `[tool.cosmic-ray]` in pyproject.toml: the module -> test files mapping (optionally a
+`-k` expression), the operators left out, the per-mutant timeout. Surviving mutants that cannot change
+behaviour are listed in EQUIVALENT below with a reason; a survivor of the previous recorded run that the
+tests now kill is reported as killed by the test that failed.
+
+    .venv/bin/python benchmarks/mutation.py [MODULE ...] [--minutes 20] [--work /tmp/lakehouse-mutation]
+    make mutation MODULES="quality/event_checks.py ml/registry.py"
+
+Writes benchmarks/results/mutation.md (and mutation.json, the data it is rendered from; modules not run
+keep their previous results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+TOOL = "cosmic-ray==8.7.0"
+PYTHON = sys.executable
+
+# (module, operator, mutated line) -> why the mutant cannot change behaviour. The mutated line is the
+# '+' line of the mutant's diff, stripped. Keep reasons to one line.
+EQUIVALENT: dict[tuple[str, str, str], str] = {
+    ("quality/event_checks.py", "ReplaceComparisonOperator_Eq_GtE", 'if event["event_type"] >= "update_progress":'):
+        "only flow_progress and update_progress events are read, and 'flow_progress' < 'update_progress'",
+}
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        return tomllib.load(handle)["tool"]["cosmic-ray"]
+
+
+def ensure_tool() -> None:
+    """Install cosmic-ray into this venv when it is missing (kept out of the project's dependencies)."""
+    try:
+        import cosmic_ray  # noqa: F401
+    except ImportError:
+        uv = ROOT / ".uv" / "bin" / "uv"
+        installer = [str(uv), "pip", "install", "--python", PYTHON] if uv.exists() else [PYTHON, "-m", "pip", "install"]
+        subprocess.run([*installer, TOOL], check=True)
+
+
+def tool(name: str) -> str:
+    return str(Path(PYTHON).parent / name)
+
+
+def copy_tree(work: Path) -> Path:
+    """The work tree's files (tracked and untracked, not ignored) copied to `work/tree`."""
+    tree = work / "tree"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        source = ROOT / name
+        if source.is_file():
+            target = tree / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return tree
+
+
+def test_command(spec: dict[str, Any]) -> list[str]:
+    command = [PYTHON, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-m", "not classic", *spec["tests"]]
+    if spec.get("k"):
+        command += ["-k", spec["k"]]
+    return command
+
+
+def run_module(module: str, spec: dict[str, Any], cfg: dict[str, Any], work: Path, tree: Path,
+               minutes: float) -> dict[str, Any]:
+    """Baseline, then every mutant of `module` until done or `minutes` have passed; returns the record."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}  # CLI subprocesses import the copy too
+    command = shlex.join(test_command(spec))  # run as cosmic-ray will: shlex.split of this string
+    started = time.monotonic()
+    baseline = subprocess.run(shlex.split(command), cwd=tree, env=env, capture_output=True, text=True)
+    baseline_s = time.monotonic() - started
+    record: dict[str, Any] = {"module": module, "tests": spec["tests"], "k": spec.get("k"), "baseline_s": round(baseline_s, 1),
+                              "run_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "mutants": []}
+    if baseline.returncode != 0:
+        record["error"] = "baseline failed: " + (baseline.stdout + baseline.stderr)[-1500:]
+        return record
+    timeout = max(float(cfg.get("min-timeout", 30)), float(cfg.get("timeout-factor", 3)) * baseline_s)
+    name = re.sub(r"[^A-Za-z0-9]+", "_", module)
+    config, session = work / f"{name}.toml", work / f"{name}.sqlite"
+    session.unlink(missing_ok=True)
+    config.write_text(
+        "[cosmic-ray]\n"
+        f"module-path = {json.dumps(module)}\n"
+        f"timeout = {timeout:.0f}\n"
+        "excluded-modules = []\n"
+        f"test-command = {json.dumps(command)}\n"
+        "[cosmic-ray.distributor]\nname = \"local\"\n"
+        "[cosmic-ray.filters.operators-filter]\n"
+        f"exclude-operators = {json.dumps(cfg.get('exclude-operators', []))}\n"
+    )
+    subprocess.run([tool("cosmic-ray"), "init", str(config), str(session)], cwd=tree, env=env, check=True)
+    subprocess.run([tool("cr-filter-operators"), str(session), str(config)], cwd=tree, env=env, check=True)
+    subprocess.run([tool("cr-filter-pragma"), str(session)], cwd=tree, env=env, check=True)  # `# pragma: no mutate`
+    remaining = max(minutes * 60 - (time.monotonic() - started), 1)
+    process = subprocess.Popen([tool("cosmic-ray"), "exec", str(config), str(session)], cwd=tree, env=env,
+                               start_new_session=True)
+    try:
+        process.wait(timeout=remaining)
+    except subprocess.TimeoutExpired:  # time bound: what ran is recorded, the rest is reported as not run
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        record["stopped"] = f"time bound of {minutes:g} min reached"
+        shutil.copy2(ROOT / module, tree / module)  # a killed exec may leave its mutant in the copy
+    record["elapsed_s"] = round(time.monotonic() - started)
+    dump = subprocess.run([tool("cosmic-ray"), "dump", str(session)], cwd=tree, env=env, check=True,
+                          capture_output=True, text=True).stdout
+    for line in filter(None, dump.splitlines()):
+        item, result = json.loads(line)
+        mutation = item["mutations"][0]
+        entry = {"operator": mutation["operator_name"].removeprefix("core/"), "occurrence": mutation["occurrence"],
+                 "line": mutation["start_pos"][0]}
+        if result is None:
+            entry["outcome"] = "not run"
+        elif result["worker_outcome"] == "skipped":
+            continue  # operator left out in the configuration, or a pragma
+        elif result["worker_outcome"] != "normal":
+            entry["outcome"] = "killed" if result["worker_outcome"] == "abnormal" else "error"
+        else:
+            entry["outcome"] = result["test_outcome"]  # killed / survived / incompetent
+        if result and result.get("diff"):
+            entry["before"], entry["after"] = _changed_lines(result["diff"])
+        if result and entry["outcome"] == "killed":
+            output = result.get("output") or ""
+            failed = re.search(r"^(?:FAILED|ERROR) (.+?)(?: - .*)?$", output, re.M)
+            if output == "timeout" or failed:
+                entry["killed_by"] = "timeout" if output == "timeout" else failed.group(1)
+            else:  # the command failed without a failing test (usage error, no test collected): not a kill
+                entry["outcome"], entry["output"] = "error", output[-500:]
+        record["mutants"].append(entry)
+    return record
+
+
+def _changed_lines(diff: str) -> tuple[str, str]:
+    lines = diff.splitlines()
+    before = next((line[1:].strip() for line in lines if line.startswith("-") and not line.startswith("---")), "")
+    after = next((line[1:].strip() for line in lines if line.startswith("+") and not line.startswith("+++")), "")
+    return before, after
+
+
+def classify(module: str, mutant: dict[str, Any]) -> str:
+    """equivalent / killed by a new test / open, for survivors and for former survivors."""
+    key = (module, mutant["operator"], mutant.get("after", ""))
+    if key in EQUIVALENT:
+        return f"equivalent: {EQUIVALENT[key]}"
+    if mutant["outcome"] == "killed":
+        return f"killed by new test {mutant.get('killed_by')}"
+    return "open"
+
+
+def _key(mutant: dict[str, Any]) -> tuple[Any, ...]:
+    return mutant["operator"], mutant.get("before"), mutant.get("after")
+
+
+def summarize(record: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """Counts, score, and the survivors (plus former survivors now killed) with their classification."""
+    module = record["module"]
+    survived_before = {_key(m) for m in (previous or {}).get("mutants", []) if m["outcome"] == "survived"}
+    survived_before |= {tuple(k) for k in (previous or {}).get("survived_first", [])}
+    listed = []
+    for mutant in record["mutants"]:
+        if mutant["outcome"] == "survived" or (mutant["outcome"] == "killed" and _key(mutant) in survived_before):
+            listed.append({**mutant, "classification": classify(module, mutant)})
+    equivalent = sum(1 for m in listed if m["outcome"] == "survived" and m["classification"].startswith("equivalent"))
+    counts = {o: sum(1 for m in record["mutants"] if m["outcome"] == o)
+              for o in ("killed", "survived", "incompetent", "error", "not run")}
+    judged = counts["killed"] + counts["survived"] - equivalent
+    record["counts"] = {**counts, "equivalent": equivalent}
+    record["score"] = round(100 * counts["killed"] / judged, 1) if judged else None
+    record["listed"] = listed
+    # the first recorded survivors stay known, so later runs can say which new test killed them
+    record["survived_first"] = sorted({*survived_before, *(_key(m) for m in record["mutants"] if m["outcome"] == "survived")},
+                                      key=str)
+    return record
+
+
+def render(records: dict[str, dict[str, Any]]) -> str:
+    out = ["# Mutation testing", "",
+           "`make mutation` (benchmarks/mutation.py, cosmic-ray): each mutant is one small edit of the module; the",
+           "module's relevant tests (below) run against it. Score = killed / (killed + surviving non-equivalent).",
+           "Survivors are classified: equivalent (cannot change behaviour, with the reason), killed by new test",
+           "(survived an earlier recorded run, killed now), or open (a gap the tests still have).", "",
+           "| module | tests | mutants | killed | survived | equivalent | not run | score | baseline s | run time s | run at |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for module, r in sorted(records.items()):
+        c = r.get("counts", {})
+        tests = ", ".join(t.removeprefix("tests/") for t in r["tests"]) + (f" `-k {r['k']}`" if r.get("k") else "")
+        score = "-" if r.get("score") is None else f"{r['score']:.1f}%"
+        out.append(f"| `{module}` | {tests} | {len(r['mutants'])} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
+                   f"{c.get('equivalent', 0)} | {c.get('not run', 0)} | {score} | {r['baseline_s']} | "
+                   f"{r.get('elapsed_s', '-')} | {r['run_at']} |")
+    for module, r in sorted(records.items()):
+        out += ["", f"## `{module}`", ""]
+        if r.get("error"):
+            out += ["```", r["error"], "```"]
+            continue
+        if r.get("stopped"):
+            out.append(f"Stopped early: {r['stopped']}; the mutants not run are counted as such.")
+        if not r["listed"]:
+            out.append("No surviving mutant.")
+            continue
+        out += ["| line | operator | mutated to | classification |", "|---:|---|---|---|"]
+        for m in sorted(r["listed"], key=lambda m: (m["line"], m["operator"])):
+            after = m.get("after", "").replace("|", "\\|")
+            out.append(f"| {m['line']} | {m['operator']} | `{after}` | {m['classification']} |")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path, default=ROOT / "pyproject.toml", help="TOML file with [tool.cosmic-ray]")
+    known, _ = pre.parse_known_args()
+    cfg = load_config(known.config)
+    modules = cfg["modules"]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], parents=[pre])
+    parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(modules)}")
+    parser.add_argument("--minutes", type=float, default=float(cfg.get("minutes-per-module", 20)),
+                        help="time bound per module (mutants not reached are reported as not run)")
+    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "lakehouse-mutation")
+    args = parser.parse_args()
+    unknown = [m for m in args.modules if m not in modules]
+    if unknown:
+        parser.error(f"no [tool.cosmic-ray.modules] entry for {unknown}")
+    ensure_tool()
+    args.work.mkdir(parents=True, exist_ok=True)
+    tree = copy_tree(args.work)
+    store = RESULTS / "mutation.json"
+    records = json.loads(store.read_text()) if store.exists() else {}
+    for module in args.modules or list(modules):
+        print(f"== {module}: {', '.join(modules[module]['tests'])}", flush=True)
+        record = summarize(run_module(module, modules[module], cfg, args.work, tree, args.minutes), records.get(module))
+        records[module] = record
+        c = record.get("counts", {})
+        print(f"   score {record.get('score')}% killed {c.get('killed')} survived {c.get('survived')} "
+              f"(equivalent {c.get('equivalent')}) not run {c.get('not run')} in {record.get('elapsed_s')} s", flush=True)
+        store.write_text(json.dumps(records, indent=1, default=str) + "\n")
+        (RESULTS / "mutation.md").write_text(render(records))
+
+
+if __name__ == "__main__":
+    main()
