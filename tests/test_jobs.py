@@ -270,10 +270,19 @@ def calls(monkeypatch) -> Calls:
     return seen
 
 
+def notebook(name: str, *deps: str, path: str = "../notebooks/lakehouse_task.py", **params: str) -> dict:
+    """A task running the bundle's task notebook (a path relative to the job's YAML, as in bundle/resources)."""
+    return {"task_key": name, "depends_on": [{"task_key": d} for d in deps],
+            "notebook_task": {"notebook_path": path,
+                              "base_parameters": {"task": name, "date": "{{job.parameters.run_date}}", **params}}}
+
+
 def small_job() -> dict:
-    return {"name": "small", "parameters": [{"name": "run_date", "default": ""}], "tasks": [
+    """Only a notebook task can set the task value a condition reads, so `gate` runs through the task notebook."""
+    return {"name": "small", "_file": str(BUNDLE_DIR / "resources" / "small.job.yml"),
+            "parameters": [{"name": "run_date", "default": ""}], "tasks": [
         wheel("ok"), wheel("flaky", "ok", max_retries=1, min_retry_interval_millis=5),
-        wheel("gate", "ok"),
+        notebook("gate", "ok"),
         {"task_key": "check", "depends_on": [{"task_key": "gate"}],
          "condition_task": {"op": "EQUAL_TO", "left": "{{tasks.gate.values.passed}}", "right": "true"}},
         {**wheel("after", "check"), "depends_on": [{"task_key": "check", "outcome": "true"}]},

@@ -3,9 +3,10 @@
 Every job and pipeline must load into the databricks-bundles models (`Job.from_dict`, `Pipeline.from_dict`
 reject unknown fields, bad enums and wrong shapes), plus what those models do not check: depends_on
 names existing tasks, one task type per task, an acyclic task graph, valid Quartz schedules, outcomes
-only on condition-task dependencies, `{{tasks.X.values.K}}` only from upstream tasks, and every wheel
-task's entry point and task name present in this package, reading the catalog and schema the pipelines
-write. With `build`, the artifacts are built and every local path is resolved as the Databricks CLI
+only on condition-task dependencies, `{{tasks.X.values.K}}` only from upstream tasks that can set task values
+(Python notebook tasks: lakehouse.jobs.notebooks.task_value_problems), and every wheel or notebook task's
+task name present in this package (and a wheel task's entry point), reading the catalog and schema the
+pipelines write. With `build`, the artifacts are built and every local path is resolved as the Databricks CLI
 resolves it (lakehouse.jobs.paths), so a wheel glob that would match nothing at deploy fails here.
 """
 
@@ -19,10 +20,11 @@ from typing import Any, Mapping
 
 from lakehouse.bundle import BUNDLE_DIR, load_bundle
 from lakehouse.errors import ConfigError
+from lakehouse.jobs.notebooks import task_value_problems
 from lakehouse.jobs.paths import build_artifacts, path_problems
 from lakehouse.jobs.schedule import validate_cron
 from lakehouse.jobs.spec import JobSpec, TaskSpec, parse_job
-from lakehouse.jobs.tasks import parse_call
+from lakehouse.jobs.tasks import TaskCall, notebook_call, parse_call
 
 _TASK_VALUE = re.compile(r"\{\{\s*tasks\.([A-Za-z0-9_]+)\.values\.")
 PACKAGE = "churn_lakehouse"
@@ -82,8 +84,9 @@ def _task_problems(job: JobSpec, task: TaskSpec, scripts: set[str], pipelines: M
             problems.append(f"{where}: package {task.body.get('package_name')!r} is not {PACKAGE}")
         if task.body.get("entry_point") not in scripts:
             problems.append(f"{where}: entry point {task.body.get('entry_point')!r} is not a console script of the wheel")
+    if task.kind in ("python_wheel_task", "notebook_task"):
         try:
-            call = parse_call([str(p).replace("{{job.parameters.run_date}}", "") for p in task.body.get("parameters", [])])
+            call = _task_call(task)
         except ConfigError as exc:
             return [*problems, f"{where}: {exc}"]
         for pipeline in pipelines.values():
@@ -93,6 +96,32 @@ def _task_problems(job: JobSpec, task: TaskSpec, scripts: set[str], pipelines: M
                                 "--schema ${var.schema})")
                 break
     return problems
+
+
+def _environment_problems(key: str, body: Mapping[str, Any]) -> list[str]:
+    """Serverless tasks that run project code must name a job environment (the one with the wheel).
+
+    The Jobs API: `environment_key` "is required for Python script, Python wheel and dbt tasks when using serverless
+    compute", and "for serverless notebook tasks, if the environment_key is not specified, the notebook environment
+    will be used" (https://docs.databricks.com/api/workspace/jobs/create): the task notebook has none, so without
+    the key it could not import the package.
+    """
+    environments = {e.get("environment_key") for e in body.get("environments") or []}
+    return [f"jobs.{key}.{task.get('task_key')}: a {kind} needs the environment_key of one of the job's environments "
+            f"(has {task.get('environment_key')!r}): on serverless that is where the project wheel comes from"
+            for task in body.get("tasks") or [] for kind in ("python_wheel_task", "notebook_task")
+            if kind in task and task.get("environment_key") not in environments]
+
+
+def _task_call(task: TaskSpec) -> TaskCall:
+    """The package task a wheel task's parameters or a notebook task's base_parameters name, parsed as they run."""
+    def offline(value: object) -> str:  # the run date is known only at run time
+        return str(value).replace("{{job.parameters.run_date}}", "")
+
+    if task.kind == "notebook_task":
+        widgets = {str(k): offline(v) for k, v in (task.body.get("base_parameters") or {}).items()}
+        return notebook_call(lambda name: widgets.get(name, ""))
+    return parse_call([offline(p) for p in task.body.get("parameters", [])])
 
 
 def check_bundle(target: str, root: Path = BUNDLE_DIR, build: bool = True) -> list[str]:
@@ -120,4 +149,5 @@ def check_bundle(target: str, root: Path = BUNDLE_DIR, build: bool = True) -> li
             continue
         for task in job.tasks:
             problems += _task_problems(job, task, scripts, resources.get("pipelines", {}))
+        problems += task_value_problems(job) + _environment_problems(key, body)
     return problems + built + ([] if built else path_problems(bundle, root))

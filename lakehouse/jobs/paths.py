@@ -10,12 +10,19 @@ fails at `bundle deploy`. These rules are the CLI's (databricks/cli, read for th
   path (bundle/libraries/local_path.go: IsLibraryLocal, IsLocalPath);
 - library globs are expanded after the artifacts are built, and one that matches nothing stops the
   deploy with "no files match pattern" (bundle/libraries/expand_glob_references.go, run from
-  bundle/phases/build.go).
+  bundle/phases/build.go);
+- a `notebook_path` must name a notebook: a `.py` file is one only when its first line is
+  `# Databricks notebook source` (libs/notebook/detect.go), otherwise deploy stops with "expected a notebook
+  ... but got a file" (bundle/config/mutator/translate_paths.go);
+- only `sync.paths` are uploaded (the default `.` applies only when `sync.paths` is unset:
+  bundle/config/mutator/sync_default_path.go), while the notebook path is rewritten to its place under the
+  workspace file path all the same, so a notebook outside them deploys and then fails at run time, not found.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import subprocess
@@ -28,6 +35,33 @@ _PIP_FLAG = re.compile(r"--[a-zA-Z0-9-]+")
 _PACKAGE = re.compile(r"^[a-zA-Z0-9\-_]+\s?(\[.*\])?\s?((==|!=|<=|>=|~=|==|>|<)\s?\d+(\.\d+){0,2}(\.\*)?,?)*$")
 _REMOTE_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/")
 _NOTEBOOK_EXTENSIONS = (".py", ".ipynb", ".sql", ".scala", ".r")
+# The CLI's notebook detection (libs/notebook/detect.go): extension -> (first line, language).
+_NOTEBOOK_HEADERS = {".py": ("# Databricks notebook source", "python"), ".r": ("# Databricks notebook source", "r"),
+                     ".scala": ("// Databricks notebook source", "scala"), ".sql": ("-- Databricks notebook source", "sql")}
+
+
+def notebook_language(path: Path) -> str | None:
+    """The notebook's language as the CLI detects it (libs/notebook/detect.go), or None when it is not a notebook.
+
+    Source files need their header line. A Jupyter file (cells, metadata, nbformat 4+; detect_jupyter.go) takes the
+    language of its Databricks metadata; without one the CLI leaves it unset and the workspace imports it as Python.
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".ipynb":
+        try:
+            notebook = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(notebook, dict) or "cells" not in notebook or int(notebook.get("nbformat", 0)) < 4:
+            return None
+        meta = notebook.get("metadata") or {}
+        return str((meta.get("application/vnd.databricks.v1+notebook") or {}).get("language") or "python")
+    if suffix not in _NOTEBOOK_HEADERS:
+        return None
+    header, language = _NOTEBOOK_HEADERS[suffix]
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        first = handle.readline().rstrip("\r\n")
+    return language if first == header else None
 
 
 def is_local_path(path: str) -> bool:
@@ -145,10 +179,19 @@ def build_artifacts(bundle: Mapping[str, Any], root: Path) -> list[str]:
 
 
 def path_problems(bundle: Mapping[str, Any], root: Path) -> list[str]:
-    """Local paths that name nothing: the CLI would stop on each at deploy."""
+    """Local paths that name nothing (the CLI would stop on each at deploy), notebooks that are plain files, and
+    notebooks outside `sync.paths` (deployed as a reference to a file that is never uploaded)."""
     problems = []
+    synced = [p.resolved for p in local_paths(bundle, root) if p.where.startswith("sync.paths")]
     for path in local_paths(bundle, root):
-        if not path.matches():
+        found = path.matches()
+        if not found:
             what = "no files match pattern" if path.is_glob else "no such file or directory"
             problems.append(f"{path.where}: {what}: {path.value} (resolved against {path.base}: {path.resolved})")
+        elif path.notebook and notebook_language(found[0]) is None:
+            problems.append(f"{path.where}: expected a notebook but got a file: {path.value} (a .py notebook starts "
+                            "with '# Databricks notebook source')")
+        elif path.notebook and not any(found[0].is_relative_to(s) for s in synced):
+            problems.append(f"{path.where}: {path.value} is not under sync.paths, so it is never uploaded "
+                            f"(sync.paths: {', '.join(str(s) for s in synced)})")
     return problems

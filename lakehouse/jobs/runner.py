@@ -1,9 +1,11 @@
 """Run a bundle job on this machine for one data day, in dependency order, as Databricks Jobs would.
 
 pipeline_task -> the local DLT runtime (lakehouse.pipelines); python_wheel_task -> the same
-`lakehouse-task` entry point the wheel task calls (lakehouse.jobs.tasks); condition_task -> evaluated
-here. Every attempt is appended to the `job_runs` table. With `resume` (the default) tasks that already
-succeeded for the date are skipped and their task values reused; `force` runs everything again.
+`lakehouse-task` entry point the wheel task calls (lakehouse.jobs.tasks); notebook_task -> the same notebook
+file, run in this process with a local dbutils (lakehouse.jobs.notebooks); condition_task -> evaluated
+here. Only notebook tasks set task values, as on Databricks, and a job that reads the values of any other task
+is refused before it starts. Every attempt is appended to the `job_runs` table. With `resume` (the default)
+tasks that already succeeded for the date are skipped and their task values reused; `force` runs everything again.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.jobs import conditions as cond
 from lakehouse.jobs.history import TaskRun, record, succeeded_tasks
+from lakehouse.jobs.notebooks import local_run_problems, notebook_file, run_notebook
 from lakehouse.jobs.spec import JobSpec, TaskSpec
-from lakehouse.jobs.tasks import TASKS, parse_call
+from lakehouse.jobs.tasks import TASKS, parse_call, runtime_settings
 from lakehouse.lock import exclusive
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
@@ -65,7 +68,12 @@ def run_job(spark: Any, settings: Settings, spec: JobSpec, run_date: date, optio
     """Run every task of `spec` for `run_date`; a failing task never stops the run (run_if decides).
 
     One run per job at a time (as `max_concurrent_runs: 1` on Databricks): a second refuses with JobBusy.
+    A job whose tasks read task values of a task that cannot set them, or whose notebook tasks this runner cannot
+    execute, is refused (ConfigError) before any task runs.
     """
+    problems = local_run_problems(spec)
+    if problems:
+        raise ConfigError("; ".join(problems))
     options = options or RunOptions()
     run = JobRun(uuid.uuid4().hex[:12], spec.key, run_date)
     lock = settings.storage_root / "_jobs" / spec.key / "lock"
@@ -136,9 +144,20 @@ def _execute(spark: Any, settings: Settings, task: TaskSpec, parameters: dict[st
     if task.kind == "condition_task":
         left, right = (cond.resolve(str(task.body[side]), parameters, values) for side in ("left", "right"))
         return {"outcome": "true" if cond.evaluate(str(task.body["op"]), left, right) else "false"}
+    if task.kind == "notebook_task":
+        # Widgets: the resolved base_parameters, then the job parameters pushed down to the task, which win on a
+        # shared key (https://docs.databricks.com/jobs/job-parameters.html#job-parameter-pushdown).
+        widgets = {str(k): cond.resolve(str(v), parameters, values)
+                   for k, v in (task.body.get("base_parameters") or {}).items()}
+        with runtime_settings(settings):
+            return run_notebook(notebook_file(task), spark, {**widgets, **parameters}, values)
     call = parse_call([cond.resolve(str(p), parameters, values) for p in task.body.get("parameters", [])])
     entry: Callable[[Any, Settings, date], dict[str, str]] = TASKS[call.name]
-    return entry(spark, settings, call.run_date or run_date)
+    day = call.run_date or run_date
+    output = entry(spark, settings, day)
+    if options.console is not None:  # what the console script prints into the task's output: no task values
+        options.console.print(f"  {call.name} {day}: " + ", ".join(f"{k}={v}" for k, v in output.items()))
+    return {}
 
 
 def _say(options: RunOptions, key: str, run: TaskRun) -> None:

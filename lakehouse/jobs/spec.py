@@ -2,19 +2,21 @@
 
 Parsed from the same `bundle/resources/*.job.yml` Databricks deploys (through lakehouse.bundle, which
 resolves includes, targets and `${...}` references). Only the task types the project uses run locally;
-the bundle check (lakehouse.jobs.check) makes sure no other type slips in.
+the bundle check (lakehouse.jobs.check) makes sure no other type slips in. A notebook task keeps the directory of
+the YAML file that defines it, which its relative `notebook_path` is resolved against (as the CLI does).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
 from typing import Any, Mapping
 
 from lakehouse.bundle import load_bundle
 from lakehouse.errors import ConfigError
 
-TASK_TYPES = ("pipeline_task", "python_wheel_task", "condition_task")
+TASK_TYPES = ("pipeline_task", "python_wheel_task", "notebook_task", "condition_task")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class TaskSpec:
     run_if: str = "ALL_SUCCESS"
     max_retries: int = 0
     min_retry_interval_ms: int = 0
+    source_dir: Path | None = None  # the directory of the job's YAML file (None for a job built in code)
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class JobSpec:
         return [self.task(key) for key in ordered]
 
 
-def _task(job: str, body: Mapping[str, Any]) -> TaskSpec:
+def _task(job: str, body: Mapping[str, Any], source_dir: Path | None) -> TaskSpec:
     key = str(body.get("task_key", ""))
     kinds = [k for k in body if k.endswith("_task")]
     if len(kinds) != 1:
@@ -91,16 +94,18 @@ def _task(job: str, body: Mapping[str, Any]) -> TaskSpec:
         run_if=str(body.get("run_if", "ALL_SUCCESS")),
         max_retries=int(body.get("max_retries", 0)),
         min_retry_interval_ms=int(body.get("min_retry_interval_millis", 0)),
+        source_dir=source_dir,
     )
 
 
 def parse_job(key: str, body: Mapping[str, Any]) -> JobSpec:
     """One `resources.jobs.<key>` block of a loaded bundle."""
     schedule = body.get("schedule")
+    source_dir = Path(body["_file"]).parent if body.get("_file") else None
     return JobSpec(
         key=key,
         name=str(body.get("name", key)),
-        tasks=tuple(_task(key, t) for t in body.get("tasks") or []),
+        tasks=tuple(_task(key, t, source_dir) for t in body.get("tasks") or []),
         schedule=Schedule(str(schedule["quartz_cron_expression"]), str(schedule.get("timezone_id", "UTC")),
                           schedule.get("pause_status") == "PAUSED") if schedule else None,
         parameters={str(p["name"]): str(p.get("default", "")) for p in body.get("parameters") or []},

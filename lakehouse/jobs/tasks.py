@@ -1,17 +1,23 @@
-"""The job tasks' entry point: `lakehouse-task NAME --env ENV --date D`, what the bundle's wheel tasks call.
+"""The job tasks' entry points: the `lakehouse-task NAME --env ENV --date D` console script the bundle's wheel
+tasks call, and `run_notebook_task`, what the notebook `bundle/notebooks/lakehouse_task.py` calls.
 
-On Databricks the python_wheel_task runs the `lakehouse-task` console script of the project wheel; the
-local runner parses the same parameters with the same command (`parse_call`) and calls the same
-`run_task` with its shared Spark session. A task returns its task values (strings, as Databricks
-stores them), which condition tasks downstream read as `{{tasks.<task>.values.<key>}}`.
+A task returns its values as strings (what `{{tasks.<task>.values.<key>}}` renders). Only a Python notebook can
+publish them as task values (https://docs.databricks.com/jobs/task-values.html; see lakehouse.jobs.notebooks for
+the decision), so the tasks whose values a condition reads (data_quality's `gate_passed`, drift's `retrain`) run
+as notebook tasks that call `run_notebook_task` and then `dbutils.jobs.taskValues.set`; the console script only
+prints its values into the task's output. The local runner parses a wheel task's parameters with the same
+command (`parse_call`) and runs the notebook itself, with its shared Spark session and settings
+(`runtime_settings`).
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import click
 
@@ -120,13 +126,12 @@ def main(name: str, env: str | None, run_date: str | None, catalog: str | None, 
     pipelines wrote (in dev a schema per developer) without a second copy in the settings files."""
     from lakehouse.engine import spark_session
 
-    _known(name)
-    settings = load_settings(env, catalog=catalog, schema_name=schema)
-    day = parse_date(run_date or None) or settings.effective_run_date  # "": the job parameter's default
+    call = TaskCall(_known(name), env, parse_date(run_date or None), catalog, schema)
+    settings = _settings(call)
     with spark_session(settings) as spark:
-        values = TASKS[name](spark, settings, day)
-    set_task_values(settings, values)
-    click.echo(f"{name} {day}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+        values = _run(spark, settings, call)
+    # Printed into the task's output, never published: a wheel task cannot set task values (lakehouse.jobs.notebooks).
+    click.echo(f"{name} {_day(settings, call)}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 def parse_call(parameters: Sequence[str]) -> TaskCall:
@@ -145,11 +150,50 @@ def _known(name: str) -> str:
     return name
 
 
-def set_task_values(settings: Settings, values: Mapping[str, str]) -> None:
-    """On Databricks, publish the values to the job run (dbutils.jobs.taskValues); locally the runner keeps them."""
-    if settings.local:
-        return
-    from databricks.sdk.runtime import dbutils  # type: ignore[attr-defined]
+# The notebook's widgets: `task` (the console script's NAME) and one per option of the console script, named as
+# its flag (`--date` -> `date`), so an option added to `lakehouse-task` is a notebook parameter too.
+NOTEBOOK_WIDGETS: tuple[str, ...] = ("task", *(p.opts[0].removeprefix("--") for p in main.params
+                                              if isinstance(p, click.Option)))
 
-    for key, value in values.items():
-        dbutils.jobs.taskValues.set(key=key, value=value)
+
+def notebook_call(widget: Callable[[str], str]) -> TaskCall:
+    """The task a notebook's widgets name (its `base_parameters`), parsed exactly as the console script's arguments,
+    so the wheel and the notebook cannot disagree on what a parameter means. Empty widgets are left out."""
+    args = [widget("task")]
+    for name in NOTEBOOK_WIDGETS[1:]:
+        if widget(name):
+            args += [f"--{name}", widget(name)]
+    return parse_call(args)
+
+
+_RUNTIME_SETTINGS: ContextVar[Settings | None] = ContextVar("lakehouse_runtime_settings", default=None)
+
+
+@contextmanager
+def runtime_settings(settings: Settings) -> Iterator[None]:
+    """The local runner's settings for the notebooks it runs (its warehouse, catalog, schema), as the runner hands
+    its settings to a wheel task's function; on Databricks nothing sets them and the widgets decide."""
+    token = _RUNTIME_SETTINGS.set(settings)
+    try:
+        yield
+    finally:
+        _RUNTIME_SETTINGS.reset(token)
+
+
+def _settings(call: TaskCall) -> Settings:
+    return _RUNTIME_SETTINGS.get() or load_settings(call.env, catalog=call.catalog, schema_name=call.schema)
+
+
+def _day(settings: Settings, call: TaskCall) -> date:
+    return call.run_date or settings.effective_run_date  # "" (the job parameter's default): yesterday
+
+
+def _run(spark: Any, settings: Settings, call: TaskCall) -> TaskValues:
+    return TASKS[call.name](spark, settings, _day(settings, call))
+
+
+def run_notebook_task(spark: Any, widget: Callable[[str], str]) -> TaskValues:
+    """What the task notebook calls with its `spark` and `dbutils.widgets.get`: run the named task, return the values
+    the notebook then publishes with dbutils.jobs.taskValues.set (the one thing only a notebook can do)."""
+    call = notebook_call(widget)
+    return _run(spark, _settings(call), call)
