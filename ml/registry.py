@@ -4,8 +4,12 @@ The gate scores the challenger and the current champion on the same held-out row
 split). The challenger becomes `champion` only if it passes every absolute threshold and beats the
 champion's gate metric by at least `min_improvement` (a tie never promotes); the first model only has
 to pass the thresholds. Every decision, promoted or not, is written as tags on the challenger's version
-(`gate.*`), so the registry says why a version is or is not serving. In dry-run mode the tags record
+(`gate_*`), so the registry says why a version is or is not serving. In dry-run mode the tags record
 what would have happened and no alias moves.
+
+Every model-version tag is written through `register` or `set_version_tags`, which hold it to Unity
+Catalog's tag rules first (ml/uc_tags.py): on Databricks the version is a UC securable, and locally the
+same key is refused the same way, before anything is written.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import pandas as pd
 
 from lakehouse.errors import LakehouseError
 from lakehouse.job_settings import GateSettings
+from ml import uc_tags
 from ml.training.metrics import evaluate
 
 CHALLENGER, CHAMPION = "challenger", "champion"
@@ -72,12 +77,24 @@ def current_version(client: Any, name: str, alias: str) -> Any | None:
 
 
 def register(client: Any, name: str, model_uri: str, tags: dict[str, str]) -> str:
-    """A new version of `name` from `model_uri` (it records the run), aliased `challenger`; returns its number."""
+    """A new version of `name` from `model_uri` (it records the run), aliased `challenger`; returns its number.
+
+    `tags` are checked before the version is created: a tag Unity Catalog refuses fails the registration
+    on Databricks, so locally it registers nothing either."""
     import mlflow
 
+    uc_tags.check_all(tags)
     version = str(mlflow.register_model(model_uri, name, tags=tags).version)
     client.set_registered_model_alias(name, CHALLENGER, version)
     return version
+
+
+def set_version_tags(client: Any, name: str, version: str, tags: dict[str, str]) -> None:
+    """Set `tags` on version `version` of `name`, all of them or, when Unity Catalog would refuse one, none
+    (`uc_tags.TagRefused`, Databricks' error). The tags the version already has count towards UC's limit."""
+    uc_tags.check_all(tags, existing=client.get_model_version(name, version).tags)
+    for key, value in tags.items():
+        client.set_model_version_tag(name, version, key, value)
 
 
 def gate(client: Any, name: str, version: str, X_test: pd.DataFrame, y_test: np.ndarray, challenger: dict[str, float],
@@ -96,13 +113,13 @@ def gate(client: Any, name: str, version: str, X_test: pd.DataFrame, y_test: np.
     outcome = ("promoted" if decision.promote else "held") if settings.mode == "enabled" else (
         "would promote" if decision.promote else "would hold")
     decision = replace(decision, champion_version=held and str(held.version), outcome=outcome)
-    tags = {"gate.mode": settings.mode, "gate.metric": settings.metric, "gate.outcome": outcome, "gate.reason": decision.reason,
-            "gate.champion_version": decision.champion_version or "none",
-            f"gate.challenger_{settings.metric}": f"{challenger[settings.metric]:.6f}"}
+    tags = {uc_tags.GATE_MODE: settings.mode, uc_tags.GATE_METRIC: settings.metric, uc_tags.GATE_OUTCOME: outcome,
+            uc_tags.GATE_REASON: uc_tags.fit(decision.reason),
+            uc_tags.GATE_CHAMPION_VERSION: decision.champion_version or "none",
+            uc_tags.gate_metric_key(CHALLENGER, settings.metric): f"{challenger[settings.metric]:.6f}"}
     if champion is not None:
-        tags[f"gate.champion_{settings.metric}"] = f"{champion[settings.metric]:.6f}"
-    for key, value in tags.items():
-        client.set_model_version_tag(name, version, key, value)
+        tags[uc_tags.gate_metric_key(CHAMPION, settings.metric)] = f"{champion[settings.metric]:.6f}"
+    set_version_tags(client, name, version, tags)
     if decision.promote and settings.mode == "enabled":
         client.set_registered_model_alias(name, CHAMPION, version)
     return decision

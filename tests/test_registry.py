@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from ml import registry, tracking
+from ml import registry, tracking, uc_tags
 from lakehouse.job_settings import GateSettings, TrainingSettings
 from ml.serialization import log_model_kwargs
 from ml.synthetic import synthetic_tables
@@ -121,7 +121,7 @@ def test_gate_moves_aliases_and_records_every_decision(client, data, logged):
     decision = run_gate(strong, strong_metrics, lenient.model_copy(update={"mode": "dry-run"}))
     assert (decision.promote, decision.outcome, _alias(client, "champion")) == (True, "would promote", weak)
     assert _alias(client, "challenger") == strong
-    assert _tags(client, strong)["gate.mode"] == "dry-run"
+    assert _tags(client, strong)[uc_tags.GATE_MODE] == "dry-run"
 
     # Enabled: the better challenger, compared on the same held-out rows, becomes champion.
     decision = run_gate(strong, strong_metrics, GATE)
@@ -129,21 +129,48 @@ def test_gate_moves_aliases_and_records_every_decision(client, data, logged):
     assert decision.champion["rows"] == decision.challenger["rows"] == len(y_held)
     assert _alias(client, "champion") == strong
     tags = _tags(client, strong)
-    assert tags["gate.outcome"] == "promoted" and tags["gate.champion_version"] == weak
-    assert float(tags["gate.challenger_roc_auc"]) > float(tags["gate.champion_roc_auc"]) + GATE.min_improvement
+    assert tags[uc_tags.GATE_OUTCOME] == "promoted" and tags[uc_tags.GATE_CHAMPION_VERSION] == weak
+    auc = {side: float(tags[uc_tags.gate_metric_key(side, "roc_auc")]) for side in ("challenger", "champion")}
+    assert auc["challenger"] > auc["champion"] + GATE.min_improvement
 
     # An equal challenger (the same model) and a worse one are held, with the reason on the version.
     for kind, gate in (("strong", GATE), ("weak", lenient)):
         version, held_metrics = new_version(kind)
         assert run_gate(version, held_metrics, gate).outcome == "held"
         assert (_alias(client, "champion"), _alias(client, "challenger")) == (strong, version)
-        assert "does not beat champion" in _tags(client, version)["gate.reason"]
+        assert "does not beat champion" in _tags(client, version)[uc_tags.GATE_REASON]
 
     # A better model that fails an absolute threshold is held too.
     version, held_metrics = new_version("strong")
     strict = GATE.model_copy(update={"minimums": {"roc_auc": 0.999}, "min_improvement": 1e-9})
     assert "fails thresholds" in run_gate(version, held_metrics, strict).reason
     assert _alias(client, "champion") == strong
+
+    # Every version the gate tagged carries only tags Unity Catalog accepts.
+    for found in client.search_model_versions("name = 'gate_model'"):
+        uc_tags.check_all(found.tags)
+
+
+def test_the_registry_refuses_a_tag_unity_catalog_refuses_and_writes_nothing(client, logged):
+    """The audit's case (B7): `gate.mode` on a model version. Unity Catalog answers INVALID_PARAMETER_VALUE;
+    the local registry, which would store it, is held to the same rule by the seam every tag goes through."""
+    uri, _ = logged["strong"]
+    version = registry.register(client, "gate_model", uri, {uc_tags.RUN_DATE: "2026-02-01"})
+    with pytest.raises(uc_tags.TagRefused) as refused:
+        registry.set_version_tags(client, "gate_model", version, {uc_tags.GATE_OUTCOME: "held", "gate.mode": "enabled"})
+    assert str(refused.value) == ("INVALID_PARAMETER_VALUE: Tag name gate.mode contains one or more of the reserved "
+                                  "characters: List(., ,, -, =, /, :)")
+    assert _tags(client, version) == {uc_tags.RUN_DATE: "2026-02-01"}  # not even the valid tag before it
+
+    count = len(client.search_model_versions("name = 'gate_model'"))
+    with pytest.raises(uc_tags.TagRefused, match="Tag name run.date contains"):
+        registry.register(client, "gate_model", uri, {"run.date": "2026-02-01"})
+    assert len(client.search_model_versions("name = 'gate_model'")) == count  # no version registered
+
+    registry.set_version_tags(client, "gate_model", version, {f"t{i}": "v" for i in range(uc_tags.MAX_TAGS - 1)})
+    with pytest.raises(uc_tags.TagRefused, match="would have 51 tags"):  # run_date + 49 + 1
+        registry.set_version_tags(client, "gate_model", version, {"one_more": "v"})
+    assert len(_tags(client, version)) == uc_tags.MAX_TAGS
 
 
 def test_runs_left_running_by_dead_processes_are_closed_as_killed(client):

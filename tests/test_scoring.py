@@ -16,7 +16,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from lakehouse.storage import TableStore
-from ml import tracking
+from ml import tracking, uc_tags
 from lakehouse.job_settings import GateSettings, ScoringSettings, TrainingSettings
 from ml.errors import ScoringRefused
 from ml.scoring import score
@@ -71,7 +71,20 @@ def test_training_run_is_logged_registered_and_promoted(trained):
     assert artifacts == {f"plots/{n}.png" for n in ("roc_curve", "pr_curve", "calibration", "feature_importance")}
     version = client.get_model_version_by_alias("churn_test", "champion")
     assert str(version.version) == result.version == str(client.get_model_version_by_alias("churn_test", "challenger").version)
-    assert version.tags["gate.outcome"] == "promoted" and result.decision.reason.startswith("first model")
+    assert version.tags[uc_tags.GATE_OUTCOME] == "promoted" and result.decision.reason.startswith("first model")
+
+
+def test_the_trained_version_carries_only_tags_unity_catalog_accepts(trained):
+    """Every tag the real training run left on its registered version (ours and any MLflow adds) would be
+    accepted by Unity Catalog, where the version is a securable; the gate's decision is among them."""
+    settings, result, _ = trained
+    tags = tracking.configure(settings).get_model_version("churn_test", result.version).tags
+    uc_tags.check_all(tags)
+    assert tags[uc_tags.RUN_DATE] == str(RUN) and tags[uc_tags.GATE_MODE] == "enabled"
+    assert (tags[uc_tags.GATE_METRIC], tags[uc_tags.GATE_CHAMPION_VERSION]) == ("roc_auc", "none")
+    assert tags[uc_tags.GATE_REASON] == result.decision.reason
+    challenger_auc = float(tags[uc_tags.gate_metric_key("challenger", "roc_auc")])
+    assert challenger_auc == pytest.approx(result.metrics["roc_auc"], abs=1e-6)
 
 
 def test_training_data_never_holds_a_gap_date(spark, trained):

@@ -31,6 +31,7 @@ from lakehouse.dlt_runtime import event_log_table
 from lakehouse.pipelines import run_pipeline
 from lakehouse.storage import TableStore
 from lakehouse.ui.server import create_app
+from ml import uc_tags
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
 CONFIG = GeneratorConfig(seed=3, customers=60, defect_rate=0.05, file_defect_rate=0.3, transactions_per_customer_day=2.0)
@@ -138,7 +139,8 @@ def make_registry(settings: Any) -> dict[str, dict[str, float]]:
             client.log_metric(run.info.run_id, f"test_{name}", value)
         client.set_terminated(run.info.run_id)
         client.create_model_version(settings.model_name, f"runs:/{run.info.run_id}/model", run.info.run_id, tags={
-            "run_date": f"2026-01-0{i + 2}", "gate.outcome": "held" if i == 2 else "promoted", "gate.reason": f"reason {i}"})
+            uc_tags.RUN_DATE: f"2026-01-0{i + 2}", uc_tags.GATE_OUTCOME: "held" if i == 2 else "promoted",
+            uc_tags.GATE_REASON: f"reason {i}"})
     client.set_registered_model_alias(settings.model_name, "champion", "2")
     client.set_registered_model_alias(settings.model_name, "challenger", "3")
     return metrics

@@ -45,6 +45,7 @@ class Registry:
 def registry(settings: Settings) -> Registry:
     """The registered model's versions; empty (with a note) when there is no registry or model yet."""
     from ml.tracking import registered_model_name
+    from ml.uc_tags import GATE_OUTCOME, GATE_REASON, RUN_DATE
 
     name = registered_model_name(settings)
     database = _sqlite_path(str(settings.mlflow_registry_uri))
@@ -68,9 +69,9 @@ def registry(settings: Settings) -> Registry:
             created_at=datetime.fromtimestamp(v.creation_timestamp / 1000, timezone.utc),
             run_id=v.run_id,
             aliases=tuple(sorted(a for a, n in aliases.items() if str(n) == str(v.version))),
-            run_date=v.tags.get("run_date"),
-            gate_outcome=v.tags.get("gate.outcome"),
-            gate_reason=v.tags.get("gate.reason"),
+            run_date=v.tags.get(RUN_DATE),
+            gate_outcome=v.tags.get(GATE_OUTCOME),
+            gate_reason=v.tags.get(GATE_REASON),
             metrics={k[len(TEST_PREFIX):]: float(m) for k, m in metrics.get(v.run_id, {}).items() if k.startswith(TEST_PREFIX)},
         )
         for v in found

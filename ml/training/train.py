@@ -20,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from lakehouse.faults import maybe_crash
 from lakehouse.settings import Settings
-from ml import registry, tracking
+from ml import registry, tracking, uc_tags
 from lakehouse.job_settings import TrainingSettings
 from ml.serialization import log_model_kwargs
 from ml.training import plots
@@ -90,6 +90,8 @@ def train(spark: Any, settings: Settings, run_date: date | None = None) -> Train
     with threadpool_limits(limits=cfg.threads), mlflow.start_run(
         experiment_id=experiment, run_name=f"train {run_date}", tags=tracking.process_tags()
     ) as run:
+        # Run tags go to workspace tracking, not to Unity Catalog: UC's tag rules (ml/uc_tags.py) apply to
+        # registered models and versions only, so the run keeps its dotted `lineage.*` and `gate.*` tags.
         mlflow.set_tags({f"lineage.{k}": v for k, v in data.lineage.items()})
         model, validation, rounds = fit(data, cfg)
         mlflow.log_params(_params(cfg, rounds))
@@ -100,7 +102,7 @@ def train(spark: Any, settings: Settings, run_date: date | None = None) -> Train
         _log_evaluation(model, X_test, y_test, test, cfg.seed)
         info = mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, X_test.head(EXAMPLE_ROWS)))
         maybe_crash("train.logged")
-        version = registry.register(client, name, info.model_uri, {"run_date": str(run_date)})
+        version = registry.register(client, name, info.model_uri, {uc_tags.RUN_DATE: str(run_date)})
         maybe_crash("train.registered")
         decision = registry.gate(client, name, version, X_test, y_test, test, cfg.gate, cfg.top_k_percent)
         mlflow.set_tags({"gate.outcome": decision.outcome, "gate.reason": decision.reason, "model_version": version})

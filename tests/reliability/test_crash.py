@@ -14,7 +14,7 @@ import pytest
 from lakehouse.datagen import GeneratorConfig, generate_range
 from lakehouse.pipelines import run_pipeline
 from lakehouse.storage import TableStore
-from ml import registry, tracking
+from ml import registry, tracking, uc_tags
 from ml.scoring import score
 from ml.training.train import train
 
@@ -90,7 +90,7 @@ def test_training_killed_before_or_after_registering_leaves_the_champion_serving
     assert versions == [*versions_before, crashed_version]
     name = model_lake.model_name
     serving = str(registry.current_version(client, name, registry.CHAMPION).version)
-    assert int(serving) < crashed_version and "gate.outcome" not in client.get_model_version(name, crashed_version).tags
+    assert int(serving) < crashed_version and uc_tags.GATE_OUTCOME not in client.get_model_version(name, crashed_version).tags
     killed = client.search_runs([tracking.experiment_id(model_lake)], "attributes.status = 'RUNNING'")
     assert len(killed) == 2  # the dead trainings could not end their runs
     result = train(spark, model_lake, RUN)  # the rerun completes and the gate decides as usual
