@@ -97,7 +97,7 @@ def labels_frame(spark: Any, customers: int, days: int, rows: int) -> DataFrame:
 
 
 def build(args: argparse.Namespace, work: Path) -> None:
-    """Write both scales' ARDS (registered as feature tables) and labels; run in a child process, so that
+    """Write both scales' ARDS (feature tables with their keys) and labels; run in a child process, so that
     the memory it leaves behind does not count in the measurements."""
     settings = load_settings("local", engine="sail", storage_root=work / "warehouse")
     engine = start_engine(settings)
@@ -105,8 +105,10 @@ def build(args: argparse.Namespace, work: Path) -> None:
         fs = LocalFeatureStore(engine.spark, settings)
         for scale, (customers, labels) in SCALES.items():
             customers, labels = getattr(args, customers), getattr(args, labels)
-            fs.store.overwrite(ards_frame(fs.spark, customers, args.days), f"ards_{scale}", partition_by=[TIMESERIES_KEY])
-            fs.register_table(replace(ards_table(settings), name=fs.store.name(f"ards_{scale}")))
+            table = replace(ards_table(settings), name=fs.store.name(f"ards_{scale}"))  # keys declared with the table
+            fs.create_table(name=table.name, primary_keys=table.primary_keys, timeseries_column=table.timeseries_column,
+                            df=ards_frame(fs.spark, customers, args.days), partition_columns=[TIMESERIES_KEY],
+                            description=table.description, features=dict(table.features))
             labels_frame(fs.spark, customers, args.days, labels).write.parquet(str(work / f"labels_{scale}"))
     finally:
         engine.stop()

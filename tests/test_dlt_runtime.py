@@ -87,7 +87,7 @@ MISUSE = {
     }, r"dataset 'T' is defined more than once"),
     "unknown": ({
         "a.py": "import dlt\n@dlt.table\ndef t():\n    return dlt.read('nope')\n",
-    }, r"flow 't' reads 'nope', which is not a dataset of this pipeline"),
+    }, r"flow 't': dlt.read\('nope'\) names no dataset of this pipeline"),
     "cycle": ({
         "a.py": """
             import dlt
@@ -146,7 +146,7 @@ EXPECTATIONS = """
     @dlt.expect_or_drop("positive", "amount > 0")
     @dlt.expect_all_or_drop({"small": "amount < 100"})
     def clean():
-        return dlt.read(RAW)
+        return spark.read.table(RAW)
 """
 
 
@@ -189,7 +189,7 @@ FAIL_PIPELINE = """
     @dlt.table
     @dlt.expect_or_fail("non_negative", "amount >= 0")
     def checked():
-        return dlt.read(RAW)
+        return spark.read.table(RAW)
 
     @dlt.table
     def totals():
@@ -242,7 +242,7 @@ STREAMING = """
 
     @dlt.table(partition_cols=["day"])
     def bronze():
-        return dlt.read_stream(RAW)
+        return spark.readStream.table(RAW)
 
     @dlt.table
     @dlt.expect_or_drop("positive", "amount > 0")
@@ -388,7 +388,7 @@ DAILY = """
 
     @dlt.table(partition_cols=["day"], table_properties={"lakehouse.write": "replace_partitions"})
     def daily():
-        return (dlt.read(RAW).filter(F.col("day") == F.lit(DAY).cast("date"))
+        return (spark.read.table(RAW).filter(F.col("day") == F.lit(DAY).cast("date"))
                 .groupBy("day").agg(F.sum("amount").alias("amount")))
 """
 
@@ -437,7 +437,7 @@ FLOWS = """
     @dlt.view
     @dlt.expect_or_drop("positive", "amount > 0")
     def positive_raw():
-        return dlt.read(RAW)
+        return spark.read.table(RAW)
 
     dlt.create_streaming_table("events", expect_all={"has_tag": "tag IS NOT NULL"})
 
@@ -447,7 +447,7 @@ FLOWS = """
 
     @dlt.append_flow(target="events", once=True)
     def backfill():
-        return dlt.read(RAW).filter("id = 1")
+        return spark.read.table(RAW).filter("id = 1")
 
     @dlt.table
     def summary():
@@ -538,7 +538,7 @@ STREAMING_VIEW = """
 
     @dlt.view
     def new_raw():
-        return dlt.read_stream(RAW)
+        return spark.readStream.table(RAW)
 
     @dlt.table
     def copy_a():

@@ -49,9 +49,9 @@ def test_metadata_is_kept_and_described(fs, settings):
         settings.table("daily"), ("customer_id", "feature_date"), "feature_date")
     assert table.entity_keys == ("customer_id",)
     assert table.features["spend"] == "amount spent that day"
-    version = fs.store.version("feature_tables")
-    fs.register_table(table)  # unchanged metadata: no new registry version
-    assert fs.store.version("feature_tables") == version
+    version = fs.store.version("daily")
+    assert fs.register_table(table) == table  # checks what the table declares, writes nothing
+    assert fs.store.version("daily") == version
     rendered = describe_table(fs, "daily")
     assert rendered.title == settings.table("daily") and rendered.caption == "daily activity"
     assert rendered.row_count == 4

@@ -10,6 +10,7 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pandas as pd
+from deltalake import DeltaTable
 import pytest
 
 from lakehouse.datagen import GeneratorConfig, generate_range
@@ -133,3 +134,27 @@ def test_features_cli_describes_registers_and_refuses(spark, settings, world):
     assert published.returncode == 0 and f"published mrds: published_rows={rows}" in published.stdout + published.stderr
     unknown = _cli(settings, "describe", "nope")
     assert unknown.returncode == 2 and "error: " in unknown.stderr and "is not a feature table" in unknown.stderr
+
+
+def test_ards_and_mrds_declare_their_keys_where_the_feature_store_reads_them(spark, settings, store, world):
+    """The keys come from each pipeline's declared schema, stored with the table (as Unity Catalog keeps a
+    dataset's constraints), not from table properties or a registration step."""
+    assert run_pipeline(spark, settings, "online_features", world).ok
+    fs = LocalFeatureStore(spark, settings)
+    ards, mrds = fs.get_table(name="ards"), fs.get_table(name="mrds")
+    assert (ards.primary_keys, ards.timeseries_column) == (("customer_id", "feature_date"), "feature_date")
+    assert (mrds.primary_keys, mrds.timeseries_column) == (("customer_id",), None)
+    assert all(ards.features[f.name] == mrds.features[f.name] == f.description for f in FEATURES)
+    assert ards.description.startswith("Analytics Ready Data Set") and mrds.description.startswith("Model Ready Data Set")
+    for name in ("ards", "mrds"):
+        properties = DeltaTable(str(store.path(name))).metadata().configuration
+        assert not {"primary_key", "timeseries_key"} & set(properties), properties
+    comments = {f.name: f.metadata.get("comment") for f in store.read("ards").schema.fields}
+    assert comments["spend_30d"] == "total amount spent over the 30 days ending at feature_date"
+
+    pipeline = local_pipeline(settings, "online_features", world)
+    with session_conf(spark, pipeline.configuration):  # the offline tables are read by full name, outside the graph
+        graph = load_graph(spark, store, pipeline)
+    assert sorted(graph.flows["mrds"].external_reads) == sorted(
+        store.name(t) for t in ("ards", "silver_customer_updates", "silver_churn"))
+    assert graph.flows["mrds"].reads == {}

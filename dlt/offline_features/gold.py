@@ -12,6 +12,7 @@ from datetime import date
 
 import dlt
 
+from ml.feature_store.schemas import ARDS_SCHEMA
 from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.features.transforms import ards, customer_daily
 
@@ -39,6 +40,10 @@ def customer_daily_table():
     )
 
 
+# schema=: the columns, types, comments and the key `PRIMARY KEY (customer_id, feature_date TIMESERIES)`, generated
+# from the feature definitions (ml/feature_store/schemas.py). Databricks takes a pipeline dataset's keys from its
+# definition (https://docs.databricks.com/aws/en/dlt-ref/dlt-python-ref-table, `schema`), where the feature store
+# finds them; an ALTER on the materialized view would be reverted by the next update.
 @dlt.table(
     name="ards",
     comment=(
@@ -46,7 +51,8 @@ def customer_daily_table():
         f"timeseries key {TIMESERIES_KEY}; features as of the end of {TIMESERIES_KEY}."
     ),
     partition_cols=[TIMESERIES_KEY],
-    table_properties={"quality": "gold", "primary_key": ENTITY_KEY, "timeseries_key": TIMESERIES_KEY, **INCREMENTAL},
+    table_properties={"quality": "gold", **INCREMENTAL},
+    schema=ARDS_SCHEMA,
 )
 @dlt.expect_all_or_fail({"ards_key_present": f"{ENTITY_KEY} IS NOT NULL AND {TIMESERIES_KEY} IS NOT NULL"})
 @dlt.expect_all(

@@ -11,6 +11,7 @@ from datetime import date
 import dlt
 
 from ml.feature_store.mrds import DESCRIPTION, drop_rules, model_ready, warn_rules
+from ml.feature_store.schemas import MRDS_SCHEMA
 
 
 def _conf(key: str, default: str = "") -> str:
@@ -28,14 +29,18 @@ _as_of = _conf("lakehouse.feature_end_date")
 CHANGE_DATA_FEED = {"delta.enableChangeDataFeed": "true"}
 
 
-@dlt.table(name="mrds", comment=DESCRIPTION,
-           table_properties={"quality": "gold", "primary_key": "customer_id", **CHANGE_DATA_FEED})
+# schema=: columns, types, comments and `PRIMARY KEY (customer_id)`, generated from the feature definitions
+# (ml/feature_store/schemas.py); the feature store takes the key from this declaration, never from an ALTER.
+@dlt.table(name="mrds", comment=DESCRIPTION, table_properties={"quality": "gold", **CHANGE_DATA_FEED},
+           schema=MRDS_SCHEMA)
 @dlt.expect_all_or_drop(drop_rules(int(_conf("lakehouse.mrds_max_staleness_days", "0"))))
 @dlt.expect_all(warn_rules())
 def mrds():
+    # The offline pipeline's tables are outside this pipeline's graph: a batch read by full name, as Databricks
+    # loads existing tables (https://docs.databricks.com/aws/en/dlt-ref/definition-function); dlt.read is for this graph only.
     return model_ready(
-        dlt.read(_conf("lakehouse.ards_table")),
-        dlt.read(_conf("lakehouse.customer_updates_table")),
-        dlt.read(_conf("lakehouse.churn_table")),
+        spark.read.table(_conf("lakehouse.ards_table")),  # noqa: F821 - `spark` is provided by the pipeline
+        spark.read.table(_conf("lakehouse.customer_updates_table")),  # noqa: F821
+        spark.read.table(_conf("lakehouse.churn_table")),  # noqa: F821
         date.fromisoformat(_as_of) if _as_of else None,
     )

@@ -23,6 +23,7 @@ from typing import Any
 
 from lakehouse.dlt_runtime import context
 from lakehouse.dlt_runtime.graph import Action, ChangeSpec, Dataset, Expectation, Flow, Kind
+from lakehouse.dlt_runtime.schema import DeclaredSchema, parse
 
 _EXPECTATIONS_ATTR = "__dlt_expectations__"
 _DATASET_ATTR = "__dlt_dataset__"
@@ -47,9 +48,11 @@ def table(
 ) -> Any:
     """Declare a materialized view or streaming table (decided by whether its query streams).
 
-    `path`, `cluster_by`, `schema` and `row_filter` are accepted and ignored locally; a `temporary` (or
-    `private`) table is still stored in the target schema. The local-only table property
-    `lakehouse.write` selects the write policy (see writers.py).
+    `schema` (a DDL string or StructType) is enforced as on Databricks (schema.py): the output must have its
+    columns and types, NOT NULL holds, and its comments and primary key are stored with the table.
+    `path`, `cluster_by` and `row_filter` are accepted and ignored locally; a `temporary` (or `private`)
+    table is still stored in the target schema. The local-only table property `lakehouse.write` selects
+    the write policy (see writers.py).
     """
 
     def register(func: Callable[[], Any]) -> Callable[[], Any]:
@@ -62,6 +65,7 @@ def table(
             partition_cols=tuple(partition_cols or ()),
             table_properties=dict(table_properties or {}),
             spark_conf=dict(spark_conf or {}),
+            schema=_declared(schema, name or func.__name__),
         )
         return _declare(dataset, func)
 
@@ -114,6 +118,7 @@ def create_streaming_table(
         partition_cols=tuple(partition_cols or ()),
         table_properties=dict(table_properties or {}),
         spark_conf=dict(spark_conf or {}),
+        schema=_declared(schema, name),
     )
     graph.add_dataset(dataset)
     for rules, action in ((expect_all, Action.WARN), (expect_all_or_drop, Action.DROP), (expect_all_or_fail, Action.FAIL)):
@@ -255,6 +260,10 @@ def installed() -> Iterator[types.ModuleType]:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+def _declared(schema: Any, dataset: str) -> DeclaredSchema | None:
+    return None if schema is None else parse(schema, dataset)
+
+
 def _declare(dataset: Dataset, func: Callable[[], Any]) -> Callable[[], Any]:
     graph = context.graph()
     graph.add_dataset(dataset)

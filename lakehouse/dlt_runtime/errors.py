@@ -13,3 +13,7 @@ class UpstreamNotAppendOnly(LakehouseError):
 
 class PipelineBusy(LakehouseError):
     """Another update of the same pipeline holds the lock."""
+
+
+class DeclaredSchemaMismatch(LakehouseError):
+    """A flow's output differs from its dataset's declared schema (columns, types) or breaks its NOT NULL."""

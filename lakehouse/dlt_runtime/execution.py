@@ -1,5 +1,5 @@
-"""Running one flow: build its frame (staged once for a materialized view), check expectations in one
-pass, write, then commit its progress.
+"""Running one flow: build its frame (staged once for a materialized view), check its declared schema on
+the plan, expectations and NOT NULL in one pass, write, then commit its progress.
 
 A flow's streaming progress (checkpoint positions, streaming-source commits) is committed only after its
 target write committed. A view is not written: its progress is committed once every flow that read it in
@@ -21,6 +21,7 @@ from lakehouse.dlt_runtime.expectations import check
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.reads import ExecutionReader
 from lakehouse.dlt_runtime.results import COMPLETED, FAILED, FlowResult
+from lakehouse.dlt_runtime.schema import with_comments
 from lakehouse.dlt_runtime.staging import STAGING, staged
 from lakehouse.faults import maybe_crash
 from lakehouse.storage import TableStore
@@ -69,9 +70,14 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
     staging_dir = state.state_dir / STAGING / flow.name
     with session_conf(state.store.spark, {**dataset.spark_conf, **flow.spark_conf}), ExitStack() as stack:
         with context.using(context.current_reader, reader):
-            frame = reader.read(flow.cdc.source, streaming=True) if flow.cdc else flow.func()
+            frame = reader.read_table(flow.cdc.source, streaming=True) if flow.cdc else flow.func()
+        if dataset.schema is not None:  # declared columns and types, checked on the plan's schema (no data read)
+            dataset.schema.check_frame(frame.schema.fields, dataset.name)
+            frame = frame.select(*[f"`{c}`" for c in dataset.schema.names])
         if dataset.kind is Kind.MATERIALIZED_VIEW:  # recomputed plans: computed once for check and write
             frame = stack.enter_context(staged(state.store.spark, frame, staging_dir))
+        if dataset.schema is not None:
+            frame = with_comments(frame, dataset.schema)
         track = dataset.partition_cols if flow.cdc else writers.tracked_columns(dataset)
         checked = check(frame, dataset, track)
         result.rows_in, result.rows_dropped = checked.rows_in, checked.rows_dropped

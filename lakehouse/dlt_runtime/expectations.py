@@ -1,7 +1,8 @@
 """A dataset's expectations applied to a flow's output in one pass (via quality.rules).
 
-One aggregate gives rows in, passed/failed per rule, rows dropped by the drop rules and, when asked, the
-distinct values of some columns among the kept rows (partition values for the writers). The kept rows are
+One aggregate gives rows in, passed/failed per rule, rows dropped by the drop rules, NULLs among the kept
+rows of each NOT NULL column of the declared schema and, when asked, the distinct values of some columns
+among the kept rows (partition values for the writers). The kept rows are
 the lazy filter of the same frame, written afterwards; Sail caches nothing, so the runtime stages a
 materialized view's frame first (staging.py) and its plan runs once, not for the aggregate and again for
 the write. `expect_or_fail` violations are reported with up to five offending rows.
@@ -43,18 +44,35 @@ def check(frame: Any, dataset: Dataset, track: Sequence[str] = ()) -> Checked:
     extra = {"dropped": F.count_if(~keep)}
     if track:
         extra["values"] = F.collect_set(F.when(keep, F.struct(*[F.col(f"`{c}`") for c in track])))
+    not_null = dataset.schema.not_null if dataset.schema is not None else ()
+    extra.update({f"null:{c}": F.count_if(keep & F.col(f"`{c}`").isNull()) for c in not_null})
     report = count_rules(frame, rules, dataset.name, extra)
     results = tuple(
         ExpectationResult(r.name, dataset.name, actions[r.name].value, r.passed, r.failed) for r in report.rules
     )
     failing = [r for r in results if r.action == Action.FAIL.value and r.failed_records]
+    nulls = {c: int(report.extras[f"null:{c}"]) for c in not_null if report.extras[f"null:{c}"]}
+    failures = [
+        _failure(frame, dataset, rules, failing, report.total) if failing else "",
+        _null_failure(dataset, nulls) if nulls else "",
+    ]
     return Checked(
         kept=frame.filter(keep) if drop_rules else frame,
         rows_in=report.total,
         rows_dropped=int(report.extras["dropped"]),
         expectations=results,
         kept_values=[tuple(v) for v in report.extras.get("values") or []],
-        failure=_failure(frame, dataset, rules, failing, report.total) if failing else None,
+        failure=" ".join(f for f in failures if f) or None,
+    )
+
+
+def _null_failure(dataset: Dataset, nulls: dict[str, int]) -> str:
+    """A NOT NULL column of the declared schema got NULLs among the rows to write: Delta refuses the write
+    (an enforced constraint, https://docs.databricks.com/aws/en/tables/constraints.html)."""
+    counts = ", ".join(f"{column!r} ({count} records)" for column, count in nulls.items())
+    return (
+        f"dataset {dataset.name!r} violated the NOT NULL constraint of its declared schema on {counts}; "
+        "the table was left unchanged. Drop such rows with an expect_or_drop rule or fill the column."
     )
 
 

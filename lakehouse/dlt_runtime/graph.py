@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from lakehouse.dlt_runtime.errors import PipelineDefinitionError
+from lakehouse.dlt_runtime.schema import DeclaredSchema
 
 LIVE_PREFIX = "live."
 
@@ -50,6 +51,7 @@ class Dataset:
     table_properties: dict[str, str] = field(default_factory=dict)
     spark_conf: dict[str, str] = field(default_factory=dict)
     expectations: list[Expectation] = field(default_factory=list)
+    schema: DeclaredSchema | None = None  # `schema=`: output columns and types, NOT NULL, comments, primary key
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,11 @@ class Graph:
                 raise PipelineDefinitionError(f"dataset {dataset.name!r} has no flow writing to it")
             if dataset.kind is None:
                 dataset.kind = Kind.STREAMING_TABLE if any(f.streaming for f in flows) else Kind.MATERIALIZED_VIEW
+            if dataset.schema is not None and any(f.cdc for f in flows):
+                raise NotImplementedError(
+                    f"dataset {dataset.name!r}: a declared schema on an apply_changes target is not supported by "
+                    "the local runtime; declare it on the dataset the changes come from"
+                )
         for flow in self.flows.values():
             for read, streaming in flow.reads.items():
                 if streaming and self.datasets[read].kind is Kind.MATERIALIZED_VIEW:

@@ -4,6 +4,15 @@ Discovery records which datasets a flow reads and returns a placeholder plan tha
 (Spark Connect DataFrames are lazy client-side plans, so building on it touches no server). Execution
 returns real data: a table's current rows, a view's computed frame, or for a streaming read only the rows
 appended since the flow's checkpoint; what must be committed after the write is collected on the reader.
+
+`dlt.read` / `dlt.read_stream` name a dataset of the pipeline's own graph only: Databricks' Python API documents
+them as "Reference another graph component as a complete [an incremental] input" (the `databricks-dlt` package's
+`dlt/api.py`; https://docs.databricks.com/delta-live-tables/python-ref.html), and reads a table outside the
+pipeline with `spark.read.table("catalog_name.schema_name.table_name")` or `spark.readStream.table(...)`
+(https://docs.databricks.com/aws/en/dlt-ref/definition-function, "Batch read on a table"). So a name outside the graph
+is refused at graph build, and `spark.read.table(...)` in a dataset function is a plain batch read of that
+table: discovery finds the tables a flow's plan reads, checks they exist and registers them in the session
+catalog, and lists them among the flow's inputs (the `flow_definition` events' lineage).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from typing import Any
 
 from lakehouse.dlt_runtime.checkpoints import Checkpoint, Position
 from lakehouse.dlt_runtime.errors import PipelineDefinitionError
-from lakehouse.dlt_runtime.graph import LIVE_PREFIX, Flow, Graph, Kind
+from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.increments import read_appended
 from lakehouse.dlt_runtime.sources import SourceRequest, streaming_source
 from lakehouse.errors import LakehouseError
@@ -30,18 +39,52 @@ class DiscoveryReader:
 
     def read(self, name: str, streaming: bool) -> Any:
         key = self.graph.find(name)
-        if key is not None:
-            self.flow.reads[key] = self.flow.reads.get(key, False) or streaming
-        elif "." in name and not name.lower().startswith(LIVE_PREFIX):
-            table = self.store.name(name)
-            self.flow.external_reads[table] = self.flow.external_reads.get(table, False) or streaming
-        else:
+        if key is None:
             known = ", ".join(d.name for d in self.graph.datasets.values())
+            call = "dlt.read_stream" if streaming else "dlt.read"
+            fix = "spark.readStream.table" if streaming else "spark.read.table"
             raise PipelineDefinitionError(
-                f"flow {self.flow.name!r} reads {name!r}, which is not a dataset of this pipeline "
-                f"(datasets: {known}); a table outside the pipeline needs its catalog.schema.table name"
+                f"flow {self.flow.name!r}: {call}({name!r}) names no dataset of this pipeline (datasets: {known}); "
+                f"{call} reads only another dataset of the pipeline's own graph, as Databricks documents it. "
+                f"Read a table outside the pipeline with {fix}('catalog.schema.table')"
             )
+        self.flow.reads[key] = self.flow.reads.get(key, False) or streaming
         return self.store.spark.range(0)
+
+    def read_table(self, name: str, streaming: bool) -> Any:
+        """`spark.readStream.table(name)`: a dataset of this pipeline, or a table outside it."""
+        own = own_dataset(self.graph, self.store, name)
+        if own is not None:
+            return self.read(own, streaming)
+        table = self._existing(name)
+        self.flow.external_reads[table] = self.flow.external_reads.get(table, False) or streaming
+        return self.store.spark.range(0)
+
+    def record_tables(self, frame: Any) -> None:
+        """Note the tables `frame`'s plan reads by name (`spark.read.table`), after checking they exist."""
+        for name, streaming in tables_read(frame).items():
+            if own_dataset(self.graph, self.store, name) is not None:
+                raise PipelineDefinitionError(
+                    f"flow {self.flow.name!r} reads {name!r}, a dataset of its own pipeline, with spark.read.table; "
+                    "the local runtime orders only dlt.read / dlt.read_stream after that dataset's update: use those"
+                )
+            if streaming:
+                raise NotImplementedError(
+                    f"flow {self.flow.name!r}: the local runtime serves a streaming read of {name!r} only when it is "
+                    "called as spark.readStream.table(name), without options"
+                )
+            self.flow.external_reads.setdefault(self._existing(name), False)
+
+    def _existing(self, name: str) -> str:
+        """The full name of table `name`, checked to exist and registered in the session catalog."""
+        table = self.store.name(name)
+        if not self.store.exists(table):
+            raise PipelineDefinitionError(
+                f"flow {self.flow.name!r} reads table {table}, which does not exist: update the pipeline that writes "
+                "it first"
+            )
+        self.store.register(table)
+        return table
 
     def read_source(self, name: str, options: Mapping[str, Any]) -> Any:
         try:
@@ -70,10 +113,21 @@ class ExecutionReader:
 
     def read(self, name: str, streaming: bool) -> Any:
         key = self.graph.find(name)
-        if key is not None and self.graph.datasets[key].kind is Kind.VIEW:
+        if key is None:  # refused at discovery already
+            raise PipelineDefinitionError(f"flow {self.flow.name!r} reads {name!r}, which is not a dataset of this pipeline")
+        if self.graph.datasets[key].kind is Kind.VIEW:
             self.views_read.add(key)
             return self.view_frames[key]
-        table = self.store.name(self.graph.datasets[key].name if key else name)
+        return self._table(self.store.name(self.graph.datasets[key].name), streaming)
+
+    def read_table(self, name: str, streaming: bool) -> Any:
+        """`spark.readStream.table(name)`: as `read` for a dataset of this pipeline, else that table's rows."""
+        own = own_dataset(self.graph, self.store, name)
+        if own is not None:
+            return self.read(own, streaming)
+        return self._table(self.store.name(name), streaming)
+
+    def _table(self, table: str, streaming: bool) -> Any:
         if not self.store.exists(table):
             raise LakehouseError(
                 f"flow {self.flow.name!r} reads {table}, which does not exist yet: include it in the update"
@@ -104,3 +158,33 @@ class ExecutionReader:
         inputs = {} if self.full_refresh else dict(self.checkpoint.inputs)
         inputs.update(self.positions)
         return Checkpoint(inputs=inputs, once_done=self.flow.once or self.checkpoint.once_done)
+
+
+def own_dataset(graph: Graph, store: TableStore, name: str) -> str | None:
+    """The pipeline dataset a table name refers to (by its name or full name), None for any other table."""
+    if graph.find(name) is not None:
+        return name
+    full = store.name(name) if name.count(".") <= 2 else name
+    return next((d.name for d in graph.datasets.values() if store.name(d.name) == full), None)
+
+
+def tables_read(frame: Any) -> dict[str, bool]:
+    """Names of the tables a Spark Connect frame's plan reads (`spark.read.table`, `spark.table`), each with
+    whether it is read as a stream. Found in the client-side plan, so nothing runs; {} for other frames."""
+    plan = getattr(frame, "_plan", None)
+    session = getattr(frame, "sparkSession", None)
+    if plan is None or session is None:
+        return {}
+    found: dict[str, bool] = {}
+
+    def walk(message: Any) -> None:
+        for descriptor, value in message.ListFields():
+            if descriptor.message_type is None or hasattr(value, "items"):
+                continue
+            for item in value if descriptor.is_repeated else [value]:
+                if descriptor.name == "read" and item.HasField("named_table"):
+                    found[item.named_table.unparsed_identifier] = item.is_streaming
+                walk(item)
+
+    walk(plan.to_proto(session.client))
+    return found

@@ -32,6 +32,7 @@ from lakehouse.dlt_runtime.execution import UpdateState, failure_message, run_fl
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.progress import Progress
 from lakehouse.dlt_runtime.reads import DiscoveryReader
+from lakehouse.dlt_runtime.session import PipelineSession
 from lakehouse.dlt_runtime.results import (
     COMPLETED,
     EXCLUDED,
@@ -92,7 +93,7 @@ def load_graph(spark: Any, store: TableStore, pipeline: PipelineSettings) -> Gra
         for path in source_files(pipeline):
             code = compile(path.read_text(), str(path), "exec")
             try:
-                exec(code, {"__name__": f"dlt_pipeline_{path.stem}", "__file__": str(path), "spark": spark})
+                exec(code, {"__name__": f"dlt_pipeline_{path.stem}", "__file__": str(path), "spark": PipelineSession(spark)})
             except (LakehouseError, NotImplementedError):
                 raise
             except Exception as exc:
@@ -171,11 +172,11 @@ def _discover(graph: Graph, flow: Flow, store: TableStore) -> None:
     """Call the flow's function once with a recording reader to learn what it reads."""
     reader = DiscoveryReader(graph, flow, store)
     if flow.cdc is not None:
-        reader.read(flow.cdc.source, streaming=True)
+        reader.read_table(flow.cdc.source, streaming=True)  # a dataset or a table by name
         return
     with context.using(context.current_reader, reader):
         try:
-            flow.func()
+            reader.record_tables(flow.func())
         except (LakehouseError, NotImplementedError):
             raise
         except Exception as exc:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from lakehouse import table_metadata
 from lakehouse.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.dlt_runtime.expectations import Checked
 from lakehouse.dlt_runtime.graph import Dataset, Kind
@@ -61,7 +62,19 @@ def write(store: TableStore, table: str, dataset: Dataset, checked: Checked, *, 
     `append`: a streaming flow's rows; `replace_all`: overwrite whatever the policy (full refresh, first flow).
     `token` (lakehouse.dlt_runtime.checkpoints.commit_token) labels an append: when a recent commit already
     carries it, a crash came between the append and the checkpoint save, and the rows are not appended again.
+    A declared schema and the dataset's comment are then stored with the table (lakehouse/table_metadata.py),
+    where the feature store reads the primary key, as Unity Catalog keeps them on Databricks.
     """
+    version = _write_rows(store, table, dataset, checked, append=append, replace_all=replace_all, token=token)
+    if dataset.schema is not None and store.exists(table):
+        declaration = table_metadata.TableDeclaration(dataset.schema, dataset.comment)
+        if table_metadata.write(store, table, declaration):
+            version = store.version(table)
+    return version
+
+
+def _write_rows(store: TableStore, table: str, dataset: Dataset, checked: Checked, *, append: bool,
+                replace_all: bool, token: str | None) -> int | None:
     partition_by = dataset.partition_cols
     if replace_all or not store.exists(table):
         return store.overwrite(checked.kept, table, partition_by, user_metadata=token)

@@ -3,7 +3,7 @@
     from ml.feature_store import FeatureLookup, as_of_date, feature_store, register_project_tables
 
     fs = feature_store(spark, settings)
-    register_project_tables(fs, settings)          # idempotent: ARDS and MRDS keys and descriptions
+    register_project_tables(fs, settings)          # checks the ARDS and MRDS declare their keys
     training_set = fs.create_training_set(df=labels, label="churned", feature_lookups=[
         FeatureLookup(table_name=settings.table("ards"), lookup_key="customer_id",
                       timestamp_lookup_key="as_of_date", feature_names=list(FEATURE_NAMES))])
@@ -55,7 +55,8 @@ def published_values(published: Any) -> dict[str, str]:
 
 
 def register_project_tables(store: Any, settings: Settings) -> list[FeatureTable]:
-    """Declare the keys and descriptions of the ARDS and MRDS (written by the pipelines); skips those not there yet."""
+    """The ARDS and MRDS as feature tables, checked to declare the expected keys in their pipeline definitions
+    (nothing is written); skips those not there yet."""
     registered = []
     for table in project_tables(settings):
         try:

@@ -38,7 +38,7 @@ def features() -> None:
 @features.command()
 @click.pass_obj
 def register(settings: Settings) -> None:
-    """Declare the keys and descriptions of the ARDS and MRDS (idempotent; run after the pipelines)."""
+    """Check the ARDS and MRDS declare their keys (in their pipeline definitions; run after the pipelines)."""
     from lakehouse.engine import spark_session
     from ml.feature_store import feature_store, register_project_tables
 

@@ -15,10 +15,11 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
+from lakehouse.dlt_runtime.schema import sql_string
 from lakehouse.settings import Settings
 from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
 from ml.feature_store.lookups import resolve
-from ml.feature_store.tables import FeatureTable
+from ml.feature_store.tables import FeatureTable, verify_declared
 from ml.feature_store.writes import check_write
 
 if TYPE_CHECKING:
@@ -37,10 +38,6 @@ PUBLISH_MODE = "TRIGGERED"
 
 def _quoted(name: str) -> str:
     return ".".join(f"`{part}`" for part in name.split("."))
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class DatabricksFeatureStore:
@@ -83,28 +80,23 @@ class DatabricksFeatureStore:
         return self.get_table(name=name)
 
     def register_table(self, table: FeatureTable) -> FeatureTable:
-        """Declare keys on an existing table once, then its comments (a pipeline's tables may declare keys in their schema)."""
+        """Check an existing table declares the keys of `table`; writes nothing.
+
+        A pipeline's tables declare their primary key in their definition (`@dlt.table(schema=...)`, see
+        ml/feature_store/schemas.py), where Unity Catalog keeps it and get_table reads it. No ALTER is run: a
+        materialized view takes only COMMENT, MASK and TAGS changes through ALTER
+        (https://docs.databricks.com/aws/en/sql/language-manual/sql-ref-syntax-ddl-alter-materialized-view), and the
+        next pipeline update would revert what an ALTER changed (https://docs.databricks.com/gcp/en/ldp/using-alter-sql).
+        """
         if not self.spark.catalog.tableExists(table.name):
             raise FeatureTableNotFound(f"table {table.name} does not exist: run its pipeline first")
-        try:
-            current = self.get_table(name=table.name)
-        except FeatureTableNotFound:
-            keys = ", ".join(f"`{k}`" + (" TIMESERIES" if k == table.timeseries_column else "") for k in table.primary_keys)
-            for key in table.primary_keys:
-                self.spark.sql(f"ALTER TABLE {_quoted(table.name)} ALTER COLUMN `{key}` SET NOT NULL")
-            self.spark.sql(f"ALTER TABLE {_quoted(table.name)} ADD CONSTRAINT `{table.name.split('.')[-1]}_pk` "
-                           f"PRIMARY KEY ({keys})")
-        else:
-            if (set(current.primary_keys), current.timeseries_column) != (set(table.primary_keys), table.timeseries_column):
-                raise FeatureStoreError(f"{table.name} is a feature table with keys {list(current.primary_keys)}, "
-                                        f"not {list(table.primary_keys)}")
-        self._comment(table)
-        return self.get_table(name=table.name)
+        return verify_declared(table, self.get_table)
 
     def _comment(self, table: FeatureTable) -> None:
-        self.spark.sql(f"COMMENT ON TABLE {_quoted(table.name)} IS {_sql_string(table.description)}")
+        """Comments on a table create_table made (a plain Unity Catalog table, never a pipeline dataset)."""
+        self.spark.sql(f"COMMENT ON TABLE {_quoted(table.name)} IS {sql_string(table.description)}")
         for column, text in table.features.items():
-            self.spark.sql(f"ALTER TABLE {_quoted(table.name)} ALTER COLUMN `{column}` COMMENT {_sql_string(text)}")
+            self.spark.sql(f"ALTER TABLE {_quoted(table.name)} ALTER COLUMN `{column}` COMMENT {sql_string(text)}")
 
     def write_table(self, *, name: str, df: DataFrame, mode: str = "merge") -> None:
         table = self.get_table(name=name)

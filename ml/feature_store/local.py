@@ -1,7 +1,7 @@
 """The feature store on this machine: FeatureEngineeringClient's calls on local Delta tables and SQLite.
 
-Tables are TableStore tables (Delta under the storage root), their metadata is in the registry table,
-training sets are point-in-time joins on the engine (pit.py), models carry their lookups in MLflow
+Tables are TableStore tables (Delta under the storage root); a table's keys and descriptions are what
+it declares, stored with it (lakehouse/table_metadata.py) as Unity Catalog keeps them; training sets are point-in-time joins on the engine (pit.py), models carry their lookups in MLflow
 (models.py) and the online store is an SQLite file next to the warehouse (online.py). Every refusal
 happens before anything is written.
 """
@@ -9,6 +9,7 @@ happens before anything is written.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -18,14 +19,15 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from lakehouse import table_metadata
+from lakehouse.dlt_runtime.schema import PrimaryKey, from_struct, with_comments
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
 from ml.feature_store import models
 from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
 from ml.feature_store.lookups import ResolvedLookup, check_keys, resolve
 from ml.feature_store.online import OnlineStore
-from ml.feature_store.registry import Registry
-from ml.feature_store.tables import FeatureTable
+from ml.feature_store.tables import FeatureTable, declared_feature_table, verify_declared
 from ml.feature_store.training_set import TrainingSet, join_features
 from ml.feature_store.writes import check_write
 
@@ -40,16 +42,17 @@ class LocalFeatureStore:
     def __init__(self, spark: Any, settings: Settings) -> None:
         self.spark, self.settings = spark, settings
         self.store = TableStore(spark, settings)
-        self.registry = Registry(self.store)
         self.online = OnlineStore(online_store_path(settings))
 
     # -- tables ------------------------------------------------------------------------------
     def get_table(self, *, name: str) -> FeatureTable:
-        table = self.registry.get(name)
-        if table is None or not self.store.exists(name):
-            known = ", ".join(self.registry.names()) or "none"
-            raise FeatureTableNotFound(f"{self.store.name(name)} is not a feature table (registered: {known})")
-        return table
+        """The table's keys and descriptions, from what the table declares (as Unity Catalog's constraints)."""
+        full = self.store.name(name)
+        declaration = table_metadata.read(self.store, full)
+        if declaration is None:
+            state = "it declares no primary key" if self.store.exists(full) else "it does not exist"
+            raise FeatureTableNotFound(f"{full} is not a feature table: {state}")
+        return declared_feature_table(full, declaration.schema, declaration.comment or "")
 
     def read_table(self, *, name: str) -> DataFrame:
         return self.store.read(self.get_table(name=name).name)
@@ -62,29 +65,30 @@ class LocalFeatureStore:
         keys = (primary_keys,) if isinstance(primary_keys, str) else tuple(primary_keys)
         table = FeatureTable(self.store.name(name), keys, timeseries_column, description, dict(features or {}))
         if self.store.exists(name):
-            existing = self.registry.get(name)
+            try:
+                existing = self.get_table(name=name)
+            except FeatureTableNotFound:
+                existing = None
             if existing is None or (existing.primary_keys, existing.timeseries_column) != (keys, timeseries_column):
-                raise FeatureStoreError(f"table {table.name} already exists with other keys or unregistered: "
-                                        "use register_table to declare the keys of an existing table")
+                raise FeatureStoreError(f"table {table.name} already exists with other keys or none declared")
             return existing
         if df is None and schema is None:
             raise FeatureStoreError(f"create_table {table.name}: give df or schema")
         df = df if df is not None else self.spark.createDataFrame([], schema)
         check_write(table, df)
-        self.store.overwrite(df, table.name, partition_by=partition_columns)
-        self.registry.put(table)
-        return table
+        # As the client creates a Unity Catalog table with the primary key constraint: keys NOT NULL, the key and
+        # the feature descriptions declared with the table (where get_table reads them back).
+        declared = from_struct(df.schema, table.name, PrimaryKey(f"{table.name.split('.')[-1]}_pk", keys, timeseries_column),
+                               comments=table.features)
+        self.store.overwrite(with_comments(df, declared), table.name, partition_by=partition_columns)
+        table_metadata.write(self.store, table.name, table_metadata.TableDeclaration(declared, description or None))
+        return self.get_table(name=table.name)
 
     def register_table(self, table: FeatureTable) -> FeatureTable:
-        """Declare the keys and descriptions of an existing table (e.g. one a pipeline writes)."""
+        """Check an existing table (e.g. one a pipeline writes) declares the keys of `table`; writes nothing."""
         if not self.store.exists(table.name):
             raise FeatureTableNotFound(f"table {self.store.name(table.name)} does not exist: run its pipeline first")
-        columns = self.store.read(table.name).columns
-        missing = [k for k in table.primary_keys if k not in columns]
-        if missing:
-            raise FeatureStoreError(f"table {table.name} has no key column(s) {missing}")
-        self.registry.put(table)
-        return table
+        return verify_declared(replace(table, name=self.store.name(table.name)), self.get_table)
 
     def write_table(self, *, name: str, df: DataFrame, mode: str = "merge") -> None:
         """Upsert `df` by primary key; refused on missing, retyped, null or duplicate keys and other schemas."""

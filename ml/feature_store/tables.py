@@ -2,17 +2,22 @@
 
 A feature table is a Delta table with primary keys (the entity keys plus, for a time series table, the
 timeseries column) and descriptions of the table and of each feature; every non-key column is a feature.
+Its keys are what the table itself declares: on Databricks the Unity Catalog primary key constraint
+(`PRIMARY KEY (..., ts TIMESERIES)`, which FeatureEngineeringClient.get_table reads), locally the same
+declaration stored with the Delta table (lakehouse/table_metadata.py). `ards_table` / `mrds_table` are
+what the project expects the pipelines to declare; `verify_declared` checks a table against them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
+from lakehouse.dlt_runtime.schema import DeclaredSchema
 from lakehouse.settings import Settings
 from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.feature_store import mrds
-from ml.feature_store.errors import FeatureStoreError
+from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,36 @@ class FeatureTable:
         return cls(name=data["name"], primary_keys=tuple(data["primary_keys"]),
                    timeseries_column=data.get("timeseries_column"), description=data.get("description") or "",
                    features=dict(data.get("features") or {}))
+
+
+def declared_feature_table(name: str, schema: DeclaredSchema, description: str = "") -> FeatureTable:
+    """The feature table a declared schema describes: its primary key (with the TIMESERIES column) and the
+    comments of its other columns, the features."""
+    key = schema.primary_key
+    if key is None:
+        raise FeatureTableNotFound(
+            f"{name} is not a feature table: it declares no primary key (declare `CONSTRAINT <name> PRIMARY KEY "
+            "(...)` with NOT NULL key columns in its definition, e.g. the pipeline's schema=)"
+        )
+    features = {c.name: c.comment or "" for c in schema.columns if c.name not in key.columns}
+    return FeatureTable(name, key.columns, key.timeseries, description, features)
+
+
+def verify_declared(expected: FeatureTable, get_table: Callable[..., FeatureTable]) -> FeatureTable:
+    """The existing table `expected.name` as its store describes it, refused unless it declares the expected keys.
+
+    Nothing is written: keys are declared where the table is defined (a pipeline's schema=), never added later.
+    """
+    try:
+        found = get_table(name=expected.name)
+    except FeatureTableNotFound as exc:
+        raise FeatureStoreError(str(exc)) from None  # it exists (callers check) but is not a feature table
+    if (set(found.primary_keys), found.timeseries_column) != (set(expected.primary_keys), expected.timeseries_column):
+        raise FeatureStoreError(
+            f"{expected.name} declares primary key {list(found.primary_keys)} (timeseries {found.timeseries_column}), "
+            f"expected {list(expected.primary_keys)} (timeseries {expected.timeseries_column}): fix its definition"
+        )
+    return found
 
 
 def ards_table(settings: Settings) -> FeatureTable:
