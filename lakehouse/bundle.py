@@ -31,6 +31,26 @@ class PipelineSpec:
     schema: str
     source_dirs: tuple[Path, ...]
     configuration: Mapping[str, str]
+    event_log: str | None = None  # `event_log.name`: the table the pipeline publishes its event log to
+
+
+def _event_log(key: str, body: Mapping[str, Any], catalog: str, schema: str) -> str | None:
+    """The name under which the pipeline publishes its event log (`event_log: {name, catalog, schema}`).
+
+    Databricks publishes the log to `catalog.schema.name` when the block is set
+    (https://docs.databricks.com/aws/en/ldp/monitor-event-logs); the local runtime writes the same name, and
+    only in the pipeline's own catalog and schema, so another location is refused rather than silently moved.
+    """
+    spec = body.get("event_log")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or not spec.get("name"):
+        raise ConfigError(f"pipeline {key!r}: event_log needs a name (event_log: {{name, catalog, schema}})")
+    elsewhere = {k: spec[k] for k, own in (("catalog", catalog), ("schema", schema)) if spec.get(k, own) != own}
+    if elsewhere:
+        raise ConfigError(f"pipeline {key!r}: event_log {elsewhere} differs from the pipeline's catalog/schema "
+                          f"({catalog}.{schema}); the local runtime publishes the event log next to the tables")
+    return str(spec["name"])
 
 
 def _merge(base: Any, override: Any) -> Any:
@@ -110,11 +130,13 @@ def pipeline_spec(key: str, target: str, variables: Mapping[str, str] | None = N
         include = (library.get("glob") or {}).get("include") or (library.get("file") or {}).get("path")
         if include:
             dirs.append((base / include.split("*")[0]).resolve())
+    catalog, schema = str(body.get("catalog", "")), str(body.get("schema", body.get("target", "")))
     return PipelineSpec(
         key=key,
         name=str(body.get("name", key)),
-        catalog=str(body.get("catalog", "")),
-        schema=str(body.get("schema", body.get("target", ""))),
+        catalog=catalog,
+        schema=schema,
         source_dirs=tuple(dirs),
         configuration={k: str(v) for k, v in (body.get("configuration") or {}).items()},
+        event_log=_event_log(key, body, catalog, schema),
     )

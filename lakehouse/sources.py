@@ -14,7 +14,8 @@ import logging
 import os
 import re
 import shutil
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 LANDING_PATH_CONF = "lakehouse.landing_path"
 INGEST_THROUGH_CONF = "lakehouse.ingest_through"  # local runs: ingest day folders up to this date
+LATE_DAYS_CONF = "lakehouse.late_arrival_days"  # pipeline configuration (bundle): how late a record may arrive
 STORAGE_ROOT_CONF = "lakehouse.storage_root"  # local runs: where the bronze tables' folders are
 LOCAL_SOURCE = "landing"
 DROP_DATE = "_drop_date"
@@ -68,6 +70,50 @@ def drop_date_column(path_column: str) -> Any:
 
     folder = F.nullif(F.regexp_extract(F.col(path_column), DROP_DATE_PATTERN, 1), F.lit(""))
     return folder.try_cast("date")
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """The feature dates an update recomputes, [start, end]; `empty` when no new drop arrived (nothing changed)."""
+
+    start: date
+    end: date
+    empty: bool = False
+
+
+def recompute_window(spark: Any, late_days: int) -> DateWindow | None:
+    """The dates a partition-replacing dataset function must recompute; None: every date.
+
+    From the data the pipeline ingested, not from a run date: the drop dates (`_drop_date`, the landing folder's
+    day) of the files ingested since the running flow last committed, i.e. this update's files plus those of
+    updates that failed before reaching the flow, from the earliest of them minus `late_days` (records arrive up to
+    that late, and a feature row depends only on data up to the end of its date) through the latest drop ingested.
+
+    None on Databricks: there the dataset is a materialized view that the pipeline refreshes as a whole (it holds
+    exactly what its query returns), so the function must return every date; the local runtime instead replaces the
+    partitions the function returns (`lakehouse.write: replace_partitions`, lakehouse/dlt_runtime/writers.py), and
+    both hold the same rows. None too while the graph is being resolved (the plan is never run) and for a full
+    refresh of the dataset, which rebuilds it from every date.
+    """
+    if on_databricks():
+        return None
+    from lakehouse.dlt_runtime import context
+    from lakehouse.dlt_runtime.checkpoints import CheckpointStore
+    from lakehouse.dlt_runtime.reads import ExecutionReader
+    from lakehouse.ingest import IngestLog
+
+    reader = context.current_reader.get()
+    if not isinstance(reader, ExecutionReader) or reader.full_refresh:
+        return None
+    caught_up = CheckpointStore(reader.state_dir / "checkpoints").committed_at(reader.flow.name)
+    logs = [IngestLog(folder) for folder in (reader.state_dir / "sources" / LOCAL_SOURCE).glob("*") if folder.is_dir()]
+    new = {d for log in logs for d in map(drop_date, log.ingested_after(caught_up)) if d is not None}
+    latest = max((d for log in logs for d in map(drop_date, log.ingested()) if d is not None), default=None)
+    if latest is None:
+        return None
+    if not new:
+        return DateWindow(latest, latest, empty=True)
+    return DateWindow(min(new) - timedelta(days=late_days), latest)
 
 
 def _auto_loader(spark: Any, source: str) -> Any:

@@ -28,7 +28,10 @@ def quality() -> None:
               help="Publish to a local Azurite started for this run (default: locally, when no AZURE_STORAGE_CONNECTION_STRING or blob.local_dir is set).")
 @click.pass_context
 def validate(ctx: click.Context, run_date: str | None, azurite: bool | None) -> None:
-    """Validate one day: checks -> results table -> HTML + JSON report -> Blob; exit 1 when the gate closes."""
+    """Validate one day: checks -> results table -> HTML + JSON report -> Blob; exit 1 when the gate closes.
+
+    Outside a job there is no job run start, so the event-log checks judge the pipeline's latest update (in the
+    daily job, the update started in that run: quality.event_checks)."""
     from lakehouse.azurite import local_blob
     from lakehouse.engine import spark_session
     from quality.validation import validate as run

@@ -1,44 +1,50 @@
-"""The run date's DLT expectation metrics, read from the pipeline event log, and the checks on them.
+"""The DLT expectation metrics of the current job run's pipeline update, read from the pipeline event log.
 
-The update that processed a run date is the latest one whose configuration names that date as
-`lakehouse.feature_end_date` (what `lakehouse pipeline run --date` and the daily job set). Its
-`flow_progress` events carry `data_quality.expectations` (passed/failed per rule) and
-`dropped_records`, summed here per dataset and rule. The log is small (a few dozen events per
-update), so it is read with two small queries and parsed in Python.
+The gate judges the update the job run's pipeline task started, found by what both sides have: the event log
+the pipeline publishes (`event_log_<pipeline>` in the target schema, the bundle's `event_log` block) and the
+job run's start time, which the data_quality task receives as `{{job.start_time.iso_datetime}}`. The update is
+the latest one whose `create_update` event is not earlier than that start; an update of an earlier run never
+counts, and when the pipeline task ran twice (a retry) the latest decides. Outside a job (`lakehouse quality
+validate`, no start time) the pipeline's latest update counts. No configuration key of the update is read:
+Databricks updates carry only what the pipeline's own configuration says.
+
+Its `flow_progress` events carry `data_quality.expectations` (passed/failed per rule) and `dropped_records`,
+summed here per dataset and rule. Event fields are those of Databricks' event log schema
+(https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema: `origin.update_id`, `event_type`,
+`timestamp`, `details` as a JSON string), which the local runtime writes too (lakehouse/dlt_runtime/event_log.py).
+The log is small (a few dozen events per update), so it is read with two small queries and parsed in Python.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import Field
 from pyspark.sql import functions as F
 
 from lakehouse.dlt_runtime.event_log import table_name
-from lakehouse.pipelines import END_CONF
 from lakehouse.storage import TableStore
 from quality.checks import Declared
 from quality.results import CheckResult, ExpectationMetric, ExpectationSummary
 
 
-def read_summary(store: TableStore, pipeline: str, run_date: date) -> ExpectationSummary:
-    """The expectation metrics of the run date's update; `update_id` None when there is none."""
+def read_summary(store: TableStore, pipeline: str, since: datetime | None = None) -> ExpectationSummary:
+    """The expectation metrics of the latest update started at or after `since` (the job run's start; None: the
+    latest update of all); `update_id` None when there is none."""
     log_table = table_name(pipeline)
     if not store.exists(log_table):
-        return ExpectationSummary(pipeline, None, None)
+        return ExpectationSummary(pipeline, None, None, since=since)
     log = store.read(log_table)
-    starts = log.where("event_type = 'create_update'").select("origin.update_id", "timestamp", "details").collect()
-    matching = [
-        (row["timestamp"], row["update_id"])
-        for row in starts
-        if json.loads(row["details"])["create_update"].get("config", {}).get(END_CONF) == run_date.isoformat()
-    ]
-    if not matching:
-        return ExpectationSummary(pipeline, None, None)
-    started_at, update_id = max(matching)
+    starts = log.where("event_type = 'create_update'")
+    if since is not None:  # compared in the engine: an aware datetime literal is an instant, whatever the session zone
+        starts = starts.where(F.col("timestamp") >= F.lit(since))
+    latest = starts.orderBy(F.col("timestamp").desc()).select("origin.update_id", "timestamp").first()
+    if latest is None:
+        return ExpectationSummary(pipeline, None, None, since=since)
+    started_at, update_id = latest["timestamp"], latest["update_id"]
     events = (
         log.where((F.col("origin.update_id") == update_id) & F.col("event_type").isin("flow_progress", "update_progress"))
         .select("timestamp", "event_type", F.col("origin.dataset_name").alias("dataset"), "details")
@@ -60,11 +66,11 @@ def read_summary(store: TableStore, pipeline: str, run_date: date) -> Expectatio
                 counts[(e["dataset"], e["name"])][0] += e["passed_records"]
                 counts[(e["dataset"], e["name"])][1] += e["failed_records"]
     metrics = tuple(ExpectationMetric(d, n, p, f) for (d, n), (p, f) in counts.items())
-    return ExpectationSummary(pipeline, update_id, state, started_at, metrics, dict(dropped))
+    return ExpectationSummary(pipeline, update_id, state, started_at, metrics, dict(dropped), since)
 
 
 class PipelineUpdate(Declared):
-    """The run date's update exists and completed."""
+    """The current job run's update exists and completed."""
 
     type: Literal["pipeline_update"]
     category: ClassVar[str] = "expectations"
@@ -72,8 +78,9 @@ class PipelineUpdate(Declared):
     def judge_log(self, summary: ExpectationSummary, run_date: date) -> CheckResult:
         table = table_name(summary.pipeline)
         if summary.update_id is None:
+            when = f"started since {summary.since.isoformat()}" if summary.since else "at all"
             return self.result(table, False, None, "COMPLETED",
-                               f"no update of pipeline {summary.pipeline} for {run_date} in the event log")
+                               f"no update of pipeline {summary.pipeline} {when} in the event log (data of {run_date})")
         return self.result(table, summary.state == "COMPLETED", None, "COMPLETED",
                            f"update {summary.update_id} is {summary.state}")
 

@@ -55,7 +55,7 @@ class ExpectationMetric:
 
 @dataclass(frozen=True)
 class ExpectationSummary:
-    """The pipeline update that processed the run date, as its event log recorded it."""
+    """The pipeline update the gate judges (the latest one started in the current job run), from its event log."""
 
     pipeline: str
     update_id: str | None
@@ -63,6 +63,7 @@ class ExpectationSummary:
     started_at: datetime | None = None
     expectations: tuple[ExpectationMetric, ...] = ()
     dropped_records: dict[str, int] = field(default_factory=dict)
+    since: datetime | None = None  # the job run's start the update had to follow; None: the latest update counts
 
 
 @dataclass

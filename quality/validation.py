@@ -51,8 +51,11 @@ class ReportNotPublished(LakehouseError):
 
 
 def validate(spark: Any, settings: Settings, run_date: date, config: QualityConfig | None = None,
-             publisher: Publisher | None = None) -> Result:
-    """Run every check for `run_date`, record the results, publish the report; raises ReportNotPublished."""
+             publisher: Publisher | None = None, job_started: datetime | None = None) -> Result:
+    """Run every check for `run_date`, record the results, publish the report; raises ReportNotPublished.
+
+    `job_started`: when the job run began (the daily job passes it); the event-log checks then judge the pipeline
+    update started in that run, never an earlier run's. Without it (the CLI) they judge the latest update."""
     started, clock = datetime.now(timezone.utc), time.monotonic()
     config = config or load_config(settings.env)
     store = TableStore(spark, settings)
@@ -64,7 +67,7 @@ def validate(spark: Any, settings: Settings, run_date: date, config: QualityConf
         checks += found
     summary = None
     if config.event_log is not None:
-        summary = read_summary(store, config.event_log.pipeline, run_date)
+        summary = read_summary(store, config.event_log.pipeline, job_started)
         checks += [check.judge_log(summary, run_date) for check in config.event_log.checks]
     result = Result(str(uuid.uuid4()), run_date, settings.env, started, config.fail_on, checks, rows, summary)
     record(store, result)

@@ -91,3 +91,24 @@ def test_resume_skips_what_succeeded_and_leaves_tables_untouched(spark, days):
     assert {t: store.version(t) for t in versions} == versions
     history = [r for r in runs(store, "churn_daily", limit=100) if r["run_date"] == LAST]
     assert [r["status"] for r in history if r["task"] == "offline_features"] == ["SKIPPED", "SUCCESS"]
+
+
+def test_the_job_run_scopes_the_gate_and_the_pipelines_derive_the_scoring_date(spark, days):
+    """The gate judges the update its own run started ({{job.start_time.iso_datetime}} -> --since); a resumed run keeps
+    the start of the run it repairs. The pipelines get no date, yet the MRDS is as of the run date, as score requires."""
+    from ml.scoring import ScoringRefused, feature_rows
+
+    settings, daily, clean, _, gated = days
+    assert daily.task("data_quality").body["base_parameters"]["since"] == "{{job.start_time.iso_datetime}}"
+    store = TableStore(spark, settings)
+    starts = [r[0] for r in store.read("event_log_offline_features").where("event_type = 'create_update'")
+              .select("timestamp").collect()]
+    assert len(starts) == 2 and min(starts) < gated.started_at.replace(tzinfo=None) <= max(starts)
+    report = settings.blob.local_dir / settings.blob.container / f"data-quality/{LAST:%Y/%m/%d}/report.json"
+    assert f"update {gated.tasks['offline_features'].values['update_id']} is COMPLETED" in report.read_text()
+    # score reads the MRDS rows as of its run date: there for LAST, and only for the latest day.
+    assert feature_rows(store, "mrds", LAST).count() > 0
+    with pytest.raises(ScoringRefused, match=f"latest {LAST}"):
+        feature_rows(store, "mrds", CLEAN)
+    resumed = run_job(spark, settings, daily, LAST)
+    assert resumed.started_at == gated.tasks["offline_features"].started_at  # before the update it reuses

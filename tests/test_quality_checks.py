@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -206,11 +206,14 @@ def test_weekday_adjustment_removes_the_rhythm():
 
 
 # -- the pipeline event log (quality/event_checks.py) ------------------------------------------------
-def log_update(store, update: str, day: date, state: str | None, flows: tuple = ()) -> None:
-    """One offline_features update for `day` in the event log: RUNNING, its flows' `(dataset, data_quality)`
-    (None: a flow without expectations), then `state`. Events of one call are later than the previous call's."""
+def log_update(store, update: str, state: str | None, flows: tuple = ()) -> datetime:
+    """One offline_features update in the event log: create_update, RUNNING, its flows' `(dataset, data_quality)`
+    (None: a flow without expectations), then `state`; its configuration is the bundle's only (no run date), as a
+    Databricks update's is. Events of one call are later than the previous call's; returns a moment before them."""
+    before = datetime.now(timezone.utc)
     log = EventLog("offline_features", "pipeline-1", update)
-    log.emit("create_update", "started", {"create_update": {"config": {"lakehouse.feature_end_date": str(day)}}})
+    log.emit("create_update", "started", {"create_update": {"cause": "JOB_TASK",
+                                                            "config": {"lakehouse.late_arrival_days": "2"}}})
     log.emit("update_progress", "running", {"update_progress": {"state": "RUNNING"}})
     for dataset, quality in flows:
         progress = {"status": "COMPLETED", **({"data_quality": quality} if quality is not None else {})}
@@ -218,48 +221,73 @@ def log_update(store, update: str, day: date, state: str | None, flows: tuple = 
     if state:
         log.emit("update_progress", state.lower(), {"update_progress": {"state": state}})
     log.flush(store)
+    return before
 
 
 def rule(name: str, passed: int, failed: int, dataset: str = "silver_transactions") -> dict:
     return {"name": name, "dataset": dataset, "passed_records": passed, "failed_records": failed}
 
 
-def test_the_latest_update_of_the_run_date_decides_the_event_log_checks(spark, settings, tmp_path):
-    """A completed update, then a failed re-delivery of the same date: the gate reads the latest one and closes."""
+def test_the_latest_update_decides_the_event_log_checks(spark, settings, tmp_path):
+    """A completed update, then a failed re-delivery in the same job run: the gate reads the latest one and closes."""
     store = TableStore(spark, settings)
+    job_started = datetime.now(timezone.utc)
     # update ids sort the other way round: time decides
     for update, state, failed in (("z-completed", "COMPLETED", 0), ("a-redelivery", "FAILED", 9)):
         quality = {"dropped_records": failed, "expectations": [rule("amount_positive", 100 - failed, failed)]}
-        log_update(store, update, DAY, state, (("silver_transactions", quality),))
+        log_update(store, update, state, (("silver_transactions", quality),))
     only_the_log = load_config("local").model_copy(update={"tables": []})
-    result = validate(spark, local(settings, tmp_path), DAY, only_the_log)
-    assert result.expectations.update_id == "a-redelivery" and result.expectations.state == "FAILED"
-    update = next(c for c in result.checks if c.name == "pipeline_update")
-    assert update.outcome == "failed" and update.message == "update a-redelivery is FAILED"
-    assert result.expectations.dropped_records == {"silver_transactions": 9}
-    assert not result.gate_passed
+    for since in (job_started, None):  # in the job run, and outside a job (the latest update)
+        result = validate(spark, local(settings, tmp_path), DAY, only_the_log, job_started=since)
+        assert result.expectations.update_id == "a-redelivery" and result.expectations.state == "FAILED"
+        update = next(c for c in result.checks if c.name == "pipeline_update")
+        assert update.outcome == "failed" and update.message == "update a-redelivery is FAILED"
+        assert result.expectations.dropped_records == {"silver_transactions": 9}
+        assert not result.gate_passed
 
 
-def test_the_run_dates_update_metrics_are_summed_per_dataset_and_rule(spark, store):
-    """Only the run date's update counts (not a later update of the day before or after, not their events);
-    its flows' expectations are summed per (dataset, rule), a flow without data quality adds nothing."""
-    log_update(store, "m-run-date", DAY, "COMPLETED", (
+def test_the_gate_reads_only_an_update_started_in_the_current_job_run(spark, settings, tmp_path):
+    """An earlier run's completed update does not open the gate of a run whose pipeline update is missing; a failed
+    update of this run closes it although an earlier run's completed; this run's completed update opens it."""
+    store = TableStore(spark, settings)
+    clean = (("silver_transactions", {"dropped_records": 0, "expectations": [rule("amount_positive", 100, 0)]}),)
+    only_the_log = load_config("local").model_copy(update={"tables": []})
+
+    def gate(job_started: datetime) -> tuple[bool, str]:
+        result = validate(spark, local(settings, tmp_path), DAY, only_the_log, job_started=job_started)
+        return result.gate_passed, next(c for c in result.checks if c.name == "pipeline_update").message
+
+    log_update(store, "earlier-run", "COMPLETED", clean)
+    this_run = datetime.now(timezone.utc)
+    assert gate(this_run) == (False, f"no update of pipeline offline_features started since {this_run.isoformat()} "
+                                     f"in the event log (data of {DAY})")
+    log_update(store, "this-run-failed", "FAILED", clean)
+    assert gate(this_run) == (False, "update this-run-failed is FAILED")
+    next_run = log_update(store, "next-run", "COMPLETED", clean)
+    assert gate(next_run) == (True, "update next-run is COMPLETED")
+    assert gate(this_run) == (True, "update next-run is COMPLETED")  # a retry in the same run: the latest decides
+
+
+def test_the_job_runs_update_metrics_are_summed_per_dataset_and_rule(spark, store):
+    """Only the job run's update counts (not an earlier run's, not its events); its flows' expectations are
+    summed per (dataset, rule), a flow without data quality adds nothing."""
+    log_update(store, "z-earlier-run", "FAILED", (("silver_transactions", {"dropped_records": 7,
+                                                                          "expectations": [rule("a", 1, 7)]}),))
+    job_started = log_update(store, "m-this-run", "COMPLETED", (
         ("silver_transactions", {"dropped_records": 10, "expectations": [rule("a", 90, 10), rule("b", 100, 0)]}),
         ("silver_transactions", {"expectations": [rule("a", 45, 5)]}),  # no dropped_records: counts 0
         ("silver_customers", {"dropped_records": 2, "expectations": [rule("a", 8, 2, "silver_customers")]}),
         ("ards", None),
     ))
-    for update, day in (("a-day-before", DAY - timedelta(days=1)), ("z-day-after", DAY + timedelta(days=1))):
-        log_update(store, update, day, "FAILED", (("silver_transactions", {"dropped_records": 7,
-                                                                           "expectations": [rule("a", 1, 7)]}),))
-    summary = read_summary(store, "offline_features", DAY)
-    assert (summary.update_id, summary.state) == ("m-run-date", "COMPLETED")
-    assert sorted(summary.expectations, key=lambda e: (e.dataset, e.name)) == [
-        ExpectationMetric("silver_customers", "a", 8, 2), ExpectationMetric("silver_transactions", "a", 135, 15),
-        ExpectationMetric("silver_transactions", "b", 100, 0)]
-    assert summary.dropped_records == {"silver_transactions": 10, "silver_customers": 2}
-    assert read_summary(store, "offline_features", DAY + timedelta(days=2)).update_id is None
-    assert read_summary(store, "no_such_pipeline", DAY).update_id is None
+    for since in (job_started, None):
+        summary = read_summary(store, "offline_features", since)
+        assert (summary.update_id, summary.state, summary.since) == ("m-this-run", "COMPLETED", since)
+        assert sorted(summary.expectations, key=lambda e: (e.dataset, e.name)) == [
+            ExpectationMetric("silver_customers", "a", 8, 2), ExpectationMetric("silver_transactions", "a", 135, 15),
+            ExpectationMetric("silver_transactions", "b", 100, 0)]
+        assert summary.dropped_records == {"silver_transactions": 10, "silver_customers": 2}
+    assert read_summary(store, "offline_features", datetime.now(timezone.utc)).update_id is None
+    assert read_summary(store, "no_such_pipeline", job_started).update_id is None
 
 
 def summary(state: str | None = "COMPLETED", *metrics: ExpectationMetric) -> ExpectationSummary:
@@ -271,7 +299,7 @@ def summary(state: str | None = "COMPLETED", *metrics: ExpectationMetric) -> Exp
     ("FAILED", "failed", "update u-1 is FAILED"),
     ("CANCELED", "failed", "update u-1 is CANCELED"),
     ("RUNNING", "failed", "update u-1 is RUNNING"),
-    (None, "failed", f"no update of pipeline offline_features for {DAY} in the event log"),
+    (None, "failed", f"no update of pipeline offline_features at all in the event log (data of {DAY})"),
 ])
 def test_the_pipeline_update_check_passes_only_a_completed_update(state, outcome, message):
     check = TypeAdapter(LogCheck).validate_python({"type": "pipeline_update", "severity": "error"})

@@ -1,17 +1,23 @@
 """Gold: the per-customer daily aggregate and the ARDS (offline feature table).
 
-Both are materialized views over silver. Their definition covers every date; the pipeline
-configuration `lakehouse.feature_start_date` / `lakehouse.feature_end_date` narrows an update to
-the dates that can have changed (the run date and the late-data window), and the local runtime's
-`replace_partitions` write policy replaces just those partitions. Databricks ignores that table
-property and refreshes the view itself; the content is the same either way, because a feature
-row depends only on data up to the end of its feature_date.
+Both are materialized views over silver. Their definition covers every date. An update works out
+from the data it ingested which dates can have changed (`lakehouse.sources.recompute_window`): the
+drop dates of the files ingested since the table was last written, back by the pipeline's
+`lakehouse.late_arrival_days`, through the latest drop (never past the last activity date, the end
+of the full definition too); no run date is passed in. Locally only those
+dates are computed and the runtime's `replace_partitions` write policy replaces just those
+partitions. On Databricks the window is every date: the view holds what its query returns and the
+pipeline refreshes it as a whole. The content is the same either way, because a feature row depends
+only on data up to the end of its feature_date. Reprocessing a past day: deliver its corrected file
+(the next update recomputes from that drop date on), or fully refresh the tables (README).
 """
 
 from datetime import date
 
 import dlt
+from pyspark.sql import DataFrame
 
+from lakehouse.sources import LATE_DAYS_CONF, DateWindow, recompute_window
 from ml.feature_store.schemas import ARDS_SCHEMA
 from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.features.transforms import ards, customer_daily
@@ -19,9 +25,18 @@ from ml.features.transforms import ards, customer_daily
 INCREMENTAL = {"lakehouse.write": "replace_partitions"}
 
 
-def _conf_date(key: str):
-    value = spark.conf.get(key, "")  # noqa: F821 - `spark` is provided by the pipeline
-    return date.fromisoformat(value) if value else None
+def _window() -> DateWindow | None:
+    """The dates this update recomputes (None: all), from the drops it ingested and the late-arrival window."""
+    return recompute_window(spark, int(spark.conf.get(LATE_DAYS_CONF, "2")))  # noqa: F821 - provided by the pipeline
+
+
+def _bounds(window: DateWindow | None) -> tuple[date | None, date | None]:
+    return (window.start, window.end) if window else (None, None)
+
+
+def _unless_empty(frame: DataFrame, window: DateWindow | None) -> DataFrame:
+    """No rows when nothing new arrived: the partitions stay as they are (nothing they depend on changed)."""
+    return frame.limit(0) if window and window.empty else frame
 
 
 @dlt.table(
@@ -32,12 +47,12 @@ def _conf_date(key: str):
 )
 @dlt.expect_all_or_fail({"daily_key_present": "customer_id IS NOT NULL AND activity_date IS NOT NULL"})
 def customer_daily_table():
-    return customer_daily(
+    window = _window()
+    return _unless_empty(customer_daily(
         dlt.read("silver_transactions"),
         dlt.read("silver_support"),
-        _conf_date("lakehouse.feature_start_date"),
-        _conf_date("lakehouse.feature_end_date"),
-    )
+        *_bounds(window),
+    ), window)
 
 
 # schema=: the columns, types, comments and the key `PRIMARY KEY (customer_id, feature_date TIMESERIES)`, generated
@@ -63,7 +78,7 @@ def customer_daily_table():
     }
 )
 def ards_table():
-    start = _conf_date("lakehouse.feature_start_date")
-    end = _conf_date("lakehouse.feature_end_date")
-    features = ards(dlt.read("customer_daily"), dlt.read("silver_customer_updates"), dlt.read("silver_churn"), start, end)
-    return features.select(ENTITY_KEY, TIMESERIES_KEY, *[f.name for f in FEATURES])
+    window = _window()
+    features = ards(dlt.read("customer_daily"), dlt.read("silver_customer_updates"), dlt.read("silver_churn"),
+                    *_bounds(window))
+    return _unless_empty(features.select(ENTITY_KEY, TIMESERIES_KEY, *[f.name for f in FEATURES]), window)

@@ -1,12 +1,12 @@
-"""MRDS: the latest model-ready feature row per active customer as of the run date (see ml/feature_store/mrds.py).
+"""MRDS: the latest model-ready feature row per active customer as of the latest feature date (see ml/feature_store/mrds.py).
 
 A materialized view, recomputed each update. It reads the offline pipeline's tables by their full
-names from the configuration. The as-of date is `lakehouse.feature_end_date` (the run date of a
-local run); without it, the latest ARDS feature_date. Rows that cannot be scored (no key, no features,
-stale, a required feature missing) are dropped and counted; implausible values are counted only.
+names from the configuration. The as-of date comes from the data, the same on both sides: the
+latest ARDS feature_date, i.e. the latest day whose drop the offline pipeline has ingested (no run
+date is passed in; the daily job's scoring checks it equals its run date). Rows that cannot be scored
+(no key, no features, stale, a required feature missing) are dropped and counted; implausible values
+are counted only.
 """
-
-from datetime import date
 
 import dlt
 
@@ -16,9 +16,6 @@ from ml.feature_store.schemas import MRDS_SCHEMA
 
 def _conf(key: str, default: str = "") -> str:
     return spark.conf.get(key, default)  # noqa: F821 - `spark` is provided by the pipeline
-
-
-_as_of = _conf("lakehouse.feature_end_date")
 
 
 # delta.enableChangeDataFeed: the online store's TRIGGERED sync reads the MRDS's Change Data Feed (see PUBLISH_MODE in
@@ -42,5 +39,5 @@ def mrds():
         spark.read.table(_conf("lakehouse.ards_table")),  # noqa: F821 - `spark` is provided by the pipeline
         spark.read.table(_conf("lakehouse.customer_updates_table")),  # noqa: F821
         spark.read.table(_conf("lakehouse.churn_table")),  # noqa: F821
-        date.fromisoformat(_as_of) if _as_of else None,
+        None,  # as of the latest ARDS feature_date
     )

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -43,6 +44,11 @@ class CheckpointStore:
         data = json.loads(path.read_text())
         inputs = {name: Position(**position) for name, position in data.get("inputs", {}).items()}
         return Checkpoint(inputs=inputs, once_done=bool(data.get("once_done", False)))
+
+    def committed_at(self, flow: str) -> datetime | None:
+        """When the flow last committed (its checkpoint is saved only then); None if it never did."""
+        path = self._file(flow)
+        return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc) if path.exists() else None
 
     def save(self, flow: str, checkpoint: Checkpoint) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

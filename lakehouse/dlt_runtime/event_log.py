@@ -1,12 +1,14 @@
-"""The pipeline event log: a Delta table `event_log_<pipeline>` in the target schema, Databricks-shaped.
+"""The pipeline event log: a Delta table in the target schema, Databricks-shaped, named by the pipeline
+resource's `event_log.name` (the bundle's pipelines publish theirs as `event_log_<pipeline>`).
 
 Columns follow the Databricks pipeline event log: id, sequence (JSON string), origin (struct with
 pipeline_id, pipeline_name, update_id, flow_name, dataset_name), timestamp, level, event_type, message,
-error (string, null when none), details (JSON string) and maturity_level. So the queries written for
-Databricks work unchanged, e.g.
-
-    SELECT origin.dataset_name, get_json_object(details, '$.flow_progress.data_quality.expectations')
-    FROM <catalog>.<schema>.event_log_<pipeline> WHERE event_type = 'flow_progress'
+error (string, null when none), details (JSON string) and maturity_level
+(https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema). Queries that read `details` with the JSON
+string functions (`get_json_object`, `from_json`) run unchanged on both sides, e.g. EXPECTATIONS_QUERY.
+Databricks' own examples write `details:flow_progress.data_quality.expectations`, the `:` JSON path operator
+of Databricks SQL: Sail does not parse it and Spark 4 accepts it only on VARIANT columns, so locally use the
+`get_json_object(details, '$.flow_progress...')` form, which returns the same JSON text.
 
 Events are collected during the update and appended in one write at its end, also when it failed.
 """
@@ -30,16 +32,36 @@ SCHEMA = (
     "maturity_level string"
 )
 
+# Databricks' documented per-expectation query (https://docs.databricks.com/aws/en/ldp/monitor-event-logs, "Query
+# data quality from the event log"), with `details:flow_progress.data_quality.expectations` written as
+# get_json_object: the same rows on Databricks and on the local log (tests/test_run_scoping.py runs it).
+EXPECTATIONS_QUERY = """\
+SELECT row_expectations.dataset AS dataset,
+       row_expectations.name AS expectation,
+       SUM(row_expectations.passed_records) AS passing_records,
+       SUM(row_expectations.failed_records) AS failing_records
+FROM (
+  SELECT explode(from_json(get_json_object(details, '$.flow_progress.data_quality.expectations'),
+           'array<struct<name: string, dataset: string, passed_records: bigint, failed_records: bigint>>'))
+         AS row_expectations
+  FROM {event_log}
+  WHERE event_type = 'flow_progress' AND origin.update_id = '{update_id}'
+)
+GROUP BY row_expectations.dataset, row_expectations.name"""
+
 
 def table_name(pipeline: str) -> str:
+    """`event_log_<pipeline>`: the name the bundle's pipelines publish their logs under (`event_log.name`, which the
+    runtime is given) and the data-quality gate reads; also the name for a pipeline declared without one."""
     return "event_log_" + re.sub(r"[^A-Za-z0-9_]", "_", pipeline)
 
 
 class EventLog:
     """Events of one update, written with `flush`."""
 
-    def __init__(self, pipeline: str, pipeline_id: str, update_id: str) -> None:
+    def __init__(self, pipeline: str, pipeline_id: str, update_id: str, table: str | None = None) -> None:
         self.pipeline = pipeline
+        self.table = table or table_name(pipeline)
         self.pipeline_id = pipeline_id
         self.update_id = update_id
         self.events: list[dict[str, Any]] = []
@@ -83,9 +105,8 @@ class EventLog:
         if not self.events:
             return
         frame = store.spark.createDataFrame(self.events, SCHEMA)
-        table = table_name(self.pipeline)
-        if store.exists(table):
-            store.append(frame, table)
+        if store.exists(self.table):
+            store.append(frame, self.table)
         else:
-            store.overwrite(frame, table)
+            store.overwrite(frame, self.table)
         self.events = []

@@ -58,6 +58,7 @@ class PipelineSettings:
     target: str
     sources: tuple[Path, ...]
     configuration: Mapping[str, str] = field(default_factory=dict)
+    event_log: str | None = None  # the resource's `event_log.name`; None: event_log_<name>
 
 
 def source_files(pipeline: PipelineSettings) -> list[Path]:
@@ -125,7 +126,7 @@ def run_update(
     state_dir = settings.storage_root / "_pipelines" / re.sub(r"[^A-Za-z0-9_]", "_", pipeline.name)
     update_id = str(uuid.uuid4())
     pipeline_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"lakehouse-pipeline:{pipeline.catalog}.{pipeline.target}.{pipeline.name}"))
-    events = event_log.EventLog(pipeline.name, pipeline_id, update_id)
+    events = event_log.EventLog(pipeline.name, pipeline_id, update_id, pipeline.event_log)
     progress = Progress(console)
     with exclusive(state_dir / "lock", f"pipeline {pipeline.name!r} is already being updated", f"update {update_id}",
                    PipelineBusy):
@@ -288,7 +289,7 @@ def _record_interrupted(state_dir: Path, store: TableStore, events: event_log.Ev
     found = interrupted.previous(state_dir)
     if found is None:
         return
-    dead = event_log.EventLog(events.pipeline, events.pipeline_id, found.update_id)
+    dead = event_log.EventLog(events.pipeline, events.pipeline_id, found.update_id, events.table)
     error = (f"update {found.update_id} (started {found.started}) was interrupted: its process ended before the update "
              "finished (killed or crashed); what it committed stays, nothing partial is visible, and the next update "
              "carried on from there")

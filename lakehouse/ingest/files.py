@@ -95,6 +95,12 @@ class IngestLog:
         """Files recorded as ingested, sorted."""
         return sorted(p for p, e in self._load().items() if e["state"] == "ingested")
 
+    def ingested_after(self, moment: datetime | None) -> list[str]:
+        """Files recorded as ingested after `moment` (all of them when None), sorted: what a reader that last
+        caught up at `moment` has not seen yet."""
+        return sorted(p for p, e in self._load().items()
+                      if e["state"] == "ingested" and (moment is None or datetime.fromisoformat(e["ingested_at"]) > moment))
+
     def _settle(self, state: dict, already_written: Callable[[list[str]], set[str]]) -> None:
         pending = sorted(p for p, e in state.items() if e["state"] == "pending")
         if not pending:
@@ -145,4 +151,5 @@ def _signature(path: str) -> tuple[int, int]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # Microseconds: `ingested_after` orders files against a flow's last commit within the same second.
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")

@@ -15,11 +15,13 @@ from __future__ import annotations
 import importlib
 import re
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from lakehouse.bundle import BUNDLE_DIR, load_bundle
 from lakehouse.errors import ConfigError
+from lakehouse.jobs.conditions import job_references
 from lakehouse.jobs.notebooks import task_value_problems
 from lakehouse.jobs.paths import build_artifacts, path_problems
 from lakehouse.jobs.schedule import validate_cron
@@ -115,8 +117,13 @@ def _environment_problems(key: str, body: Mapping[str, Any]) -> list[str]:
 
 def _task_call(task: TaskSpec) -> TaskCall:
     """The package task a wheel task's parameters or a notebook task's base_parameters name, parsed as they run."""
-    def offline(value: object) -> str:  # the run date is known only at run time
-        return str(value).replace("{{job.parameters.run_date}}", "")
+    started = job_references(datetime.now(timezone.utc))  # a sample start: its rendering must parse as the task reads it
+
+    def offline(value: object) -> str:  # the run date and start are known only at run time
+        text = str(value).replace("{{job.parameters.run_date}}", "")
+        for reference, rendered in started.items():
+            text = text.replace("{{" + reference + "}}", rendered)
+        return text
 
     if task.kind == "notebook_task":
         widgets = {str(k): offline(v) for k, v in (task.body.get("base_parameters") or {}).items()}

@@ -1,5 +1,10 @@
 """When a task runs: Databricks' `run_if` rules, If/else condition tasks and `{{...}}` references.
 
+References resolved locally: `{{job.parameters.X}}`, `{{tasks.T.values.K}}` and the job run's start time
+`{{job.start_time.<argument>}}` (iso_datetime, iso_date, timestamp_ms), which Databricks renders from the run's
+start in UTC (https://docs.databricks.com/aws/en/jobs/dynamic-value-references); the local runner passes its own
+run's start (`job_references`). Any other reference is refused rather than passed on as literal text.
+
 Semantics (Databricks docs, "Run tasks conditionally"): ALL_SUCCESS (default), AT_LEAST_ONE_SUCCESS and
 NONE_FAILED mark an unmet task UPSTREAM_FAILED; AT_LEAST_ONE_FAILED and ALL_FAILED mark it EXCLUDED;
 ALL_DONE always runs. Excluded tasks count as succeeded, but a task whose dependencies are all excluded
@@ -9,6 +14,7 @@ is excluded too. A dependency on a condition task with an `outcome` is excluded 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Mapping
 
 from lakehouse.errors import ConfigError
@@ -50,10 +56,25 @@ def decide(task: TaskSpec, status: Mapping[str, str], outcomes: Mapping[str, str
     return EXCLUDED if rule in ("AT_LEAST_ONE_FAILED", "ALL_FAILED") else UPSTREAM_FAILED
 
 
-def resolve(text: str, parameters: Mapping[str, str], values: Mapping[str, Mapping[str, str]]) -> str:
-    """Substitute `{{job.parameters.X}}` and `{{tasks.T.values.K}}`; any other reference is refused."""
+def job_references(started: datetime) -> dict[str, str]:
+    """The `{{job.start_time.<argument>}}` values of a run that started at `started`, rendered in UTC
+    (lakehouse.jobs.tasks reads iso_datetime back with or without fraction and offset)."""
+    utc = started.astimezone(timezone.utc)
+    return {
+        "job.start_time.iso_datetime": utc.replace(tzinfo=None).isoformat(timespec="milliseconds"),
+        "job.start_time.iso_date": utc.date().isoformat(),
+        "job.start_time.timestamp_ms": str(int(utc.timestamp() * 1000)),
+    }
+
+
+def resolve(text: str, parameters: Mapping[str, str], values: Mapping[str, Mapping[str, str]],
+            job: Mapping[str, str] | None = None) -> str:
+    """Substitute `{{job.parameters.X}}`, `{{tasks.T.values.K}}` and the run's `job` references
+    (`job_references`); any other reference is refused."""
 
     def lookup(match: re.Match[str]) -> str:
+        if job and match.group(1) in job:
+            return job[match.group(1)]
         parts = match.group(1).split(".")
         if parts[:2] == ["job", "parameters"] and len(parts) == 3 and parts[2] in parameters:
             return parameters[parts[2]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from pyspark.sql import Row
@@ -65,6 +65,15 @@ def succeeded_tasks(store: TableStore, job: str, run_date: date) -> dict[str, di
     rows = (store.read(TABLE).where(f"job = '{job}' AND run_date = DATE'{run_date.isoformat()}' AND status = 'SUCCESS'")
             .select("task", "task_values", "ended_at").orderBy("ended_at").collect())
     return {r["task"]: json.loads(r["task_values"] or "{}") for r in rows}
+
+
+def first_start(store: TableStore, job: str, run_date: date) -> datetime:
+    """When the earliest successful task attempt of `job` for `run_date` started (UTC): the start of the run that a
+    resumed run repairs. Only called when succeeded_tasks found some."""
+    validate_identifier(job, "job")
+    row = (store.read(TABLE).where(f"job = '{job}' AND run_date = DATE'{run_date.isoformat()}' AND status = 'SUCCESS'")
+           .agg({"started_at": "min"}).first())
+    return row[0].replace(tzinfo=timezone.utc)  # stored without a zone, in UTC (record)
 
 
 def runs(store: TableStore, job: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

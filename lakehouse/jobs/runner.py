@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from lakehouse.errors import ConfigError, LakehouseError
 from lakehouse.jobs import conditions as cond
-from lakehouse.jobs.history import TaskRun, record, succeeded_tasks
+from lakehouse.jobs.history import TaskRun, first_start, record, succeeded_tasks
 from lakehouse.jobs.notebooks import local_run_problems, notebook_file, run_notebook
 from lakehouse.jobs.spec import JobSpec, TaskSpec
 from lakehouse.jobs.tasks import TASKS, parse_call, runtime_settings
@@ -37,6 +37,7 @@ class JobRun:
     job: str
     run_date: date
     tasks: dict[str, TaskRun] = field(default_factory=dict)
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))  # `{{job.start_time.*}}`
 
     @property
     def status(self) -> dict[str, str]:
@@ -86,6 +87,8 @@ def _run_tasks(spark: Any, settings: Settings, spec: JobSpec, run: JobRun, optio
     store = TableStore(spark, settings)
     run_date = run.run_date
     done = succeeded_tasks(store, spec.key, run_date) if options.resume else {}
+    if done:  # resuming is repairing the earlier run: its start stays the run's start (the tasks reused ran after it)
+        run.started_at = min(run.started_at, first_start(store, spec.key, run_date))
     parameters = {**spec.parameters, "run_date": run_date.isoformat()}
     outcomes: dict[str, str] = {}
     for task in spec.order():
@@ -115,7 +118,8 @@ def _attempts(spark: Any, store: TableStore, spec: JobSpec, task: TaskSpec, run:
     for attempt in range(task.max_retries + 1):
         started = datetime.now(timezone.utc)
         try:
-            produced = _execute(spark, store.settings, task, parameters, run.values, options)
+            produced = _execute(spark, store.settings, task, parameters, run.values, options,
+                                cond.job_references(run.started_at))
             return TaskRun(run.run_id, spec.key, task.key, run.run_date, attempt, cond.SUCCESS, started,
                            datetime.now(timezone.utc), values=produced)
         except Exception as exc:  # noqa: BLE001 - any task failure is recorded, run_if decides what follows
@@ -130,7 +134,8 @@ def _attempts(spark: Any, store: TableStore, spec: JobSpec, task: TaskSpec, run:
 
 
 def _execute(spark: Any, settings: Settings, task: TaskSpec, parameters: dict[str, str],
-             values: dict[str, dict[str, str]], options: RunOptions) -> dict[str, str]:
+             values: dict[str, dict[str, str]], options: RunOptions, job: dict[str, str]) -> dict[str, str]:
+    """Run one attempt of `task`; `job` holds the run's `{{job.start_time.*}}` references."""
     run_date = date.fromisoformat(parameters["run_date"])
     if task.kind == "pipeline_task":
         from lakehouse.pipelines import run_pipeline
@@ -142,19 +147,19 @@ def _execute(spark: Any, settings: Settings, task: TaskSpec, parameters: dict[st
             raise LakehouseError(f"pipeline update {result.update_id} failed: {result.error}")
         return {"update_id": str(result.update_id)}
     if task.kind == "condition_task":
-        left, right = (cond.resolve(str(task.body[side]), parameters, values) for side in ("left", "right"))
+        left, right = (cond.resolve(str(task.body[side]), parameters, values, job) for side in ("left", "right"))
         return {"outcome": "true" if cond.evaluate(str(task.body["op"]), left, right) else "false"}
     if task.kind == "notebook_task":
         # Widgets: the resolved base_parameters, then the job parameters pushed down to the task, which win on a
         # shared key (https://docs.databricks.com/jobs/job-parameters.html#job-parameter-pushdown).
-        widgets = {str(k): cond.resolve(str(v), parameters, values)
+        widgets = {str(k): cond.resolve(str(v), parameters, values, job)
                    for k, v in (task.body.get("base_parameters") or {}).items()}
         with runtime_settings(settings):
             return run_notebook(notebook_file(task), spark, {**widgets, **parameters}, values)
-    call = parse_call([cond.resolve(str(p), parameters, values) for p in task.body.get("parameters", [])])
-    entry: Callable[[Any, Settings, date], dict[str, str]] = TASKS[call.name]
+    call = parse_call([cond.resolve(str(p), parameters, values, job) for p in task.body.get("parameters", [])])
+    entry: Callable[..., dict[str, str]] = TASKS[call.name]
     day = call.run_date or run_date
-    output = entry(spark, settings, day)
+    output = entry(spark, settings, day, **call.keywords)
     if options.console is not None:  # what the console script prints into the task's output: no task values
         options.console.print(f"  {call.name} {day}: " + ", ".join(f"{k}={v}" for k, v in output.items()))
     return {}

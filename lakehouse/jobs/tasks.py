@@ -16,7 +16,7 @@ import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import click
@@ -34,12 +34,15 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def data_quality(spark: Any, settings: Settings, run_date: date) -> TaskValues:
-    """Validate the day's source-aligned data; the gate decision is the task value `gate_passed`."""
+def data_quality(spark: Any, settings: Settings, run_date: date, since: datetime | None = None) -> TaskValues:
+    """Validate the day's source-aligned data; the gate decision is the task value `gate_passed`.
+
+    `since`: the job run's start; the event-log checks judge the pipeline update started in this run (without it,
+    the latest update: quality.event_checks)."""
     from quality.validation import ReportNotPublished, validate
 
     try:
-        result = validate(spark, settings, run_date)
+        result = validate(spark, settings, run_date, job_started=since)
     except ReportNotPublished as exc:  # the results are stored; the report waits for the next run
         log.warning("%s", exc)
         result = exc.result
@@ -97,10 +100,15 @@ def drift(spark: Any, settings: Settings, run_date: date) -> TaskValues:
     return {"retrain": _flag(result.retrain_recommended), "dataset_drift": _flag(result.dataset_drift)}
 
 
-TASKS: Mapping[str, Callable[[Any, Settings, date], TaskValues]] = {
+# Each is called (spark, settings, run_date, **TaskCall.keywords).
+TASKS: Mapping[str, Callable[..., TaskValues]] = {
     "data_quality": data_quality, "publish_features": publish_features, "train": train, "score": score,
     "drift": drift,
 }
+
+
+# Tasks that take `--since` (the job run's start): those judging what the run's pipeline updates did.
+SINCE_TASKS = frozenset({"data_quality"})
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,25 @@ class TaskCall:
     run_date: date | None
     catalog: str | None = None
     schema: str | None = None
+    since: datetime | None = None
+
+    @property
+    def keywords(self) -> dict[str, Any]:
+        """The task function's optional arguments this call sets."""
+        return {"since": self.since} if self.since is not None else {}
+
+
+def parse_start_time(text: str | None) -> datetime | None:
+    """A rendered `{{job.start_time.iso_datetime}}` as an aware datetime, with or without fraction or offset ("Z"
+    included); without an offset it is UTC, in which Databricks renders the run's start
+    (https://docs.databricks.com/aws/en/jobs/dynamic-value-references). Empty: None."""
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"--since {text!r} is not an ISO date-time (the job passes {{{{job.start_time.iso_datetime}}}})") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 @click.command("lakehouse-task", cls=FriendlyCommand)
@@ -118,7 +145,10 @@ class TaskCall:
 @click.option("--date", "run_date", default=None, help="Data day YYYY-MM-DD; empty = yesterday (UTC).")
 @click.option("--catalog", default=None, help="Unity Catalog catalog (the bundle passes ${var.catalog}).")
 @click.option("--schema", default=None, help="Schema (the bundle passes ${var.schema}: per user in dev).")
-def main(name: str, env: str | None, run_date: str | None, catalog: str | None, schema: str | None) -> None:
+@click.option("--since", default=None, help="data_quality: the job run's start ({{job.start_time.iso_datetime}}); "
+                                            "the gate judges the pipeline update started since. Empty: the latest.")
+def main(name: str, env: str | None, run_date: str | None, catalog: str | None, schema: str | None,
+         since: str | None) -> None:
     """Run job task NAME (what a Databricks python_wheel_task calls): data_quality, drift, publish_features,
     score or train.
 
@@ -126,7 +156,7 @@ def main(name: str, env: str | None, run_date: str | None, catalog: str | None, 
     pipelines wrote (in dev a schema per developer) without a second copy in the settings files."""
     from lakehouse.engine import spark_session
 
-    call = TaskCall(_known(name), env, parse_date(run_date or None), catalog, schema)
+    call = _call(click.get_current_context().params)
     settings = _settings(call)
     with spark_session(settings) as spark:
         values = _run(spark, settings, call)
@@ -140,8 +170,16 @@ def parse_call(parameters: Sequence[str]) -> TaskCall:
         params = main.make_context("lakehouse-task", list(parameters), resilient_parsing=False).params
     except click.ClickException as exc:
         raise ConfigError(f"task parameters {list(parameters)} are invalid: {exc.format_message()}") from None
-    return TaskCall(_known(params["name"]), params["env"], parse_date(params["run_date"] or None),
-                    params["catalog"], params["schema"])
+    return _call(params)
+
+
+def _call(params: Mapping[str, Any]) -> TaskCall:
+    """The console script's parsed parameters as a TaskCall; `--since` only where the task takes it."""
+    name, since = _known(params["name"]), parse_start_time(params["since"])
+    if since is not None and name not in SINCE_TASKS:
+        raise ConfigError(f"task {name!r} takes no --since (only {', '.join(sorted(SINCE_TASKS))})")
+    return TaskCall(name, params["env"], parse_date(params["run_date"] or None), params["catalog"], params["schema"],
+                    since)
 
 
 def _known(name: str) -> str:
@@ -189,7 +227,7 @@ def _day(settings: Settings, call: TaskCall) -> date:
 
 
 def _run(spark: Any, settings: Settings, call: TaskCall) -> TaskValues:
-    return TASKS[call.name](spark, settings, _day(settings, call))
+    return TASKS[call.name](spark, settings, _day(settings, call), **call.keywords)
 
 
 def run_notebook_task(spark: Any, widget: Callable[[str], str]) -> TaskValues:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 EXPECTATIONS_TYPE = "array<struct<name:string,dataset:string,passed_records:bigint,failed_records:bigint>>"
-RUN_DATE_KEY = "lakehouse.feature_end_date"  # the data day a local update processed (lakehouse.pipelines.END_CONF)
+RUN_DATE_KEY = "lakehouse.ingest_through"  # the landing day a local update ingested up to (lakehouse.sources.INGEST_THROUGH_CONF)
 EVENT_COLUMNS = "origin, timestamp, level, event_type, error, details"
 
 

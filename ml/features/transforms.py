@@ -65,14 +65,15 @@ def customer_daily(transactions: DataFrame, support: DataFrame, start: date | No
 
 
 def feature_dates(daily: DataFrame, start: date | None, end: date | None) -> DataFrame:
-    """One row per feature date in [start, end], never before the first activity date.
+    """One row per feature date in [start, end], never before the first nor after the last activity date.
 
-    Open bounds are the first/last activity date, so an incremental update near the start of
-    the data yields the same dates as a full refresh.
+    Open bounds are the first/last activity date, so an update bounded by the drops it ingested yields the
+    same dates as a full refresh, and as the unbounded materialized view on Databricks (a drop holding no
+    activity of its own day, e.g. only late records, adds no feature date there either).
     """
-    first = F.min("activity_date")
+    first, last = F.min("activity_date"), F.max("activity_date")
     lo = F.greatest(F.lit(start).cast("date"), first) if start else first
-    hi = F.lit(end).cast("date") if end else F.max("activity_date")
+    hi = F.least(F.lit(end).cast("date"), last) if end else last
     bounds = daily.agg(lo.alias("lo"), hi.alias("hi"))
     return bounds.select(F.explode(F.sequence("lo", "hi")).alias("feature_date"))
 
