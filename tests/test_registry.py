@@ -9,6 +9,8 @@ from datetime import date, timedelta
 
 import mlflow
 import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.protos import databricks_pb2
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -40,12 +42,54 @@ def metrics(roc_auc: float, brier: float = 0.05) -> dict[str, float]:
         (metrics(0.70), None, True, "first model"),
         (metrics(0.55), None, False, "below minimum"),
         (metrics(math.nan), None, False, "roc_auc nan below minimum"),
+        (metrics(0.6), None, True, "first model"),  # exactly at a minimum passes
+        (metrics(0.7, brier=0.2), None, True, "first model"),  # exactly at a maximum passes
     ],
 )
 def test_gate_decisions(challenger, champion, promote, reason):
     decision = registry.decide(challenger, champion, GATE)
     assert decision.promote is promote
     assert reason in decision.reason
+
+
+def test_a_gain_of_exactly_the_margin_promotes():
+    """`min_improvement` is the least gain that promotes (values exact in binary floating point)."""
+    gate = GATE.model_copy(update={"min_improvement": 0.125})
+    decision = registry.decide(metrics(0.75), metrics(0.625), gate)
+    assert decision.promote and "roc_auc 0.7500 beats champion 0.6250 by the required 0.125 (gain +0.1250)" == decision.reason
+    assert not registry.decide(metrics(0.75), metrics(0.625 + 1e-9), gate).promote
+
+
+class _Registry:
+    """A client whose alias lookup fails with `error`."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def get_model_version_by_alias(self, name: str, alias: str):
+        raise self.error
+
+
+@pytest.mark.parametrize("code, message", [
+    (databricks_pb2.RESOURCE_DOES_NOT_EXIST, "Registered Model with name=m not found"),
+    (databricks_pb2.INVALID_PARAMETER_VALUE, "Registered model alias champion not found."),
+])
+def test_only_not_found_means_no_version(code, message):
+    assert registry.current_version(_Registry(MlflowException(message, error_code=code)), "m", "champion") is None
+
+
+@pytest.mark.parametrize("code, message, reason", [
+    (databricks_pb2.INVALID_PARAMETER_VALUE, "alias must be a string", "alias must be a string"),
+    (databricks_pb2.INTERNAL_ERROR, "database is locked\n(sqlite3.OperationalError)\ntraceback", "database is locked"),
+    (databricks_pb2.INTERNAL_ERROR, "model m not found?", "model m not found?"),  # sorts before INVALID_PARAMETER_VALUE
+    (databricks_pb2.TEMPORARILY_UNAVAILABLE, "the server said: not found", "the server said: not found"),
+    (databricks_pb2.TEMPORARILY_UNAVAILABLE, "  ", "TEMPORARILY_UNAVAILABLE"),  # no message: the code
+])
+def test_any_other_registry_failure_raises_a_transient_error(code, message, reason):
+    with pytest.raises(registry.RegistryUnavailable) as caught:
+        registry.current_version(_Registry(MlflowException(message, error_code=code)), "m", "champion")
+    assert str(caught.value) == f"the model registry could not be read (m@champion): {reason}"
+    assert caught.value.transient  # the job runner retries it
 
 
 # -- registry -------------------------------------------------------------------------------
