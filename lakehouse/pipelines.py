@@ -2,9 +2,12 @@
 
 The pipeline's structure (source folders, configuration) comes from bundle/; catalog, schema and
 landing path come from the settings, so a run can be pointed elsewhere. A run for a date ingests the
-landing folders up to that date (`lakehouse.ingest_through`, a local ingestion limit: Auto Loader has no
-such notion and ingests every file present, which on the daily schedule is the same set, since a day's
-folder is complete before the job starts and the next day's has not begun). Nothing else about the date
+landing folders up to that date (`lakehouse.ingest_through`, a local ingestion limit). Auto Loader has no
+equivalent for a folder's date: it ingests every new file present, each once (its `modifiedBefore` option bounds
+a file's modification time, not the data day; changed files are not re-read, `cloudFiles.allowOverwrites` false:
+https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options). On the daily schedule that
+is the same set, since a day's folder is complete before the job starts and the next day's has not begun; locally
+the limit lets tests and the demo replay history day by day. Nothing else about the date
 reaches the pipeline: which feature dates an update recomputes follows from the files it ingested
 (lakehouse.sources.recompute_window), as on Databricks.
 """

@@ -89,8 +89,10 @@ def recompute_window(spark: Any, late_days: int) -> DateWindow | None:
     updates that failed before reaching the flow, from the earliest of them minus `late_days` (records arrive up to
     that late, and a feature row depends only on data up to the end of its date) through the latest drop ingested.
 
-    None on Databricks: there the dataset is a materialized view that the pipeline refreshes as a whole (it holds
-    exactly what its query returns), so the function must return every date; the local runtime instead replaces the
+    None on Databricks: there the dataset is a materialized view that the pipeline refreshes as a whole ("materialized
+    views guarantee equivalent results to batch queries", incrementally or not:
+    https://docs.databricks.com/aws/en/ldp/incremental-refresh), so the function must return every date; the local
+    runtime instead replaces the
     partitions the function returns (`lakehouse.write: replace_partitions`, lakehouse/dlt_runtime/writers.py), and
     both hold the same rows. None too while the graph is being resolved (the plan is never run) and for a full
     refresh of the dataset, which rebuilds it from every date.
