@@ -9,7 +9,7 @@
 # MAGIC The package comes from the job's environment (`environment_key: lakehouse`: the bundle's wheel), which
 # MAGIC overrides the notebook environment on serverless (https://docs.databricks.com/api/workspace/jobs/create,
 # MAGIC `environments`). The parameters are the task's `base_parameters`, one widget per argument of the
-# MAGIC `lakehouse-task` console script (`task`, `env`, `date`, `catalog`, `schema`). `lakehouse job run` runs this
+# MAGIC `lakehouse-task` console script (`task`, `env`, `date`, `catalog`, `schema`, `since`). `lakehouse job run` runs this
 # MAGIC same file locally.
 
 # COMMAND ----------
