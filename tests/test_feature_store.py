@@ -105,6 +105,15 @@ def test_training_set_honours_the_lookback_window(spark, fs):
     assert spec == [7 * 86400, 0]  # what a logged model carries to score_batch
 
 
+def test_features_the_frame_already_has_are_not_looked_up_and_later_lookups_still_are(spark, fs):
+    spine = spark.createDataFrame([("C1", D("2026-01-05"), 7.0)], "customer_id string, as_of_date date, score double")
+    training_set = fs.create_training_set(df=spine, label=None, feature_lookups=[
+        FeatureLookup(table_name="weekly", lookup_key="customer_id", timestamp_lookup_key="as_of_date"),
+        FeatureLookup(table_name="profile", lookup_key="customer_id"),
+    ])
+    assert [tuple(r) for r in training_set.load_df().collect()] == [("C1", D("2026-01-05"), 7.0, "gold")]
+
+
 def test_training_set_reads_the_versions_it_was_created_at(spark, fs):
     lookup = FeatureLookup(table_name="daily", lookup_key="customer_id", timestamp_lookup_key="as_of_date")
     training_set = fs.create_training_set(df=_spine(spark, [("C1", D("2026-01-02"), 1)]), feature_lookups=[lookup], label="label")

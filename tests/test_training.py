@@ -90,6 +90,25 @@ def test_split_has_no_time_overlap(every):
     assert max(split.test) == RUN - timedelta(days=10)
 
 
+def test_split_parts_have_their_exact_sizes_and_gaps():
+    """Daily as-of dates 01-01..01-30, 3-day gaps: test = the last 5, validation = the 4 ending 3 days before
+    test, train = everything up to 3 days before validation; the gap dates are in no part."""
+    cfg = TrainingSettings(horizon_days=3, validation_days=4, test_days=5)
+    days = [D("2026-01-01") + timedelta(days=i) for i in range(30)]
+    split = time_split(list(reversed(days)) + days[:3], cfg)  # order and duplicates do not matter
+    assert split.test == tuple(days[25:30]) and split.validation == tuple(days[19:23]) and split.train == tuple(days[:17])
+    assert [split.part_of(D(d)) for d in ("2026-01-17", "2026-01-18", "2026-01-20", "2026-01-24", "2026-01-26")] == [
+        "train", None, "validation", None, "test"]
+    assert split.windows() == {"train_as_of": "2026-01-01..2026-01-17", "validation_as_of": "2026-01-20..2026-01-23",
+                               "test_as_of": "2026-01-26..2026-01-30"}
+    with pytest.raises(NotEnoughHistory) as too_few:  # validation and test, but no date left for train
+        time_split(days[17:], cfg)
+    assert str(too_few.value) == ("as-of dates 2026-01-18..2026-01-30 are too few for train + 4d validation + "
+                                  "5d test with 3-day gaps: 0/4/5 dates")
+    with pytest.raises(NotEnoughHistory, match="no as-of dates"):
+        time_split([], cfg)
+
+
 def test_split_refuses_too_little_history():
     cfg = TrainingSettings(horizon_days=14)
     with pytest.raises(NotEnoughHistory, match="too few"):
