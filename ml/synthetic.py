@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lakehouse import table_metadata
 from lakehouse.datagen.schema import DOMAINS
+from lakehouse.dlt_runtime.schema import parse
 from lakehouse.storage import TableStore
+from ml.feature_store.schemas import ARDS_SCHEMA, MRDS_SCHEMA
 from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.training.pipeline import PANDAS_DTYPES
 
@@ -93,6 +96,9 @@ def synthetic_tables(customers: int, start: date, days: int, seed: int = 0,
     return {"silver_customers": people.drop(columns="risk"), "silver_churn": churn, "ards": _features(rng, rows)}
 
 
+DECLARED = {"ards": ARDS_SCHEMA, "mrds": MRDS_SCHEMA}
+
+
 def write_tables(spark: Any, store: TableStore, tables: dict[str, pd.DataFrame]) -> None:
     """Write pandas frames as Delta tables through Parquet files (no gRPC message size limit)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,3 +106,5 @@ def write_tables(spark: Any, store: TableStore, tables: dict[str, pd.DataFrame])
             path = Path(tmp) / f"{name}.parquet"
             frame.to_parquet(path, index=False)
             store.overwrite(spark.read.parquet(str(path)), name, partition_by=[TIMESERIES_KEY] if name == "ards" else [])
+            if name in DECLARED:  # what the pipeline that writes the real table declares (keys, comments)
+                table_metadata.write(store, name, table_metadata.TableDeclaration(parse(DECLARED[name], store.name(name))))

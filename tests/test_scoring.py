@@ -63,7 +63,8 @@ def test_training_run_is_logged_registered_and_promoted(trained):
     settings, result, _ = trained
     client = tracking.configure(settings)
     run = client.get_run(result.run_id).data
-    assert run.tags["lineage.run_date"] == str(RUN) and run.tags["lineage.ards_version"] == "0"
+    assert run.tags["lineage.run_date"] == str(RUN)
+    assert run.tags["lineage.ards_version"] == "1"  # the write, then the commit storing its declared keys
     assert run.tags["lineage.test_as_of"].endswith(str(RUN - timedelta(days=7)))
     assert run.params["horizon_days"] == "7" and run.params["model.max_iter"] == "40"
     assert {"test_roc_auc", "test_pr_auc", "test_log_loss", "test_brier", "test_lift_at_k", "val_roc_auc"} <= set(run.metrics)
