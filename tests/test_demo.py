@@ -1,7 +1,10 @@
 """The README's main command end to end at a small size, in a subprocess as a user runs it.
 
 Generation, the first deployment (full refresh, first model promoted), seven daily runs and the
-monthly drift run all succeed; a rerun on the same data resumes and redoes nothing.
+monthly drift run all succeed; a rerun on the same data resumes and redoes nothing. It is also the end-to-end
+test of the Databricks contract (docs/databricks-contract.md): the jobs run on the Databricks-shaped paths, the
+gate a notebook task's value, the event logs under the bundle's names, the feature tables' keys declared, the
+champion's tags within Unity Catalog's rules.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
+from mlflow import MlflowClient
+
+from lakehouse.bundle import load_bundle
+from lakehouse.table_metadata import SCHEMA_PROPERTY
+from ml import uc_tags
 
 DAYS, CUSTOMERS = 60, 800
 LAST = date(2026, 1, 1) + timedelta(days=DAYS - 1)
@@ -29,6 +37,22 @@ def demo(tmp: Path) -> subprocess.CompletedProcess[str]:
 
 def table(tmp: Path, name: str):
     return DeltaTable(str(tmp / "warehouse" / "lakehouse" / "churn" / name)).to_pandas()
+
+
+def databricks_shaped(tmp: Path, daily) -> None:
+    """What the daily runs did went through the paths Databricks runs: the gate is the notebook task's value, the
+    event logs are the tables the bundle publishes, the ARDS declares its key, the champion's tags pass UC's rules."""
+    gates = daily[daily.task == "data_quality"].task_values.tolist()
+    assert gates and all('"gate_passed": "true"' in values for values in gates)
+    assert set(daily[daily.task == "train"].status) == {"SUCCESS"}
+    for pipeline in load_bundle("local")["resources"]["pipelines"].values():
+        assert len(table(tmp, pipeline["event_log"]["name"])) > 0
+    declared = DeltaTable(str(tmp / "warehouse" / "lakehouse" / "churn" / "ards")).metadata().configuration
+    assert "PRIMARY KEY (customer_id, feature_date TIMESERIES)" in declared[SCHEMA_PROPERTY]
+    client = MlflowClient(f"sqlite:///{tmp / 'mlflow' / 'mlflow.db'}", f"sqlite:///{tmp / 'mlflow' / 'mlflow.db'}")
+    champion = client.get_model_version_by_alias("churn_model", "champion")
+    uc_tags.check_all(champion.tags)
+    assert champion.tags[uc_tags.GATE_OUTCOME] == "promoted"
 
 
 @pytest.mark.slow
@@ -48,6 +72,7 @@ def test_demo_runs_every_job_and_a_rerun_resumes(tmp_path):
     assert status["drift"] == "SUCCESS" and status["retrain_needed"] == "SUCCESS" and (drift.run_date == LAST).all()
     predictions = table(tmp_path, "predictions")
     assert predictions.score_date.nunique() == 8 and len(predictions) > 8 * CUSTOMERS * 0.8
+    databricks_shaped(tmp_path, daily)
     printed = " ".join((first.stdout + first.stderr).split())  # progress goes to stderr; the console wraps lines
     assert "lakehouse job history" in printed and "lakehouse ui" in printed, printed[-2000:]
 
