@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -77,11 +78,23 @@ def test_json_report_is_valid_and_keeps_raw_values():
     assert data["counts"] == {"passed": 1, "failed": 2, "skipped": 1}
     category = next(c for c in data["checks"] if c["name"] == "allowed_values:category")
     assert category["samples"][0]["category"] == PAYLOAD and category["level"] == "warn"
+    assert data["expectations"]["update_id"] == "u-1" and data["expectations"]["dropped_records"] == {"transactions_checked": 1}
+    result.duration_s = 1.23456
+    assert result.to_dict()["duration_s"] == 1.235
+    assert replace(result, expectations=None).to_dict()["expectations"] is None
+    broken = replace(result, checks=[replace(result.checks[0], metric=float("nan"))])
+    with pytest.raises(ValueError, match="JSON"):  # never a report that strict JSON readers refuse
+        broken.to_json()
+
+
+def test_an_expectation_that_saw_no_record_has_no_failure_rate():
+    assert ExpectationMetric("d", "r", 0, 0).failed_rate == 0.0
+    assert ExpectationMetric("d", "r", 3, 1).failed_rate == 0.25
 
 
 @pytest.mark.parametrize("fail_on, levels, passed", [
     ("error", ["warn"], True), ("error", ["error", "warn"], False), ("warn", ["warn"], False),
-    ("never", ["error"], True), ("error", [], True),
+    ("never", ["error"], True), ("error", [], True), ("warn", ["error"], False), ("warn", [], True),
 ])
 def test_status_is_the_worst_failed_severity_and_the_gate_follows_fail_on(fail_on, levels, passed):
     checks = [CheckResult("t", f"c{i}", "validity", level, "failed", 1.0, "", "") for i, level in enumerate(levels)]
