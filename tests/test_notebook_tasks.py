@@ -73,7 +73,7 @@ def test_every_task_value_the_bundle_reads_is_set_by_a_python_notebook():
     daily, drift = bundle_jobs("prod")["churn_daily"], bundle_jobs("prod")["churn_drift"]
     assert daily.task("data_quality").body["base_parameters"] == {
         "task": "data_quality", "env": "prod", "date": "{{job.parameters.run_date}}", "catalog": "churn_prod",
-        "schema": "churn"}
+        "schema": "churn", "since": "{{job.start_time.iso_datetime}}"}
     assert drift.task("drift").body["base_parameters"]["task"] == "drift"
 
 
