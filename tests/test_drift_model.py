@@ -7,9 +7,13 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from lakehouse.job_settings import GateSettings
 from ml import registry, tracking
+from quality.drift import predictions as model_side
 from quality.drift.job import detect_drift
+from quality.drift.windows import Window
 from tests.conftest import own_mlflow
 from tests.drift_data import ards_frame, write_ards
 from tests.test_drift import APRIL, CONFIG, MAY, local
@@ -100,3 +104,38 @@ def test_a_weak_model_makes_the_performance_signal_fire(store, settings, tmp_pat
     reason = next(r for r in result.retrain_reasons if r.startswith("performance below the promotion gate's minimums"))
     assert f"roc_auc {performance['roc_auc']:.4f} < {minimums['roc_auc']}" in reason
     assert result.retrain_recommended
+
+
+def test_performance_labels_follow_training_at_every_boundary(store, settings):
+    """Labels as in training: churned in (D, D + horizon], known by the data's latest date; only matured
+    predictions count. Hand-labelled rows (horizon 14, data through May 31):"""
+    through = date(2026, 5, 31)
+    assert settings.training.horizon_days == 14
+    rows = [("C1", date(2026, 5, 10), 0.9, date(2026, 5, 24)),  # churn on D + 14: churned
+            ("C2", date(2026, 5, 10), 0.5, date(2026, 5, 25)),  # churn on D + 15: not in the horizon
+            ("C3", date(2026, 5, 10), 0.2, date(2026, 5, 10)),  # churn on D itself: not a churn after D
+            ("C4", date(2026, 5, 17), 0.3, through),  # churn on the data's latest date (= D + 14): churned
+            ("C5", date(2026, 5, 10), 0.1, None),
+            ("C6", date(2026, 5, 18), 0.8, None)]  # D + 14 after the data: not matured, not counted
+    store.overwrite(store.spark.createDataFrame([(c, d, p) for c, d, p, _ in rows],
+                                                "customer_id string, score_date date, probability double"), "predictions")
+    store.overwrite(store.spark.createDataFrame([(c, churn) for c, _, _, churn in rows if churn],
+                                                "customer_id string, churn_date date"), "silver_churn")
+    month = Window(MAY, through, "current month")
+    found, why_not = model_side.performance(store, settings, CONFIG, month, through)
+    assert why_not is None and found["labelled_predictions"] == 5
+    assert found["positive_rate"] == 0.4  # C1 and C4
+    assert found["roc_auc"] == pytest.approx(5 / 6)  # positives 0.9, 0.3 against negatives 0.5, 0.2, 0.1
+    at_minimum = settings.training.model_copy(update={"gate": GateSettings(minimums={"roc_auc": found["roc_auc"]})})
+    exactly, _ = model_side.performance(store, settings.model_copy(update={"training": at_minimum}), CONFIG, month, through)
+    assert exactly["below_minimums"] == {}  # at the minimum is not below it
+
+
+def test_model_checks_say_why_they_measured_nothing(store, settings):
+    may, april = Window(MAY, date(2026, 5, 31), "current month"), Window(APRIL, date(2026, 4, 30), "previous month")
+    assert model_side.prediction_drift(store, CONFIG, may, april) == (None, None)  # no scoring job yet
+    scores = pd.DataFrame({"customer_id": ["C1"], "score_date": [date(2026, 5, 3)], "probability": [0.5]})
+    store.overwrite(store.spark.createDataFrame(scores), "predictions")
+    assert model_side.prediction_drift(store, CONFIG, may, april) == (
+        None, "prediction drift not measured: no predictions in the previous month")
+    assert model_side.performance(store, settings, CONFIG, may, date(2026, 5, 31)) == (None, None)  # no churn table
