@@ -161,9 +161,51 @@ def test_a_table_outside_the_graph_is_read_with_spark_read_table_only(spark, set
     assert store.read("t").count() == 1
 
 
-def test_spark_read_table_of_a_dataset_of_the_pipeline_itself_is_refused(spark, settings, tmp_path):
-    """The local runtime orders a flow after the datasets it reads only through dlt.read / dlt.read_stream."""
-    body = ("import dlt\n@dlt.table\ndef src():\n    return spark.range(2)\n"
-            "@dlt.table\ndef t():\n    return spark.read.table(spark.conf.get('test.raw').replace('.raw', '.src'))\n")
-    with pytest.raises(PipelineDefinitionError, match=r"reads '[a-z_.0-9]+\.src', a dataset of its own pipeline"):
-        run(spark, settings, pipeline_of(settings, write_files(tmp_path / "src", {"t.py": body})))
+SAME_PIPELINE = """
+    import dlt
+    from pyspark.sql import functions as F
+
+    @dlt.table
+    def totals():  # declared first, reads datasets declared below: only the edges order it after them
+        tens = spark.read.table("src").select((F.col("n") * 10).alias("ten"))
+        return tens.crossJoin(spark.table(spark.conf.get("test.src")))
+
+    @dlt.table
+    def copied():
+        return spark.readStream.table("log")
+
+    @dlt.table
+    def src():
+        return spark.range(3).agg(F.count("*").alias("n"))
+
+    @dlt.table
+    def log():
+        return dlt.read_stream("raw_log")
+
+    @dlt.table
+    def raw_log():
+        return spark.readStream.table(spark.conf.get("test.raw"))
+"""
+
+
+def test_spark_read_table_of_a_dataset_of_the_pipeline_is_a_dependency_edge(spark, settings, store, tmp_path):
+    """As on Databricks, spark.read.table / spark.table / spark.readStream.table of a dataset of the same pipeline
+    (short or fully qualified name) reads it like dlt.read / dlt.read_stream: after its update; a stream delivers
+    only the new rows. A reader with options before .table() is refused rather than read unordered."""
+    store.overwrite(raw(spark, [(1, 5, "a", "2026-01-01"), (2, 6, "b", "2026-01-01")]), "raw")
+    src = f"{settings.catalog}.{settings.schema_name}.src"
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"t.py": SAME_PIPELINE}), **{"test.src": src})
+    first = run(spark, settings, pipeline)
+    assert first.ok, first.error
+    assert [tuple(r) for r in store.read("totals").collect()] == [(30, 3)]
+    assert {d: first.datasets[d].kind for d in ("copied", "log", "totals")} == {
+        "copied": "streaming_table", "log": "streaming_table", "totals": "materialized_view"}
+    assert store.read("copied").count() == 2
+    store.append(raw(spark, [(3, 7, "c", "2026-01-02")]), "raw")
+    second = run(spark, settings, pipeline)
+    assert second.datasets["copied"].rows_written == 1 and store.read("copied").count() == 3
+    with_options = SAME_PIPELINE.replace('spark.read.table("src")', 'spark.read.format("delta").table("src")')
+    with pytest.raises(PipelineDefinitionError, match=r"reads '[a-z_.0-9]*src', a dataset of its own pipeline, through "
+                                                       r"a reader the local runtime cannot order"):
+        run(spark, settings, pipeline_of(settings, write_files(tmp_path / "opts", {"t.py": with_options}),
+                                         name="q", **{"test.src": src}))

@@ -45,23 +45,43 @@ def table(
     temporary: bool = False,
     row_filter: str | None = None,
     private: bool | None = None,
+    cluster_by_auto: bool = False,
 ) -> Any:
     """Declare a materialized view or streaming table (decided by whether its query streams).
 
     `schema` (a DDL string or StructType) is enforced as on Databricks (schema.py): the output must have its
     columns and types, NOT NULL holds, and its comments and primary key are stored with the table.
-    `path`, `cluster_by` and `row_filter` are accepted and ignored locally; a `temporary` (or `private`)
+    `path`, `cluster_by`, `cluster_by_auto` and `row_filter` are accepted and ignored locally; a `temporary` (or `private`)
     table is still stored in the target schema. The local-only table property `lakehouse.write` selects
     the write policy (see writers.py).
     """
 
+    return declare_table(query_function, None, name=name, comment=comment, spark_conf=spark_conf,
+                         table_properties=table_properties, partition_cols=partition_cols, schema=schema,
+                         temporary=bool(temporary or private))
+
+
+def declare_table(
+    query_function: Callable[[], Any] | None,
+    kind: Kind | None,
+    *,
+    name: str | None,
+    comment: str | None,
+    spark_conf: dict[str, str] | None,
+    table_properties: dict[str, str] | None,
+    partition_cols: list[str] | None,
+    schema: Any,
+    temporary: bool,
+) -> Any:
+    """The decorator behind `@dlt.table` (kind None: decided by its reads) and `@dp.materialized_view`."""
+
     def register(func: Callable[[], Any]) -> Callable[[], Any]:
         dataset = Dataset(
             name=name or func.__name__,
-            kind=None,
+            kind=kind,
             source_file=_source_of(func),
             comment=comment,
-            temporary=bool(temporary or private),
+            temporary=temporary,
             partition_cols=tuple(partition_cols or ()),
             table_properties=dict(table_properties or {}),
             spark_conf=dict(spark_conf or {}),
@@ -107,6 +127,7 @@ def create_streaming_table(
     expect_all_or_drop: dict[str, str] | None = None,
     expect_all_or_fail: dict[str, str] | None = None,
     row_filter: str | None = None,
+    cluster_by_auto: bool = False,
 ) -> None:
     """Declare a streaming table filled by `append_flow` / `apply_changes` flows."""
     graph = context.graph()
@@ -242,21 +263,48 @@ PUBLIC = (
 )  # fmt: skip
 
 
+def module_of(name: str, doc: str, attributes: Mapping[str, Any]) -> types.ModuleType:
+    """A module object named `name` holding `attributes`."""
+    module = types.ModuleType(name, doc)
+    for attribute, value in attributes.items():
+        setattr(module, attribute, value)
+    return module
+
+
 @contextmanager
-def installed() -> Iterator[types.ModuleType]:
-    """This API as the `dlt` module for the duration of the block; the previous module is restored."""
-    module = types.ModuleType("dlt", "Local Delta Live Tables runtime (lakehouse.dlt_runtime)")
-    for attribute in PUBLIC:
-        setattr(module, attribute, globals()[attribute])
-    previous = sys.modules.get("dlt")
-    sys.modules["dlt"] = module
+def swapped(module: types.ModuleType) -> Iterator[types.ModuleType]:
+    """`module` importable under its name for the duration of the block; whatever was there is restored.
+
+    For a submodule (`pyspark.pipelines`) the parent package's attribute is swapped too: `from pyspark import
+    pipelines` reads that attribute when the real submodule was imported before."""
+    name = module.__name__
+    parent_name, _, leaf = name.rpartition(".")
+    parent = sys.modules.get(parent_name) if parent_name else None
+    missing = object()
+    previous, previous_attr = sys.modules.get(name), getattr(parent, leaf, missing) if parent else missing
+    sys.modules[name] = module
+    if parent is not None:
+        setattr(parent, leaf, module)
     try:
         yield module
     finally:
         if previous is None:
-            sys.modules.pop("dlt", None)
+            sys.modules.pop(name, None)
         else:
-            sys.modules["dlt"] = previous
+            sys.modules[name] = previous
+        if parent is not None:
+            if previous_attr is missing:
+                delattr(parent, leaf)
+            else:
+                setattr(parent, leaf, previous_attr)
+
+
+@contextmanager
+def installed() -> Iterator[types.ModuleType]:
+    """This API as the `dlt` module for the duration of the block; the previous module is restored."""
+    doc = "Local Delta Live Tables runtime (lakehouse.dlt_runtime)"
+    with swapped(module_of("dlt", doc, {a: globals()[a] for a in PUBLIC})) as module:
+        yield module
 
 
 # -- helpers --------------------------------------------------------------------------------------

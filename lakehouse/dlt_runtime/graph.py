@@ -163,6 +163,13 @@ class Graph:
                 raise PipelineDefinitionError(f"dataset {dataset.name!r} has no flow writing to it")
             if dataset.kind is None:
                 dataset.kind = Kind.STREAMING_TABLE if any(f.streaming for f in flows) else Kind.MATERIALIZED_VIEW
+            elif dataset.kind is Kind.MATERIALIZED_VIEW and any(f.streaming for f in flows):
+                # "Materialized views ... are defined as batch queries":
+                # https://docs.databricks.com/aws/en/ldp/developer/ldp-python-ref-materialized-view
+                raise PipelineDefinitionError(
+                    f"materialized view {dataset.name!r} reads a stream; a materialized view is defined by a batch "
+                    "query (declare a streaming table with @dp.table instead)"
+                )
             if dataset.schema is not None and any(f.cdc for f in flows):
                 raise NotImplementedError(
                     f"dataset {dataset.name!r}: a declared schema on an apply_changes target is not supported by "

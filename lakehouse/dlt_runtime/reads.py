@@ -7,12 +7,13 @@ appended since the flow's checkpoint; what must be committed after the write is 
 
 `dlt.read` / `dlt.read_stream` name a dataset of the pipeline's own graph only: Databricks' Python API documents
 them as "Reference another graph component as a complete [an incremental] input" (the `databricks-dlt` package's
-`dlt/api.py`; https://docs.databricks.com/delta-live-tables/python-ref.html), and reads a table outside the
-pipeline with `spark.read.table("catalog_name.schema_name.table_name")` or `spark.readStream.table(...)`
-(https://docs.databricks.com/aws/en/dlt-ref/definition-function, "Batch read on a table"). So a name outside the graph
-is refused at graph build, and `spark.read.table(...)` in a dataset function is a plain batch read of that
-table: discovery finds the tables a flow's plan reads, checks they exist and registers them in the session
-catalog, and lists them among the flow's inputs (the `flow_definition` events' lineage).
+`dlt/api.py`; https://docs.databricks.com/delta-live-tables/python-ref.html), so a name outside the graph is refused
+at graph build. `spark.read.table(name)` / `spark.readStream.table(name)` (routed here by session.py) read a dataset
+of the same pipeline exactly like them, and any other table by name
+(https://docs.databricks.com/aws/en/ldp/developer/python-ref, https://docs.databricks.com/aws/en/dlt-ref/definition-function):
+discovery checks that table exists, registers it in the session catalog, and lists it among the flow's inputs (the
+`flow_definition` events' lineage). A table read that bypasses the session's `table()` (e.g. `spark.read.format(...)
+.table(...)`) is found in the flow's plan instead (`record_tables`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class DiscoveryReader:
         return self.store.spark.range(0)
 
     def read_table(self, name: str, streaming: bool) -> Any:
-        """`spark.readStream.table(name)`: a dataset of this pipeline, or a table outside it."""
+        """`spark.read.table(name)` / `spark.readStream.table(name)`: a dataset of this pipeline (an edge, as
+        `dlt.read` / `dlt.read_stream`), or a table outside it."""
         own = own_dataset(self.graph, self.store, name)
         if own is not None:
             return self.read(own, streaming)
@@ -65,8 +67,9 @@ class DiscoveryReader:
         for name, streaming in tables_read(frame).items():
             if own_dataset(self.graph, self.store, name) is not None:
                 raise PipelineDefinitionError(
-                    f"flow {self.flow.name!r} reads {name!r}, a dataset of its own pipeline, with spark.read.table; "
-                    "the local runtime orders only dlt.read / dlt.read_stream after that dataset's update: use those"
+                    f"flow {self.flow.name!r} reads {name!r}, a dataset of its own pipeline, through a reader the "
+                    "local runtime cannot order after that dataset's update (options or format before .table()): "
+                    "read it with spark.read.table(name) / spark.readStream.table(name) or dlt.read / dlt.read_stream"
                 )
             if streaming:
                 raise NotImplementedError(
@@ -121,7 +124,7 @@ class ExecutionReader:
         return self._table(self.store.name(self.graph.datasets[key].name), streaming)
 
     def read_table(self, name: str, streaming: bool) -> Any:
-        """`spark.readStream.table(name)`: as `read` for a dataset of this pipeline, else that table's rows."""
+        """`spark.read(Stream).table(name)`: as `read` for a dataset of this pipeline, else that table's rows."""
         own = own_dataset(self.graph, self.store, name)
         if own is not None:
             return self.read(own, streaming)

@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.console import Console
 
-from lakehouse.dlt_runtime import api, context, event_log, interrupted, writers
+from lakehouse.dlt_runtime import api, context, event_log, interrupted, pipelines_api, writers
 from lakehouse.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError
 from lakehouse.dlt_runtime.execution import UpdateState, failure_message, run_flow, session_conf
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
@@ -88,9 +88,10 @@ def _definition_events(events: event_log.EventLog, graph: Graph) -> None:
 
 
 def load_graph(spark: Any, store: TableStore, pipeline: PipelineSettings) -> Graph:
-    """Execute the pipeline's files with `dlt` and `spark` available, then discover and validate the graph."""
+    """Execute the pipeline's files with `dlt`, `pyspark.pipelines` and `spark` available, then discover and
+    validate the graph."""
     graph = Graph()
-    with api.installed(), context.using(context.current_graph, graph):
+    with api.installed(), pipelines_api.installed(), context.using(context.current_graph, graph):
         for path in source_files(pipeline):
             code = compile(path.read_text(), str(path), "exec")
             try:

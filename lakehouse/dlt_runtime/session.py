@@ -1,11 +1,14 @@
-"""The `spark` a pipeline file sees locally: the real session, with streaming table reads served by the runtime.
+"""The `spark` a pipeline file sees locally: the real session, with table reads by name served by the runtime.
 
-Databricks reads a table outside the pipeline with `spark.read.table("catalog.schema.table")` (batch) or
-`spark.readStream.table(...)` (streaming) (https://docs.databricks.com/aws/en/dlt-ref/definition-function). A batch read needs
-nothing from the runtime: it is a plain read of the table, which discovery finds in the flow's plan (reads.py).
-A streaming read must deliver only the rows appended since the flow last ran, which the local runtime does
-with its own checkpoints (increments.py), so `spark.readStream.table(name)` is routed to the running flow's
-reader. Everything else is the session itself.
+In a Databricks pipeline, `spark.read.table("name")` / `spark.readStream.table("name")` of a dataset of the same
+pipeline is a batch / streaming read of that dataset and makes the reading dataset depend on it, exactly like
+`dlt.read` / `dlt.read_stream`; a fully qualified name outside the pipeline reads that table
+(https://docs.databricks.com/aws/en/ldp/developer/python-ref, "Load data from ... datasets in the same pipeline";
+https://docs.databricks.com/aws/en/dlt-ref/definition-function, "Batch read on a table"). So inside a dataset
+function both are routed to the running flow's reader (reads.py): at graph discovery that records the edge, at
+execution it serves the dataset's rows, or for a stream only the rows appended since the flow last read it
+(increments.py). `spark.table(name)` is the same batch read. Outside a dataset function (a file's top level) and for
+everything else it is the session itself.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from lakehouse.dlt_runtime import context
 
 
 class PipelineSession:
-    """Delegates to the real session; `readStream.table(name)` reads through the current flow's reader."""
+    """Delegates to the real session; table reads by name go through the current flow's reader."""
 
     def __init__(self, spark: Any) -> None:
         self._spark = spark
@@ -25,18 +28,28 @@ class PipelineSession:
         return getattr(self._spark, name)
 
     @property
-    def readStream(self) -> "_StreamReader":  # noqa: N802 - the PySpark name
-        return _StreamReader(self._spark)
+    def read(self) -> "_TableReader":
+        return _TableReader(self._spark.read, streaming=False)
+
+    @property
+    def readStream(self) -> "_TableReader":  # noqa: N802 - the PySpark name
+        return _TableReader(self._spark.readStream, streaming=True)
+
+    def table(self, tableName: str) -> Any:  # noqa: N803 - the PySpark name
+        return self.read.table(tableName)
 
 
-class _StreamReader:
-    def __init__(self, spark: Any) -> None:
-        self._spark = spark
+class _TableReader:
+    """A DataFrameReader / DataStreamReader whose `table(name)` is a pipeline read while a flow is declared or runs."""
 
-    def __getattr__(self, name: str) -> Any:  # format(), option(), load(): the real DataStreamReader
-        return getattr(self._spark.readStream, name)
+    def __init__(self, reader: Any, streaming: bool) -> None:
+        self._reader, self._streaming = reader, streaming
 
-    def table(self, name: str) -> Any:
-        """The rows appended to table `name` since this flow last read it (a dataset of the pipeline: as
-        `dlt.read_stream`)."""
-        return context.reader().read_table(name, streaming=True)
+    def __getattr__(self, name: str) -> Any:  # format(), option(), load(), ...: the real reader's
+        return getattr(self._reader, name)
+
+    def table(self, tableName: str) -> Any:  # noqa: N803 - the PySpark name
+        reader = context.current_reader.get()
+        if reader is None:
+            return self._reader.table(tableName)
+        return reader.read_table(tableName, streaming=self._streaming)
