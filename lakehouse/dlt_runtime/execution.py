@@ -71,6 +71,8 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
     with session_conf(state.store.spark, {**dataset.spark_conf, **flow.spark_conf}), ExitStack() as stack:
         with context.using(context.current_reader, reader):
             frame = reader.read_table(flow.cdc.source, streaming=True) if flow.cdc else flow.func()
+        if reader.hidden:  # e.g. Auto Loader's `_metadata`: hidden, so never in the output (a no-op when absent)
+            frame = frame.drop(*reader.hidden)
         if dataset.schema is not None:  # declared columns and types, checked on the plan's schema (no data read)
             dataset.schema.check_frame(frame.schema.fields, dataset.name)
             frame = frame.select(*[f"`{c}`" for c in dataset.schema.names])

@@ -27,7 +27,7 @@ from lakehouse.dlt_runtime.checkpoints import Checkpoint, Position
 from lakehouse.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.increments import read_appended
-from lakehouse.dlt_runtime.sources import SourceRequest, streaming_source
+from lakehouse.dlt_runtime.sources import SourceRequest, hidden_columns, streaming_source
 from lakehouse.errors import LakehouseError
 from lakehouse.storage import TableStore
 
@@ -113,6 +113,7 @@ class ExecutionReader:
     positions: dict[str, Position] = field(default_factory=dict)
     source_commits: list[Callable[[], None]] = field(default_factory=list)
     views_read: set[str] = field(default_factory=set)
+    hidden: set[str] = field(default_factory=set)  # source columns removed from the flow's output
 
     def read(self, name: str, streaming: bool) -> Any:
         key = self.graph.find(name)
@@ -151,9 +152,12 @@ class ExecutionReader:
             full_refresh=self.full_refresh,
             state_dir=self.state_dir / "sources" / name,
             options=dict(options),
+            target_dir=None if self.graph.datasets[self.graph.find(self.flow.target)].kind is Kind.VIEW
+            else self.store.path(self.flow.target),
         )
         frame, commit = streaming_source(name)(request)
         self.source_commits.append(commit)
+        self.hidden.update(hidden_columns(name))
         return frame
 
     def committed_checkpoint(self) -> Checkpoint:

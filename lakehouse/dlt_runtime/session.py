@@ -8,14 +8,15 @@ https://docs.databricks.com/aws/en/dlt-ref/definition-function, "Batch read on a
 function both are routed to the running flow's reader (reads.py): at graph discovery that records the edge, at
 execution it serves the dataset's rows, or for a stream only the rows appended since the flow last read it
 (increments.py). `spark.table(name)` is the same batch read. Outside a dataset function (a file's top level) and for
-everything else it is the session itself.
+everything else it is the session itself, except `spark.readStream.format("cloudFiles")`, which is Auto Loader on
+the runtime's file ingestion (auto_loader.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lakehouse.dlt_runtime import context
+from lakehouse.dlt_runtime import auto_loader, context
 
 
 class PipelineSession:
@@ -45,8 +46,14 @@ class _TableReader:
     def __init__(self, reader: Any, streaming: bool) -> None:
         self._reader, self._streaming = reader, streaming
 
-    def __getattr__(self, name: str) -> Any:  # format(), option(), load(), ...: the real reader's
+    def __getattr__(self, name: str) -> Any:  # option(), load(), ...: the real reader's
         return getattr(self._reader, name)
+
+    def format(self, source: str) -> Any:  # noqa: A003 - the PySpark name
+        """`readStream.format("cloudFiles")` is Auto Loader (auto_loader.py); any other format the real reader's."""
+        if self._streaming and source == auto_loader.SOURCE:
+            return auto_loader.CloudFilesReader()
+        return self._reader.format(source)
 
     def table(self, tableName: str) -> Any:  # noqa: N803 - the PySpark name
         reader = context.current_reader.get()

@@ -39,16 +39,24 @@ class SourceRequest:
     full_refresh: bool
     state_dir: Path
     options: Mapping[str, Any] = field(default_factory=dict)
+    target_dir: Path | None = None  # where the target table's files are (None for a view)
 
 
 StreamingSource = Callable[[SourceRequest], tuple[Any, Commit]]
 
 _SOURCES: dict[str, StreamingSource] = {}
+_HIDDEN: dict[str, tuple[str, ...]] = {}
 
 
-def register_streaming_source(name: str, source: StreamingSource) -> None:
-    """Make `source` readable as `name` (registering the same name again replaces it)."""
+def register_streaming_source(name: str, source: StreamingSource, hidden_columns: tuple[str, ...] = ()) -> None:
+    """Make `source` readable as `name` (registering the same name again replaces it). `hidden_columns` are
+    columns of its frames that, like Databricks' `_metadata`, never reach a flow's output unless renamed."""
     _SOURCES[name] = source
+    _HIDDEN[name] = hidden_columns
+
+
+def hidden_columns(name: str) -> tuple[str, ...]:
+    return _HIDDEN.get(name, ())
 
 
 def streaming_source(name: str) -> StreamingSource:

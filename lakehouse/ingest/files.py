@@ -43,10 +43,14 @@ class IngestLog:
     ) -> list[str]:
         """Files `<landing>/<source>/<YYYY-MM-DD>/*.<ext>` not ingested yet, sorted (day folders up to
         `through` when given). Settles the pending files of an interrupted run first."""
+        return self.new_files_of(list_files(landing, source, ext, through=through), already_written)
+
+    def new_files_of(self, listing: Sequence[str], already_written: Callable[[list[str]], set[str]]) -> list[str]:
+        """The files of `listing` (absolute paths) not ingested yet, after settling an interrupted run's."""
         files = self._load()
         self._settle(files, already_written)
         new = []
-        for path in list_files(landing, source, ext, through=through):
+        for path in listing:
             entry = files.get(path)
             if entry is None:
                 new.append(path)

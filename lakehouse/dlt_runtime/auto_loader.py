@@ -1,0 +1,227 @@
+"""`spark.readStream.format("cloudFiles")` in a pipeline file: Auto Loader on the runtime's exactly-once ingestion.
+
+Databricks' Auto Loader reads each new file of a directory once (https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/).
+Locally the reader is a streaming source of the runtime (sources.py): the files under the path not ingested yet are
+listed with the ingested-files log (lakehouse.ingest.files), parsed by lakehouse.ingest.parse and handed to Spark;
+they are marked ingested only after the flow's write committed. Supported options, as documented
+(https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options):
+
+* `cloudFiles.format` json (JSON lines), csv (with `header` true) or parquet, and `.schema(...)` (DDL or StructType);
+* `rescuedDataColumn`: values that do not fit their column's type, and fields not in the schema, are kept there as
+  JSON with `_file_path` (https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/schema#rescue);
+  without it, as with Auto Loader given a schema, such values are null;
+* `_metadata` (`file_path`, `file_name`, `file_size`, `file_modification_time`), Databricks' hidden file metadata
+  column (https://docs.databricks.com/aws/en/ingestion/file-metadata-column): locally a real struct column that the
+  runtime removes from the flow's output, so `select("*")` leaves it out and `_metadata.file_path` works. Locally
+  `file_path` is the file's absolute path, not a URI.
+
+Options the local side cannot honour (`cloudFiles.format` text/avro/..., `multiLine`, `header` false, schema
+inference) are refused by name rather than read differently. Other reader options (`timestampFormat`, ...) are
+accepted: the parser reads ISO-8601 values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from lakehouse.dlt_runtime import context
+from lakehouse.dlt_runtime.schema import parse
+from lakehouse.dlt_runtime.sources import SourceRequest, register_streaming_source
+
+SOURCE = "cloudFiles"
+METADATA = "_metadata"
+FORMATS = {"json": "json", "csv": "csv", "parquet": "parquet"}
+_PENDING_TARGET = "pending_target.json"
+
+
+class CloudFilesReader:
+    """The DataStreamReader of `spark.readStream.format("cloudFiles")`: collects options and the schema, and
+    `load(path)` reads through the running flow's reader (discovery records the source, execution ingests)."""
+
+    def __init__(self) -> None:
+        self._options: dict[str, str] = {}
+        self._schema: Any = None
+
+    def option(self, key: str, value: Any) -> CloudFilesReader:
+        self._options[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        return self
+
+    def options(self, **options: Any) -> CloudFilesReader:
+        for key, value in options.items():
+            self.option(key, value)
+        return self
+
+    def schema(self, schema: Any) -> CloudFilesReader:
+        self._schema = schema
+        return self
+
+    def format(self, source: str) -> CloudFilesReader:  # noqa: A003 - the PySpark name
+        if source != SOURCE:
+            raise NotImplementedError(f"readStream.format({source!r}) after cloudFiles is not supported locally")
+        return self
+
+    def load(self, path: str | None = None) -> Any:
+        if path is None:
+            raise ValueError("cloudFiles needs a path: readStream.format('cloudFiles').load(path)")
+        return context.reader().read_source(SOURCE, {"path": path, "options": dict(self._options),
+                                                     "schema": self._schema})
+
+
+def read_cloud_files(request: SourceRequest) -> tuple[Any, Callable[[], None]]:
+    """The streaming source behind CloudFilesReader: the new files under the path, parsed, and their commit."""
+    from lakehouse.ingest import IngestLog, read_files, to_spark
+
+    options: Mapping[str, str] = request.options["options"]
+    fmt, columns = _format(options), _columns(request.options["schema"], request.flow)
+    root = Path(request.options["path"])
+    stream = _stream_dir(request)
+    log = IngestLog(stream)
+    files = _listing(root)
+    if request.full_refresh:
+        _note_target(request, stream)
+        log.restart(files)
+    else:
+        new = log.new_files_of(files, _written_since_begin(request, stream))
+        _note_target(request, stream)
+        log.begin(new)
+        files = new
+    if fmt == "parquet":
+        table = _parquet(files, columns)
+    else:
+        table = read_files(files, fmt, columns).table.drop(["_line"])
+    table = _with_metadata(table, files).drop(["_source_file"])
+    rescued = options.get("rescuedDataColumn")
+    table = table.rename_columns([rescued if n == "_rescued_data" and rescued else n for n in table.column_names])
+    if not rescued and "_rescued_data" in table.column_names:
+        table = table.drop(["_rescued_data"])
+    staging = stream / "staging"
+    shutil.rmtree(staging, ignore_errors=True)  # a failed update's hand-over
+    frame = to_spark(request.spark, table, staging)
+
+    def commit() -> None:
+        log.commit(files)
+        shutil.rmtree(staging, ignore_errors=True)
+
+    return frame, commit
+
+
+def _format(options: Mapping[str, str]) -> str:
+    fmt = options.get("cloudFiles.format")
+    if fmt not in FORMATS:
+        raise NotImplementedError(f"cloudFiles.format {fmt!r} is not supported locally: use one of {sorted(FORMATS)}")
+    if options.get("multiLine", "false").lower() == "true":
+        raise NotImplementedError("cloudFiles with multiLine true is not supported locally (JSON lines only)")
+    if fmt == "csv" and options.get("header", "false").lower() != "true":
+        raise NotImplementedError("cloudFiles csv is supported locally only with option('header', 'true')")
+    return fmt
+
+
+def _columns(schema: Any, flow: str) -> list[tuple[str, str]]:
+    if schema is None:
+        raise NotImplementedError(f"flow {flow!r}: cloudFiles without .schema(...) (schema inference) is not "
+                                  "supported locally yet: give the schema")
+    declared = parse(schema, f"{flow} (cloudFiles schema)")
+    return [(c.name, c.dtype) for c in declared.columns]
+
+
+def _listing(root: Path) -> list[str]:
+    """Every data file under `root`, sorted; names starting with `_` or `.` are skipped, as Spark's file sources
+    skip them (checkpoints, `_SUCCESS`, hidden files)."""
+    found = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d[0] not in "._")
+        found += [os.path.join(folder, n) for n in names if n[0] not in "._"]
+    return sorted(os.path.abspath(f) for f in found)
+
+
+def _parquet(files: list[str], columns: list[tuple[str, str]]) -> pa.Table:
+    """Parquet files conformed to the schema by name: a missing column is null, and a column of another type or not
+    in the schema is rescued as JSON, like the text formats."""
+    from lakehouse.ingest.parse import ARROW_TYPES, output_schema
+
+    out = output_schema(columns)
+    parts = []
+    for file in files:
+        data = pq.read_table(file)
+        rows = data.num_rows
+        arrays, rescued = [], [dict() for _ in range(rows)]
+        for name, kind in columns:
+            if name not in data.column_names:
+                arrays.append(pa.nulls(rows, ARROW_TYPES[kind]))
+                continue
+            col = data.column(name)
+            try:
+                arrays.append(col.cast(ARROW_TYPES[kind]))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                arrays.append(pa.nulls(rows, ARROW_TYPES[kind]))
+                for i, value in enumerate(col.to_pylist()):
+                    rescued[i][name] = value
+        known = {n for n, _ in columns}
+        for name in (n for n in data.column_names if n not in known):
+            for i, value in enumerate(data.column(name).to_pylist()):
+                rescued[i][name] = value
+        text = [json.dumps(r | {"_file_path": file}, default=str) if r else None for r in rescued]
+        arrays += [pa.array(text, pa.string()), pa.repeat(pa.scalar(file), rows), pa.nulls(rows, pa.int32())]
+        parts.append(pa.Table.from_arrays(arrays, schema=out))
+    return pa.concat_tables(parts) if parts else out.empty_table()
+
+
+def _with_metadata(table: pa.Table, files: list[str]) -> pa.Table:
+    """`_metadata` per row, computed once per file and spread with `take` (no per-row work)."""
+    stats = {f: os.stat(f) for f in files}
+    fields = pa.struct([("file_path", pa.string()), ("file_name", pa.string()), ("file_size", pa.int64()),
+                        ("file_modification_time", pa.timestamp("us", tz="UTC"))])
+    if table.num_rows == 0:
+        return table.append_column(METADATA, pa.array([], fields))
+    encoded = pc.dictionary_encode(table["_source_file"]).combine_chunks()
+    paths = encoded.dictionary.to_pylist()
+    per_file = pa.array([{"file_path": p, "file_name": os.path.basename(p), "file_size": stats[p].st_size,
+                          "file_modification_time": stats[p].st_mtime_ns // 1000} for p in paths], fields)
+    return table.append_column(METADATA, pc.take(per_file, encoded.indices))
+
+
+def _stream_dir(request: SourceRequest) -> Path:
+    """One checkpoint per stream (flow and path), as each Auto Loader stream has its own."""
+    digest = hashlib.sha256(str(request.options["path"]).encode()).hexdigest()[:12]
+    return request.state_dir / request.flow / digest
+
+
+def _note_target(request: SourceRequest, stream: Path) -> None:
+    """Record the target table's Delta version before a batch is written (see `_written_since_begin`)."""
+    path = stream / _PENDING_TARGET
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": _delta_version(request.target_dir)}))
+
+
+def _written_since_begin(request: SourceRequest, stream: Path) -> Callable[[list[str]], set[str]]:
+    """After a crash: the pending files reached the target iff its Delta version moved since they were begun (the
+    flow's one write is the only commit to its target between begin and commit)."""
+
+    def check(files: list[str]) -> set[str]:
+        path = stream / _PENDING_TARGET
+        before = json.loads(path.read_text())["version"] if path.exists() else None
+        moved = before is not None and _delta_version(request.target_dir) > before
+        return set(files) if moved else set()
+
+    return check
+
+
+def _delta_version(table_dir: Path | None) -> int:
+    log = None if table_dir is None else table_dir / "_delta_log"
+    if log is None or not log.is_dir():
+        return -1
+    return max((int(p.stem) for p in log.glob("*.json") if p.stem.isdigit()), default=-1)
+
+
+def register() -> None:
+    register_streaming_source(SOURCE, read_cloud_files, hidden_columns=(METADATA,))

@@ -1,0 +1,110 @@
+"""`spark.readStream.format("cloudFiles")` in a pipeline file: Auto Loader's options on the local file ingestion.
+
+Small landing folders are written into tmp_path; the pipeline is written as Databricks documents Auto Loader
+(https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.test_dlt_runtime import pipeline_of, run, write_files
+
+PIPELINE = """
+    from pyspark import pipelines as dp
+    from pyspark.sql import functions as F
+    LANDING = spark.conf.get("test.landing")
+
+    @dp.table
+    def orders_json():
+        return (spark.readStream.format("cloudFiles")
+                .option("cloudFiles.format", "json")
+                .option("rescuedDataColumn", "_rescued")
+                .schema("id INT, amount DOUBLE, ts TIMESTAMP")
+                .load(f"{LANDING}/json")
+                .select("*", F.col("_metadata.file_name").alias("file"),
+                        F.col("_metadata.file_modification_time").alias("mtime")))
+
+    @dp.table
+    def orders_csv():
+        return (spark.readStream.format("cloudFiles")
+                .option("cloudFiles.format", "csv")
+                .option("header", True)
+                .schema("id INT, amount DOUBLE")
+                .load(f"{LANDING}/csv"))
+
+    @dp.table
+    def orders_parquet():
+        return (spark.readStream.format("cloudFiles")
+                .options(**{"cloudFiles.format": "parquet", "rescuedDataColumn": "_rescued_data"})
+                .schema("id BIGINT, amount DOUBLE")
+                .load(f"{LANDING}/parquet")
+                .withColumn("path", F.col("_metadata.file_path")))
+"""
+
+
+def landing(root: Path) -> Path:
+    (root / "json" / "2026-01-01").mkdir(parents=True)
+    (root / "json" / "2026-01-01" / "a.json").write_text(
+        '{"id": 1, "amount": 2.5, "ts": "2026-01-01T10:00:00Z"}\n'
+        '{"id": 2, "amount": "lots", "ts": "2026-01-01T11:00:00Z", "note": "extra"}\n')
+    (root / "json" / "_checkpoint").mkdir()
+    (root / "json" / "_checkpoint" / "ignored.json").write_text('{"id": 99}\n')
+    (root / "csv").mkdir()
+    (root / "csv" / "a.csv").write_text("id,amount\n1,3.0\n2,oops\n")
+    (root / "parquet").mkdir()
+    pq.write_table(pa.table({"id": [1, 2], "amount": [1.0, 2.0], "other": ["x", "y"]}), root / "parquet" / "a.parquet")
+    return root
+
+
+def test_cloud_files_with_a_schema_ingests_each_file_once_with_rescued_data_and_metadata(spark, settings, store, tmp_path):
+    root = landing(tmp_path / "landing")
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"p.py": PIPELINE}), **{"test.landing": str(root)})
+    first = run(spark, settings, pipeline)
+    assert first.ok, first.error
+    assert {first.datasets[d].kind for d in ("orders_json", "orders_csv", "orders_parquet")} == {"streaming_table"}
+
+    rows = sorted(store.read("orders_json").collect(), key=lambda r: r.id)
+    assert store.read("orders_json").columns == ["id", "amount", "ts", "_rescued", "file", "mtime"]  # no _metadata
+    assert [(r.id, r.amount, r.file) for r in rows] == [(1, 2.5, "a.json"), (2, None, "a.json")]
+    rescued = json.loads(rows[1]._rescued)
+    assert rescued == {"amount": "lots", "note": "extra", "_file_path": str(root / "json" / "2026-01-01" / "a.json")}
+    assert rows[0]._rescued is None and rows[0].mtime is not None
+    # Given a schema and no rescuedDataColumn, a value that does not fit is null and no column is added.
+    assert store.read("orders_csv").columns == ["id", "amount"]
+    assert sorted(tuple(r) for r in store.read("orders_csv").collect()) == [(1, 3.0), (2, None)]
+    parquet = sorted(store.read("orders_parquet").collect(), key=lambda r: r.id)
+    assert [(r.id, json.loads(r._rescued_data)["other"], r.path) for r in parquet] == [
+        (1, "x", str(root / "parquet" / "a.parquet")), (2, "y", str(root / "parquet" / "a.parquet"))]
+
+    # Nothing new: nothing ingested twice. A new file: only its rows.
+    second = run(spark, settings, pipeline)
+    assert [second.datasets[d].rows_written for d in ("orders_json", "orders_csv", "orders_parquet")] == [0, 0, 0]
+    (root / "json" / "2026-01-01" / "b.json").write_text('{"id": 3, "amount": 1, "ts": "2026-01-02T00:00:00Z"}\n')
+    third = run(spark, settings, pipeline)
+    assert third.datasets["orders_json"].rows_written == 1 and store.read("orders_json").count() == 3
+
+    # A full refresh reads every file again into a truncated table.
+    fresh = run(spark, settings, pipeline, full_refresh=True)
+    assert fresh.datasets["orders_json"].rows_written == 3 and store.read("orders_json").count() == 3
+    assert store.read("orders_csv").count() == 2
+
+
+@pytest.mark.parametrize("option, message", [
+    ('.option("cloudFiles.format", "avro")', "cloudFiles.format 'avro' is not supported locally"),
+    ('.option("cloudFiles.format", "json").option("multiLine", "true")', "multiLine true is not supported locally"),
+    ('.option("cloudFiles.format", "csv")', "only with option\\('header', 'true'\\)"),
+])
+def test_options_the_local_side_cannot_honour_fail_the_flow_by_name(spark, settings, store, tmp_path, option, message):
+    root = landing(tmp_path / "landing")
+    body = ("import dlt\n@dlt.table\ndef t():\n    return spark.readStream.format('cloudFiles')" + option +
+            ".schema('id INT').load(spark.conf.get('test.landing') + '/json')\n")
+    result = run(spark, settings, pipeline_of(settings, write_files(tmp_path / "src", {"t.py": body}),
+                                              **{"test.landing": str(root)}))
+    assert result.state == "FAILED" and not store.exists("t")
+    assert message.replace("\\", "") in result.datasets["t"].error
