@@ -34,6 +34,8 @@ def train(ctx: click.Context, run_date: str | None) -> None:
     with spark_session(settings) as spark:
         result = train_job(spark, settings, parse_date(run_date or None))
     metrics = ", ".join(f"{k} {result.metrics[k]:.4f}" for k in ("roc_auc", "pr_auc", "brier", "lift_at_k"))
+    if result.reused:
+        click.echo("already trained for this date on the same data and settings: no new version, the earlier one and its decision")
     click.echo(f"{result.model_name} version {result.version} (run {result.run_id}): {metrics}")
     click.echo(f"gate {result.decision.outcome}: {result.decision.reason}")
 

@@ -49,6 +49,21 @@ GATE_METRIC = "gate_metric"  # the metric the challenger had to improve
 GATE_OUTCOME = "gate_outcome"  # promoted / held, or would promote / would hold in dry-run
 GATE_REASON = "gate_reason"  # why, shortened by `fit` if it is ever longer than a tag value may be
 GATE_CHAMPION_VERSION = "gate_champion_version"  # the version it was compared with, or "none"
+# The statistical decision (ml/training/paired.py): challenger - champion on the held-out rows, its interval,
+# the margin its lower bound had to reach, how it was computed, and the sample it was computed on.
+GATE_DIFFERENCE = "gate_difference"  # challenger - champion on all held-out rows ("none" for a first model)
+GATE_LOWER = "gate_interval_lower"
+GATE_UPPER = "gate_interval_upper"
+GATE_CONFIDENCE = "gate_confidence"  # two-sided level of the interval, e.g. 0.95
+GATE_MIN_IMPROVEMENT = "gate_min_improvement"  # what the lower bound had to reach
+GATE_METHOD = "gate_method"  # e.g. "paired customer bootstrap, percentile; 2000 resamples; seed 0"
+GATE_ROWS = "gate_rows"  # held-out rows both models were scored on
+GATE_POSITIVES = "gate_positives"  # positive rows among them
+GATE_CUSTOMERS = "gate_customers"  # distinct customers (the bootstrap's resampling unit)
+GATE_POSITIVE_CUSTOMERS = "gate_positive_customers"  # distinct churners (what `min_positives` counts)
+VERSION_KEYS = (RUN_DATE, GATE_MODE, GATE_METRIC, GATE_OUTCOME, GATE_REASON, GATE_CHAMPION_VERSION, GATE_DIFFERENCE,
+                GATE_LOWER, GATE_UPPER, GATE_CONFIDENCE, GATE_MIN_IMPROVEMENT, GATE_METHOD, GATE_ROWS, GATE_POSITIVES,
+                GATE_CUSTOMERS, GATE_POSITIVE_CUSTOMERS)  # every fixed key; `gate_metric_key` makes the others
 
 
 def gate_metric_key(side: str, metric: str) -> str:

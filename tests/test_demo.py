@@ -30,7 +30,8 @@ LAST = date(2026, 1, 1) + timedelta(days=DAYS - 1)
 def demo(tmp: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LAKEHOUSE_STORAGE_ROOT": str(tmp / "warehouse"), "LAKEHOUSE_LANDING_PATH": str(tmp / "landing"),
            "LAKEHOUSE_TRAINING__AS_OF_EVERY_DAYS": "2", "LAKEHOUSE_TRAINING__HORIZON_DAYS": "7",
-           "LAKEHOUSE_TRAINING__GATE__MINIMUMS": '{"roc_auc": 0.55}'}
+           "LAKEHOUSE_TRAINING__GATE__MINIMUMS": '{"roc_auc": 0.55}',
+           "LAKEHOUSE_TRAINING__GATE__MIN_POSITIVES": "5"}  # 800 customers: fewer churners than the default 50
     return subprocess.run([sys.executable, "-m", "lakehouse.cli", "demo", "--days", str(DAYS), "--customers",
                            str(CUSTOMERS)], env=env, cwd=tmp, capture_output=True, text=True, timeout=900)
 

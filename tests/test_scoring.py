@@ -24,12 +24,13 @@ from ml.serialization import ALLOW_LOAD
 from ml.synthetic import synthetic_tables, write_tables
 from ml.training.dataset import load_training_data
 from ml.training.labels import as_of_dates
-from ml.training.train import train
+from ml.training.train import data_identity, earlier_training, settings_fingerprint, train
 
 START, DAYS = date(2026, 1, 1), 60
 RUN = START + timedelta(days=DAYS - 1)
 TRAINING = TrainingSettings(
-    horizon_days=7, validation_days=7, test_days=7, threads=1, gate=GateSettings(minimums={"roc_auc": 0.6}),
+    horizon_days=7, validation_days=7, test_days=7, threads=1,
+    gate=GateSettings(minimums={"roc_auc": 0.6}, min_positives=5),  # 300 customers: ~15 churners in the test split
     params={"hist_gradient_boosting": {"max_iter": 40, "max_leaf_nodes": 7}},
 )
 
@@ -86,6 +87,48 @@ def test_the_trained_version_carries_only_tags_unity_catalog_accepts(trained):
     assert tags[uc_tags.GATE_REASON] == result.decision.reason
     challenger_auc = float(tags[uc_tags.gate_metric_key("challenger", "roc_auc")])
     assert challenger_auc == pytest.approx(result.metrics["roc_auc"], abs=1e-6)
+    sample = result.decision.sample  # the test split: customers on 7 as-of dates, churners counted once
+    assert [int(tags[k]) for k in (uc_tags.GATE_ROWS, uc_tags.GATE_POSITIVES, uc_tags.GATE_CUSTOMERS,
+                                   uc_tags.GATE_POSITIVE_CUSTOMERS)] == [
+        result.metrics["rows"], round(result.metrics["rows"] * result.metrics["positive_rate"]), sample.customers,
+        sample.positive_customers]
+    assert sample.customers < sample.rows and 5 <= sample.positive_customers < sample.positives
+    assert uc_tags.GATE_LOWER not in tags  # a first model has nothing to be compared with
+
+
+def test_a_retraining_on_the_same_data_reuses_the_earlier_version_and_decision(spark, trained, caplog):
+    """The drift job's retraining on the day the daily job trained (same run date, same input table versions,
+    same settings) registers no identical version and starts no run: it says so and returns the earlier
+    version with its recorded decision. Other data or other settings are a new need."""
+    settings, result, _ = trained
+    client = tracking.configure(settings)
+
+    def count() -> tuple[int, int]:
+        return (len(client.search_model_versions("name = 'churn_test'")),
+                len(client.search_runs([tracking.experiment_id(settings)])))
+
+    before = count()
+    with caplog.at_level("INFO", logger="ml.training.train"):
+        again = train(spark, settings, RUN)
+    assert again.reused and count() == before
+    assert (again.version, again.run_id) == (result.version, result.run_id)
+    assert (again.decision.outcome, again.decision.reason, again.decision.sample) == (
+        "promoted", result.decision.reason, result.decision.sample)
+    assert again.metrics == pytest.approx(result.metrics)
+    assert f"not registering an identical version, reusing version {result.version}" in caplog.text
+    assert "ards_version 1" in caplog.text
+
+    identity = data_identity(spark, settings, RUN)
+    assert identity == {k: client.get_run(result.run_id).data.tags[k] for k in identity}
+    experiment, fingerprint = tracking.experiment_id(settings), settings_fingerprint(settings.training)
+    assert earlier_training(client, experiment, "churn_test", identity, fingerprint).version == result.version
+    newer_ards = {**identity, "lineage.ards_version": str(int(identity["lineage.ards_version"]) + 1)}
+    other_day = {**identity, "lineage.run_date": str(RUN - timedelta(days=1))}
+    other_settings = settings_fingerprint(settings.training.model_copy(update={"seed": 7}))
+    assert earlier_training(client, experiment, "churn_test", newer_ards, fingerprint) is None
+    assert earlier_training(client, experiment, "churn_test", other_day, fingerprint) is None
+    assert earlier_training(client, experiment, "churn_test", identity, other_settings) is None
+    assert settings_fingerprint(settings.training.model_copy(update={"threads": 2})) == fingerprint  # speed only
 
 
 def test_training_data_never_holds_a_gap_date(spark, trained):

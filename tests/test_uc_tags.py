@@ -91,8 +91,8 @@ def test_fit_shortens_a_long_value_to_the_limit_and_marks_it():
 
 
 def test_every_key_the_project_writes_on_a_version_passes():
-    keys = [uc_tags.RUN_DATE, uc_tags.GATE_MODE, uc_tags.GATE_METRIC, uc_tags.GATE_OUTCOME, uc_tags.GATE_REASON,
-            uc_tags.GATE_CHAMPION_VERSION]
+    keys = list(uc_tags.VERSION_KEYS)
+    assert {uc_tags.RUN_DATE, uc_tags.GATE_OUTCOME, uc_tags.GATE_LOWER, uc_tags.GATE_POSITIVES} <= set(keys)
     metrics = get_args(GateSettings.model_fields["metric"].annotation)  # every metric the gate may compare
     keys += [uc_tags.gate_metric_key(side, metric) for side in ("challenger", "champion") for metric in metrics]
     assert len(set(keys)) == len(keys)

@@ -17,6 +17,7 @@ import urllib.request
 import uuid
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,11 @@ from lakehouse.datagen import GeneratorConfig, generate_range
 from lakehouse.dlt_runtime import event_log_table
 from lakehouse.pipelines import run_pipeline
 from lakehouse.storage import TableStore
+from lakehouse.job_settings import GateSettings
 from lakehouse.ui.server import create_app
 from ml import uc_tags
+from ml.registry import decide, decision_tags
+from ml.training.paired import HeldOut, Interval
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
 CONFIG = GeneratorConfig(seed=3, customers=60, defect_rate=0.05, file_defect_rate=0.3, transactions_per_customer_day=2.0)
@@ -123,6 +127,21 @@ def write_quality_results(store: TableStore, settings: Any) -> None:
     report.write_text("<!doctype html><title>dq</title><h1 id='dq'>data quality report</h1>")
 
 
+# The gate's decisions on versions 2 (first model) and 3 (a noisy gain, held), tagged by the gate's own writer.
+GATE = GateSettings(min_improvement=0.002)
+FIRST = HeldOut(rows=2000, positives=130, customers=412, positive_customers=60)
+NOISY = Interval("roc_auc", 0.004, -0.008, 0.016, 0.95, 2000)
+
+
+def gate_tags(version: int) -> dict[str, str]:
+    """What the gate writes on a version: the first model promoted, then a gain of +0.004 whose interval spans 0."""
+    challenger, champion = {"roc_auc": 0.73, "lift_at_k": 3.0, "brier": 0.05}, {"roc_auc": 0.726}
+    decision = (decide(challenger, None, GATE, FIRST) if version == 2
+                else decide(challenger, champion, GATE, FIRST, NOISY))
+    outcome = "promoted" if decision.promote else "held"
+    return decision_tags(replace(decision, outcome=outcome, champion_version=None if version == 2 else "2"), GATE)
+
+
 def make_registry(settings: Any) -> dict[str, dict[str, float]]:
     """Three registered versions with test metrics: 2 is @champion, 3 is @challenger (held by the gate)."""
     from mlflow import MlflowClient
@@ -138,9 +157,9 @@ def make_registry(settings: Any) -> dict[str, dict[str, float]]:
         for name, value in metrics[str(i + 1)].items():
             client.log_metric(run.info.run_id, f"test_{name}", value)
         client.set_terminated(run.info.run_id)
-        client.create_model_version(settings.model_name, f"runs:/{run.info.run_id}/model", run.info.run_id, tags={
-            uc_tags.RUN_DATE: f"2026-01-0{i + 2}", uc_tags.GATE_OUTCOME: "held" if i == 2 else "promoted",
-            uc_tags.GATE_REASON: f"reason {i}"})
+        tags = {uc_tags.GATE_OUTCOME: "promoted", uc_tags.GATE_REASON: f"reason {i}"} if i == 0 else gate_tags(i + 1)
+        client.create_model_version(settings.model_name, f"runs:/{run.info.run_id}/model", run.info.run_id,
+                                    tags={uc_tags.RUN_DATE: f"2026-01-0{i + 2}", **tags})
     client.set_registered_model_alias(settings.model_name, "champion", "2")
     client.set_registered_model_alias(settings.model_name, "challenger", "3")
     return metrics
@@ -336,6 +355,17 @@ def test_models_page_shows_champion_challenger_metrics_and_last_scoring_run(brow
     challenger = page.evaluate("document.getElementById('challenger').textContent")
     assert "version 2" in champion and f"roc_auc {registry['2']['roc_auc']:.4f}" in " ".join(champion.split())
     assert "version 3" in challenger and "gate: held" in challenger
+    # what a person checks before trusting a decision: the interval next to it, and the sample it rests on
+    held = page.evaluate("[...document.querySelectorAll('#challenger p')].map(p => p.textContent.split(/\\s+/).join(' ').trim())")
+    decision = next(i for i, line in enumerate(held) if line.startswith("gate: held"))
+    assert "does not beat champion 0.7260" in held[decision] and "the gain may be noise" in held[decision]
+    assert held[decision + 1] == ("roc_auc gain +0.0040, 95% CI [-0.0080, +0.0160], margin 0.002 "
+                                  "2,000 held-out rows, 130 positives, 412 customers (60 churners)")
+    method = page.evaluate("document.querySelector('#challenger .gate-interval').title")
+    assert method == "paired customer bootstrap, percentile; 2000 resamples; seed 0"
+    promoted = " ".join(page.evaluate("document.querySelector('#champion .gate-evidence').textContent").split())
+    assert promoted == "2,000 held-out rows, 130 positives, 412 customers (60 churners)"  # a first model: no interval
+    assert "95% CI [-0.0080, +0.0160]" in table(page, "#version-table")[0]["gate"]  # newest first
     versions = {r["version"]: r for r in table(page, "#version-table")}
     assert versions["1"]["pr_auc"] == f"{registry['1']['pr_auc']:.4f}" and versions["2"]["aliases"] == "champion"
     last = [row for row in predictions() if row[1] == DAYS[-1]]

@@ -61,12 +61,12 @@ def publish_features(spark: Any, settings: Settings, run_date: date) -> TaskValu
 
 
 def train(spark: Any, settings: Settings, run_date: date) -> TaskValues:
-    """Train a challenger and run the promotion gate."""
+    """Train a challenger and run the promotion gate (or reuse the earlier training on the same data: `reused`)."""
     from ml.training.train import train as train_model
 
     result = train_model(spark, settings, run_date)
     return {"model_version": result.version, "gate_outcome": str(result.decision.outcome),
-            "promoted": _flag(result.decision.promote)}
+            "promoted": _flag(result.decision.promote), "reused": _flag(result.reused)}
 
 
 def score(spark: Any, settings: Settings, run_date: date) -> TaskValues:

@@ -1,6 +1,10 @@
 """The model page's registry view: every version of the churn model with its aliases, gate decision and
 test metrics, read with two MLflow calls (versions, then the experiment's runs with their metrics).
 
+The gate's decision is a statistical one (ml/registry.py), so the page shows what a person needs to judge it
+next to the outcome: the gain with its confidence interval and the margin its lower bound had to reach, and
+the held-out sample it was measured on (rows, positives, customers), all read from the version's tags.
+
 A local registry that was never created (no training yet) reads as empty and is not created here.
 """
 
@@ -26,6 +30,9 @@ class Version:
     gate_outcome: str | None
     gate_reason: str | None
     metrics: dict[str, float]  # test metrics without the prefix: roc_auc, pr_auc, ...
+    gate_interval: str | None = None  # "roc_auc gain +0.0040, 95% CI [-0.0080, +0.0160], margin 0.002"
+    gate_sample: str | None = None  # "2,000 held-out rows, 130 positives, 412 customers (60 churners)"
+    gate_method: str | None = None  # how the interval was computed
 
 
 @dataclass(frozen=True)
@@ -73,10 +80,33 @@ def registry(settings: Settings) -> Registry:
             gate_outcome=v.tags.get(GATE_OUTCOME),
             gate_reason=v.tags.get(GATE_REASON),
             metrics={k[len(TEST_PREFIX):]: float(m) for k, m in metrics.get(v.run_id, {}).items() if k.startswith(TEST_PREFIX)},
+            **_gate_evidence(v.tags),
         )
         for v in found
     ]
     return Registry(name, sorted(versions, key=lambda v: int(v.version), reverse=True))
+
+
+def _gate_evidence(tags: dict[str, str]) -> dict[str, str | None]:
+    """The interval, sample and method texts of a version's gate tags (none for versions gated before the
+    gate recorded them, or never gated)."""
+    from ml.registry import describe, recorded_decision
+    from ml.uc_tags import GATE_MIN_IMPROVEMENT
+
+    decision = recorded_decision(tags, {})
+    if decision is None:
+        return {}
+    found: dict[str, str | None] = {}
+    if decision.interval is not None:
+        gain = decision.interval
+        found["gate_interval"] = (f"{gain.metric} gain {gain.difference:+.4f}, {describe(gain)}, "
+                                  f"margin {tags.get(GATE_MIN_IMPROVEMENT, '?')}")
+        found["gate_method"] = gain.method
+    if decision.sample is not None:
+        n = decision.sample
+        found["gate_sample"] = (f"{n.rows:,} held-out rows, {n.positives:,} positives, {n.customers:,} customers "
+                                f"({n.positive_customers:,} churners)")
+    return found
 
 
 def _sqlite_path(uri: str) -> Path | None:

@@ -121,7 +121,7 @@ def module_settings(base_settings: Settings, tmp_path_factory: pytest.TempPathFa
 START, DAYS = date(2026, 1, 1), 45
 RUN = START + timedelta(days=DAYS - 1)
 TRAINING = TrainingSettings(horizon_days=7, validation_days=7, test_days=7, threads=1,
-                            gate=GateSettings(minimums={"roc_auc": 0.55}),
+                            gate=GateSettings(minimums={"roc_auc": 0.55}, min_positives=3),  # 200 customers: few churners
                             params={"hist_gradient_boosting": {"max_iter": 20, "max_leaf_nodes": 7}})
 
 

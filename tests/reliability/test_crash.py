@@ -71,8 +71,15 @@ def crashed_ml(spark, model_lake):
     store = TableStore(spark, model_lake)
     before = store.version("predictions"), store.read("predictions").toPandas(), _versions(model_lake)[1]
     commands = {"train.logged": "train", "train.registered": "train", "score.predicting": "score"}
-    running = {p: start(model_lake, command, "--date", str(RUN), fault=p) for p, command in commands.items()}
+    running = {p: start(retraining(model_lake) if command == "train" else model_lake, command, "--date", str(RUN), fault=p)
+               for p, command in commands.items()}
     return before, {p: finish(process) for p, process in running.items()}
+
+
+def retraining(settings):
+    """`settings` with another training seed: a new need, so a training for RUN trains instead of reusing version 1,
+    which was trained for RUN on the same tables (ml.training.train: one training per need)."""
+    return settings.model_copy(update={"training": settings.training.model_copy(update={"seed": settings.training.seed + 1})})
 
 
 def _versions(settings):
@@ -93,7 +100,8 @@ def test_training_killed_before_or_after_registering_leaves_the_champion_serving
     assert int(serving) < crashed_version and uc_tags.GATE_OUTCOME not in client.get_model_version(name, crashed_version).tags
     killed = client.search_runs([tracking.experiment_id(model_lake)], "attributes.status = 'RUNNING'")
     assert len(killed) == 2  # the dead trainings could not end their runs
-    result = train(spark, model_lake, RUN)  # the rerun completes and the gate decides as usual
+    result = train(spark, retraining(model_lake), RUN)  # the rerun completes and the gate decides as usual
+    assert not result.reused
     assert result.version == str(crashed_version + 1)
     closed = [client.get_run(r.info.run_id) for r in killed]  # ... the rerun marked them KILLED
     assert [r.info.status for r in closed] == ["KILLED"] * 2
