@@ -58,7 +58,7 @@ from lakehouse.dlt_runtime import cdc, event_log, execution, reads, runner, writ
 from lakehouse.dlt_runtime import run_update  # noqa: E402
 from lakehouse.dlt_runtime.sources import register_streaming_source  # noqa: E402
 from lakehouse.engine import start_engine  # noqa: E402
-from lakehouse import sources as lakehouse_sources  # noqa: E402
+from lakehouse.dlt_runtime import auto_loader  # noqa: E402
 from lakehouse.pipelines import local_pipeline  # noqa: E402
 from lakehouse.settings import Settings, load_settings  # noqa: E402
 from lakehouse.storage import TableStore  # noqa: E402
@@ -131,11 +131,11 @@ def install_probe() -> None:
 
 
 def register_sources() -> None:
-    """The landing source as run_pipeline registers it, wrapped to time file parsing and staging."""
-    lakehouse_sources.register_local_sources()
+    """The runtime's Auto Loader source, wrapped to time file parsing and staging."""
     register_streaming_source(
-        lakehouse_sources.LOCAL_SOURCE,
-        PROBE.timed("ingest", lambda request: request.target.split(".")[-1], lakehouse_sources.local_landing_source),
+        auto_loader.SOURCE,
+        PROBE.timed("ingest", lambda request: request.target.split(".")[-1], auto_loader.read_cloud_files),
+        hidden_columns=(auto_loader.METADATA,),
     )
 
 

@@ -6,9 +6,9 @@ node or an OOM kill would. `LAKEHOUSE_FAULT=<point>` makes `maybe_crash(point)` 
 when that point is reached; unset (always, outside tests) the call is one environment lookup.
 
 Points (README, 'Reliability and security', says what each proves):
-  ingest.pending         landing files recorded as pending, nothing written yet (lakehouse/sources.py)
-  ingest.read            landing files read and staged, the bronze write not committed (lakehouse/sources.py)
-  ingest.written         bronze rows committed, the ingested-files log not yet (lakehouse/sources.py)
+  ingest.pending         landing files recorded as pending, nothing written yet (lakehouse/dlt_runtime/auto_loader.py)
+  ingest.read            landing files read and staged, the bronze write not committed (lakehouse/dlt_runtime/auto_loader.py)
+  ingest.written         bronze rows committed, the ingested-files log not yet (lakehouse/dlt_runtime/auto_loader.py)
   flow.written:<flow>    a flow's table written, its checkpoint not yet saved (dlt_runtime/execution.py)
   train.logged           model logged to the MLflow run, not registered yet (ml/training/train.py)
   train.registered       version registered as @challenger, gate not run yet (ml/training/train.py)

@@ -2,7 +2,7 @@
 
 The pipeline's structure (source folders, configuration) comes from bundle/; catalog, schema and
 landing path come from the settings, so a run can be pointed elsewhere. A run for a date ingests the
-landing folders up to that date (`lakehouse.ingest_through`, a local ingestion limit). Auto Loader has no
+landing folders up to that date (`lakehouse.ingest_through`, a local ingestion limit of the runtime's Auto Loader). Auto Loader has no
 equivalent for a folder's date: it ingests every new file present, each once (its `modifiedBefore` option bounds
 a file's modification time, not the data day; changed files are not re-read, `cloudFiles.allowOverwrites` false:
 https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options). On the daily schedule that
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from lakehouse.bundle import pipeline_spec
 from lakehouse.settings import Settings
-from lakehouse.sources import INGEST_THROUGH_CONF, LANDING_PATH_CONF, STORAGE_ROOT_CONF, register_local_sources
+from lakehouse.sources import LANDING_PATH_CONF
 
 if TYPE_CHECKING:  # the runtime (and deltalake) loads only when a pipeline runs here, not where its keys are read
     from lakehouse.dlt_runtime.runner import PipelineSettings
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the runtime (and deltalake) loads only when a pipeline runs
 
 def local_pipeline(settings: Settings, key: str, run_date: date | None = None) -> PipelineSettings:
     """The bundle's pipeline `key` with this run's configuration and the event log name it publishes."""
+    from lakehouse.dlt_runtime.auto_loader import INGEST_THROUGH_CONF
     from lakehouse.dlt_runtime.runner import PipelineSettings
 
     spec = pipeline_spec(
@@ -34,7 +35,6 @@ def local_pipeline(settings: Settings, key: str, run_date: date | None = None) -
     )
     conf = dict(spec.configuration)
     conf[LANDING_PATH_CONF] = str(settings.landing)
-    conf[STORAGE_ROOT_CONF] = str(settings.storage_root)
     if run_date is not None:
         conf[INGEST_THROUGH_CONF] = run_date.isoformat()
     return PipelineSettings(name=key, catalog=spec.catalog, target=spec.schema, sources=spec.source_dirs,
@@ -53,7 +53,6 @@ def run_pipeline(spark: Any, settings: Settings, key: str, run_date: date | None
     """
     from lakehouse.dlt_runtime.runner import run_update
 
-    register_local_sources()
     pipeline = local_pipeline(settings, key, run_date)
     return run_update(spark, settings, pipeline, full_refresh=full_refresh, refresh=list(refresh) if refresh else None,
                       full_refresh_selection=list(full_refresh_selection) if full_refresh_selection else None,

@@ -108,3 +108,15 @@ def test_options_the_local_side_cannot_honour_fail_the_flow_by_name(spark, setti
                                               **{"test.landing": str(root)}))
     assert result.state == "FAILED" and not store.exists("t")
     assert message.replace("\\", "") in result.datasets["t"].error
+
+
+def test_a_unity_catalog_volume_path_reads_the_volumes_local_folder(spark, settings, store, tmp_path):
+    """`/Volumes/<catalog>/<schema>/<volume>/...` is the same path under the storage root's `_volumes` folder."""
+    volume = settings.storage_root / "_volumes" / settings.catalog / settings.schema_name / "raw"
+    landing(volume)
+    body = ("import dlt\n@dlt.table\ndef t():\n    return spark.readStream.format('cloudFiles')"
+            ".option('cloudFiles.format', 'csv').option('header', 'true').schema('id INT, amount DOUBLE')"
+            f".load('/Volumes/{settings.catalog}/{settings.schema_name}/raw/csv')\n")
+    result = run(spark, settings, pipeline_of(settings, write_files(tmp_path / "src", {"t.py": body})))
+    assert result.ok, result.error
+    assert sorted(tuple(r) for r in store.read("t").collect()) == [(1, 3.0), (2, None)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -134,9 +135,9 @@ class Lake:
         return {t: self.rows(t, ignore=("_ingested_at", *(ignore or {}).get(t, ()))) for t in self.tables()}
 
     def ingest_logs(self) -> dict[str, str]:
-        """The ingested-files log of each source, as stored."""
-        base = self.settings.storage_root / "_pipelines" / PIPELINE / "sources" / "landing"
-        return {s: (base / s / "ingested_files.json").read_text() for s in SOURCES}
+        """The ingested-files log of each source, as stored (one Auto Loader stream per bronze flow)."""
+        base = self.settings.storage_root / "_pipelines" / PIPELINE / "sources" / "cloudFiles"
+        return {s: _single((base / f"bronze_{s}").glob("*/ingested_files.json")).read_text() for s in SOURCES}
 
     def ingested(self, source: str) -> list[str]:
         return sorted(json.loads(self.ingest_logs()[source])["files"])
@@ -893,3 +894,9 @@ def test_silver_and_gold_transformations_agree_on_sail_and_classic_spark():
         "quarantine_rows": 4,
         "valid_rows": 1,
     }
+
+
+def _single(paths: Iterable[Path]) -> Path:
+    found = list(paths)
+    assert len(found) == 1, found
+    return found[0]

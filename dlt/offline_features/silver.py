@@ -25,8 +25,9 @@ LINEAGE = ["_rescued_data"]
 
 
 def prepared(source: str):
-    """The bronze stream of a source with the derived columns silver adds."""
-    df = dlt.read_stream(f"bronze_{source}")
+    """The bronze stream of a source with the derived columns silver adds (a streaming read of a dataset of this
+    pipeline: https://docs.databricks.com/aws/en/ldp/developer/python-ref)."""
+    df = spark.readStream.table(f"bronze_{source}")  # noqa: F821 - `spark` is provided by the pipeline
     if source in ("transactions", "support"):
         df = df.withColumn("event_date", F.to_date("event_time"))
     return df

@@ -27,7 +27,7 @@ from lakehouse.dlt_runtime.checkpoints import Checkpoint, Position
 from lakehouse.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.increments import read_appended
-from lakehouse.dlt_runtime.sources import SourceRequest, hidden_columns, streaming_source
+from lakehouse.dlt_runtime.sources import VOLUMES_DIR, SourceRequest, hidden_columns, streaming_source
 from lakehouse.errors import LakehouseError
 from lakehouse.storage import TableStore
 
@@ -154,6 +154,7 @@ class ExecutionReader:
             options=dict(options),
             target_dir=None if self.graph.datasets[self.graph.find(self.flow.target)].kind is Kind.VIEW
             else self.store.path(self.flow.target),
+            volumes_root=self.store.settings.storage_root / VOLUMES_DIR,
         )
         frame, commit = streaming_source(name)(request)
         self.source_commits.append(commit)

@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.console import Console
 
-from lakehouse.dlt_runtime import api, auto_loader, context, event_log, interrupted, pipelines_api, writers
+from lakehouse.dlt_runtime import api, context, event_log, interrupted, pipelines_api, writers
 from lakehouse.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError
 from lakehouse.dlt_runtime.execution import UpdateState, failure_message, run_flow, session_conf
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
@@ -91,7 +91,6 @@ def load_graph(spark: Any, store: TableStore, pipeline: PipelineSettings) -> Gra
     """Execute the pipeline's files with `dlt`, `pyspark.pipelines` and `spark` available, then discover and
     validate the graph."""
     graph = Graph()
-    auto_loader.register()
     with api.installed(), pipelines_api.installed(), context.using(context.current_graph, graph):
         for path in source_files(pipeline):
             code = compile(path.read_text(), str(path), "exec")

@@ -26,6 +26,18 @@ from typing import Any
 from lakehouse.dlt_runtime import context
 
 Commit = Callable[[], None]
+VOLUMES_DIR = "_volumes"  # under the storage root: the local folder of Unity Catalog volumes
+
+
+def local_path(path: str, volumes_root: Path | None) -> Path:
+    """Where a path a pipeline reads is on this machine: `/Volumes/<catalog>/<schema>/<volume>/<path>`, a Unity
+    Catalog volume (https://docs.databricks.com/aws/en/volumes/), is the same path under `volumes_root`; `file:`
+    prefixes are dropped; any other path is itself."""
+    plain = path.removeprefix("file:").removeprefix("dbfs:")
+    parts = Path(plain).parts
+    if volumes_root is not None and len(parts) >= 5 and parts[:2] == ("/", "Volumes"):
+        return volumes_root.joinpath(*parts[2:])
+    return Path(plain)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,7 @@ class SourceRequest:
     state_dir: Path
     options: Mapping[str, Any] = field(default_factory=dict)
     target_dir: Path | None = None  # where the target table's files are (None for a view)
+    volumes_root: Path | None = None  # the local folder of Unity Catalog volumes: /Volumes/<c>/<s>/<v>/... is under it
 
 
 StreamingSource = Callable[[SourceRequest], tuple[Any, Commit]]

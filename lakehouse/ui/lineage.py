@@ -56,10 +56,8 @@ def _load_edges(spark: Any, settings: Settings, pipeline: str) -> tuple[tuple[st
     from lakehouse.dlt_runtime.execution import session_conf
     from lakehouse.dlt_runtime.runner import load_graph
     from lakehouse.pipelines import local_pipeline
-    from lakehouse.sources import register_local_sources
     from lakehouse.storage import TableStore
 
-    register_local_sources()
     spec = local_pipeline(settings, pipeline)
     with session_conf(spark, spec.configuration):
         graph = load_graph(spark, TableStore(spark, settings), spec)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 EXPECTATIONS_TYPE = "array<struct<name:string,dataset:string,passed_records:bigint,failed_records:bigint>>"
-RUN_DATE_KEY = "lakehouse.ingest_through"  # the landing day a local update ingested up to (lakehouse.sources.INGEST_THROUGH_CONF)
+RUN_DATE_KEY = "lakehouse.ingest_through"  # the landing day a local update ingested up to (lakehouse.dlt_runtime.auto_loader.INGEST_THROUGH_CONF)
 EVENT_COLUMNS = "origin, timestamp, level, event_type, error, details"
 
 

@@ -77,7 +77,8 @@ def assert_each_file_once(store: TableStore, settings: Settings, pipeline: str, 
             continue
         counts = {r[0]: r[1] for r in store.read(f"bronze_{source}").groupBy("_source_file").count().collect()}
         assert counts == {f: data_lines(f) for f in files if data_lines(f)}, source
-        log = settings.storage_root / "_pipelines" / pipeline / "sources" / "landing" / source / "ingested_files.json"
+        stream = settings.storage_root / "_pipelines" / pipeline / "sources" / "cloudFiles" / f"bronze_{source}"
+        [log] = stream.glob("*/ingested_files.json")  # one Auto Loader stream per bronze flow
         states = json.loads(log.read_text())["files"]
         assert sorted(states) == files and {e["state"] for e in states.values()} <= {"ingested"}, source
 
