@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -65,25 +66,49 @@ def pipeline() -> None:
 
 
 @pipeline.command("run")
-@click.argument("name")
+@click.argument("name", required=False)
 @click.option("--date", "run_date", default=None, help="Data day to process (default: everything delivered).")
 @click.option("--full-refresh", is_flag=True, help="Recompute every table from all landing files.")
 @click.option("--refresh", default=None, help="Comma-separated datasets to update (others are left as they are).")
 @click.option("--full-refresh-tables", default=None,
               help="Comma-separated datasets to recompute from scratch (e.g. after correcting bad input).")
+@click.option("--source", "sources", multiple=True, type=click.Path(exists=True),
+              help="Run this pipeline folder or file (repeatable) instead of a bundle pipeline; NAME then names it.")
+@click.option("--conf", "confs", multiple=True, metavar="KEY=VALUE",
+              help="Pipeline configuration for spark.conf.get (repeatable; with --source).")
 @click.pass_obj
-def pipeline_run(settings: Settings, name: str, run_date: str | None, full_refresh: bool, refresh: str | None,
-                 full_refresh_tables: str | None) -> None:
-    """Run one update of pipeline NAME: incremental by default, or a (selective) full refresh."""
-    from lakehouse.engine import spark_session
-    from lakehouse.pipelines import run_pipeline
+def pipeline_run(settings: Settings, name: str | None, run_date: str | None, full_refresh: bool, refresh: str | None,
+                 full_refresh_tables: str | None, sources: tuple[str, ...], confs: tuple[str, ...]) -> None:
+    """Run one update of pipeline NAME: incremental by default, or a (selective) full refresh.
 
+    With --source, any Databricks pipeline folder (`import dlt` or `from pyspark import pipelines as dp`) runs the
+    same way, its tables going to the settings' catalog and schema, with its event log and summary."""
+    from lakehouse.engine import spark_session
+    from lakehouse.pipelines import folder_pipeline, run_pipeline
+
+    selection = (refresh.split(",") if refresh else None, full_refresh_tables.split(",") if full_refresh_tables else None)
+    if not sources and (name is None or confs):
+        raise click.UsageError("give a bundle pipeline NAME, or --source (with optional --conf KEY=VALUE)")
     with spark_session(settings) as spark:
-        result = run_pipeline(spark, settings, name, parse_date(run_date), full_refresh,
-                              refresh.split(",") if refresh else None,
-                              full_refresh_tables.split(",") if full_refresh_tables else None, console=console)
+        if sources:
+            from lakehouse.dlt_runtime.runner import run_update
+
+            pipeline = folder_pipeline(settings, [Path(s) for s in sources], _key_values(confs), name)
+            result = run_update(spark, settings, pipeline, full_refresh=full_refresh, refresh=selection[0],
+                                full_refresh_selection=selection[1], console=console)
+        else:
+            result = run_pipeline(spark, settings, name, parse_date(run_date), full_refresh, *selection,
+                                  console=console)
     if not result.ok:
-        raise LakehouseError(f"pipeline {name} update {result.update_id} failed: {result.error}")
+        raise LakehouseError(f"pipeline {result.pipeline} update {result.update_id} failed: {result.error}")
+
+
+def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--conf key=value` options as a mapping; anything without `=` is a usage error naming it."""
+    bad = [p for p in pairs if "=" not in p]
+    if bad:
+        raise click.BadParameter(f"{bad[0]!r} is not KEY=VALUE", param_hint="--conf")
+    return dict(p.split("=", 1) for p in pairs)
 
 
 @main.command()

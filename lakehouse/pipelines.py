@@ -14,10 +14,13 @@ reaches the pipeline: which feature dates an update recomputes follows from the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from lakehouse.bundle import pipeline_spec
+from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 from lakehouse.sources import LANDING_PATH_CONF
 
@@ -39,6 +42,20 @@ def local_pipeline(settings: Settings, key: str, run_date: date | None = None) -
         conf[INGEST_THROUGH_CONF] = run_date.isoformat()
     return PipelineSettings(name=key, catalog=spec.catalog, target=spec.schema, sources=spec.source_dirs,
                             configuration=conf, event_log=spec.event_log)
+
+
+def folder_pipeline(settings: Settings, sources: Sequence[Path], configuration: Mapping[str, str],
+                    name: str | None = None) -> PipelineSettings:
+    """Any pipeline folder, not only the bundle's: its .py files, the settings' catalog and schema as its target,
+    and `configuration` for `spark.conf.get`. The name (default: the first folder's name) keys its state and event
+    log (`event_log_<name>`), so a second run is incremental."""
+    from lakehouse.dlt_runtime.runner import PipelineSettings
+
+    if not sources:
+        raise LakehouseError("give the pipeline's source folder or files (--source)")
+    chosen = name or Path(sources[0]).resolve().name
+    return PipelineSettings(name=chosen, catalog=settings.catalog, target=settings.schema_name,
+                            sources=tuple(Path(s) for s in sources), configuration=dict(configuration))
 
 
 def run_pipeline(spark: Any, settings: Settings, key: str, run_date: date | None = None, full_refresh: bool = False,
