@@ -120,3 +120,57 @@ def test_a_unity_catalog_volume_path_reads_the_volumes_local_folder(spark, setti
     result = run(spark, settings, pipeline_of(settings, write_files(tmp_path / "src", {"t.py": body})))
     assert result.ok, result.error
     assert sorted(tuple(r) for r in store.read("t").collect()) == [(1, 3.0), (2, None)]
+
+
+INFERRED = """
+    import dlt
+    LANDING = spark.conf.get("test.landing")
+
+    @dlt.table
+    def strings():
+        return spark.readStream.format("cloudFiles").option("cloudFiles.format", "json").load(f"{LANDING}/json")
+
+    @dlt.table
+    def typed():
+        return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "csv").option("header", "true")
+                .option("cloudFiles.inferColumnTypes", "true").option("cloudFiles.schemaHints", "code STRING")
+                .option("cloudFiles.schemaLocation", f"{LANDING}/_schemas/typed")
+                .load(f"{LANDING}/csv"))
+"""
+
+
+def test_without_a_schema_auto_loader_infers_once_stores_and_evolves_with_new_columns(spark, settings, store, tmp_path):
+    root = tmp_path / "landing"
+    (root / "json").mkdir(parents=True)
+    (root / "json" / "a.json").write_text('{"b": 1, "a": "x"}\n{"a": "y", "b": 2.5}\n')
+    (root / "csv").mkdir()
+    (root / "csv" / "a.csv").write_text("id,amount,code,at\n1,2.5,007,2026-01-01T00:00:00Z\n2,3,010,2026-01-02T00:00:00Z\n")
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"p.py": INFERRED}), **{"test.landing": str(root)})
+    first = run(spark, settings, pipeline)
+    assert first.ok, first.error
+    # JSON without inferColumnTypes: strings, fields in name order, plus _rescued_data.
+    assert [(f.name, f.dataType.simpleString()) for f in store.read("strings").schema.fields] == [
+        ("a", "string"), ("b", "string"), ("_rescued_data", "string")]
+    assert sorted(tuple(r) for r in store.read("strings").collect()) == [("x", "1", None), ("y", "2.5", None)]
+    # CSV with inferColumnTypes and a hint: typed columns in header order, the hinted one kept a string.
+    assert [(f.name, f.dataType.simpleString()) for f in store.read("typed").schema.fields] == [
+        ("id", "int"), ("amount", "double"), ("code", "string"), ("at", "timestamp"), ("_rescued_data", "string")]
+    assert sorted(r.code for r in store.read("typed").collect()) == ["007", "010"]
+    assert (root / "_schemas" / "typed" / "_schemas" / "0").is_file()
+
+    # Inferred once: a later value of another type is rescued, not re-inferred.
+    (root / "csv" / "b.csv").write_text("id,amount,code,at\nthree,4,011,2026-01-03T00:00:00Z\n")
+    # A new JSON field: the update fails naming it, the schema is evolved, the rerun reads the file with it.
+    (root / "json" / "b.json").write_text('{"a": "z", "b": 3, "c": true}\n')
+    second = run(spark, settings, pipeline)
+    assert second.datasets["strings"].status == "FAILED" and "new column(s) ['c']" in second.datasets["strings"].error
+    assert second.datasets["typed"].rows_written == 1
+    assert json.loads(store.read("typed").where("id IS NULL").collect()[0]._rescued_data)["id"] == "three"
+    # Gap: Databricks adds the column to the streaming table; the local writer refuses it until a full refresh.
+    third = run(spark, settings, pipeline)
+    assert "unexpected columns ['c']; run a full refresh of 'strings'" in third.datasets["strings"].error
+    fresh = run(spark, settings, pipeline, full_refresh_selection=["strings"])
+    assert fresh.ok, fresh.error
+    assert store.read("strings").columns == ["a", "b", "c", "_rescued_data"]  # new columns appended, rescued last
+    assert sorted(tuple(r) for r in store.read("strings").collect()) == [
+        ("x", "1", None, None), ("y", "2.5", None, None), ("z", "3", "true", None)]

@@ -15,8 +15,10 @@ they are marked ingested only after the flow's write committed. Supported option
   runtime removes from the flow's output, so `select("*")` leaves it out and `_metadata.file_path` works. Locally
   `file_path` is the file's absolute path, not a URI.
 
-Options the local side cannot honour (`cloudFiles.format` text/avro/..., `multiLine`, `header` false, schema
-inference) are refused by name rather than read differently. Other reader options (`timestampFormat`, ...) are
+Without `.schema(...)`, the schema is inferred, stored and evolved as Auto Loader does (`cloudFiles.schemaLocation`,
+`cloudFiles.inferColumnTypes`, `cloudFiles.schemaHints`, `addNewColumns`: schema_inference.py).
+Options the local side cannot honour (`cloudFiles.format` text/avro/..., `multiLine`, `header` false) are refused by
+name rather than read differently. Other reader options (`timestampFormat`, ...) are
 accepted: the parser reads ISO-8601 values.
 """
 
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.dlt_runtime import context
 from lakehouse.dlt_runtime.schema import parse
+from lakehouse.dlt_runtime.schema_inference import stream_schema
 from lakehouse.dlt_runtime.sources import SourceRequest, local_path, register_streaming_source
 from lakehouse.faults import maybe_crash
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:  # pyarrow loads when files are ingested, not where only the n
 
 SOURCE = "cloudFiles"
 METADATA = "_metadata"
+RESCUED = "_rescued_data"
 FORMATS = {"json": "json", "csv": "csv", "parquet": "parquet"}
 # Local runs only: ingest `<YYYY-MM-DD>` folders up to this date, so tests and the demo replay history day by day
 # (Auto Loader has no equivalent: it ingests every new file present; lakehouse/pipelines.py explains why that is the
@@ -90,19 +94,24 @@ def read_cloud_files(request: SourceRequest) -> tuple[Any, Callable[[], None]]:
     from lakehouse.ingest import IngestLog, read_files, to_spark
 
     options: Mapping[str, str] = request.options["options"]
-    fmt, columns = _format(options), _columns(request.options["schema"], request.flow)
+    fmt, given = _format(options), request.options["schema"]
     root = local_path(request.options["path"], request.volumes_root)
     stream = _stream_dir(request)
     ingested = IngestLog(stream)
     files = _listing(root, request.spark.conf.get(INGEST_THROUGH_CONF, "") or None)
+    if not request.full_refresh:
+        files = ingested.new_files_of(files, _written_since_begin(request, stream))
+    if given is None:  # inferred once, stored, evolved (schema_inference.py); checked before files are begun
+        location = options.get("cloudFiles.schemaLocation")
+        columns = stream_schema(files, fmt, options,
+                                stream if location is None else local_path(location, request.volumes_root))
+    else:
+        columns = _columns(given, request.flow)
+    _note_target(request, stream)
     if request.full_refresh:
-        _note_target(request, stream)
         ingested.restart(files)
     else:
-        new = ingested.new_files_of(files, _written_since_begin(request, stream))
-        _note_target(request, stream)
-        ingested.begin(new)
-        files = new
+        ingested.begin(files)
     maybe_crash("ingest.pending")
     if fmt == "parquet":
         table = _parquet(files, columns)
@@ -112,10 +121,10 @@ def read_cloud_files(request: SourceRequest) -> tuple[Any, Callable[[], None]]:
             _report(stats)
         table = batch.table.drop(["_line"])
     table = _with_metadata(table, files).drop(["_source_file"])
-    rescued = options.get("rescuedDataColumn")
-    table = table.rename_columns([rescued if n == "_rescued_data" and rescued else n for n in table.column_names])
-    if not rescued and "_rescued_data" in table.column_names:
-        table = table.drop(["_rescued_data"])
+    rescued = options.get("rescuedDataColumn") or (RESCUED if given is None else None)  # inference always rescues
+    table = table.rename_columns([rescued if n == RESCUED and rescued else n for n in table.column_names])
+    if not rescued and RESCUED in table.column_names:
+        table = table.drop([RESCUED])
     staging = stream / "staging"
     shutil.rmtree(staging, ignore_errors=True)  # a failed update's hand-over
     frame = to_spark(request.spark, table, staging)
@@ -141,9 +150,6 @@ def _format(options: Mapping[str, str]) -> str:
 
 
 def _columns(schema: Any, flow: str) -> list[tuple[str, str]]:
-    if schema is None:
-        raise NotImplementedError(f"flow {flow!r}: cloudFiles without .schema(...) (schema inference) is not "
-                                  "supported locally yet: give the schema")
     declared = parse(schema, f"{flow} (cloudFiles schema)")
     return [(c.name, c.dtype) for c in declared.columns]
 
