@@ -104,10 +104,14 @@ def _quality(r: dict[str, Any]) -> Figures:
 
 
 def _drift(r: dict[str, Any]) -> Figures:
-    best = min(r["scale_runs"], key=lambda x: x["seconds"])
-    return [figure("drift job, one month", best["seconds"], "s"),
-            figure("drift: clean months flagged for retraining", r["false_positive_months"],
-                   f"of {r['clean_months']} clean months")]
+    figures = [figure("drift job, one month", min(x["seconds"] for x in r["scale"]["scale_runs"]), "s")] if r["scale"] else []
+    for label, rates in r["rates"].items():  # one per recorded rates run (e.g. without / with a filter)
+        for group, what in (("clean, complete windows", "clean months flagged for retraining"),
+                            ("clean, start of history", "start-of-history clean months flagged for retraining"),
+                            ("drift, complete reference", "drifted months flagged for retraining")):
+            v = rates["summary"]["dataset"][group]["all"]
+            figures.append(figure(f"drift: {what}{f' ({label})' if label else ''}", v["retrain"], f"of {v['n']}"))
+    return figures
 
 
 def _daily(r: dict[str, Any]) -> Figures:
@@ -158,7 +162,8 @@ STEPS = [
     Step("quality", "data quality: one pass vs per-check actions", "bench_quality.py",
          lambda n, q: ["--customers", str(n), "--days", "2", "--repeat", "1" if q else "7"], "quality", _quality),
     Step("drift", "monthly drift job", "bench_drift.py",
-         lambda n, q: ["--customers", str(n), "--repeat", "1" if q else "3"], "drift", _drift),
+         lambda n, q: ["--customers", str(n), "--repeat", "1" if q else "3", *(["--parts", "scale"] if q else [])],
+         "drift", _drift),
     Step("daily", "churn_daily job; its data path vs plain PySpark", "bench_daily.py",
          lambda n, q: ["--customers", str(n), "--history", "45", "--repeat", "1" if q else "3"], "daily", _daily),
     Step("engine", "daily data work: Sail vs classic Spark", "bench_engine.py",
