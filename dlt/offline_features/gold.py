@@ -49,8 +49,8 @@ def _unless_empty(frame: DataFrame, window: DateWindow | None) -> DataFrame:
 def customer_daily_table():
     window = _window()
     return _unless_empty(customer_daily(
-        dlt.read("silver_transactions"),
-        dlt.read("silver_support"),
+        spark.read.table("silver_transactions"),  # noqa: F821 - `spark` is provided by the pipeline
+        spark.read.table("silver_support"),  # noqa: F821
         *_bounds(window),
     ), window)
 
@@ -79,6 +79,6 @@ def customer_daily_table():
 )
 def ards_table():
     window = _window()
-    features = ards(dlt.read("customer_daily"), dlt.read("silver_customer_updates"), dlt.read("silver_churn"),
-                    *_bounds(window))
+    read = spark.read.table  # noqa: F821 - datasets of this pipeline, read as dlt.read reads them
+    features = ards(read("customer_daily"), read("silver_customer_updates"), read("silver_churn"), *_bounds(window))
     return _unless_empty(features.select(ENTITY_KEY, TIMESERIES_KEY, *[f.name for f in FEATURES]), window)
