@@ -15,6 +15,11 @@ they are marked ingested only after the flow's write committed. Supported option
   runtime removes from the flow's output, so `select("*")` leaves it out and `_metadata.file_path` works. Locally
   `file_path` is the file's absolute path, not a URI.
 
+Exactly once across crashes: a batch's files are recorded as pending with the target table's Delta version before
+anything is written; after a crash, pending files count as ingested if the target's version moved (the flow's write
+is its only commit in between) and are read again otherwise. A view has no table to ask: its pending files are read
+again (at least once).
+
 Without `.schema(...)`, the schema is inferred, stored and evolved as Auto Loader does (`cloudFiles.schemaLocation`,
 `cloudFiles.inferColumnTypes`, `cloudFiles.schemaHints`, `addNewColumns`: schema_inference.py).
 Options the local side cannot honour (`cloudFiles.format` text/avro/..., `multiLine`, `header` false) are refused by
