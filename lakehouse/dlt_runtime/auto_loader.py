@@ -239,7 +239,9 @@ def _note_target(request: SourceRequest, stream: Path) -> None:
     """Record the target table's Delta version before a batch is written (see `_written_since_begin`)."""
     path = stream / _PENDING_TARGET
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"version": _delta_version(request.target_dir)}))
+    tmp = path.with_name(f".{_PENDING_TARGET}.{os.getpid()}.tmp")  # atomic: a kill leaves the old or the new file
+    tmp.write_text(json.dumps({"version": _delta_version(request.target_dir)}))
+    os.replace(tmp, path)
 
 
 def _written_since_begin(request: SourceRequest, stream: Path) -> Callable[[list[str]], set[str]]:
