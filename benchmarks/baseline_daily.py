@@ -32,7 +32,7 @@ from pyspark.sql import functions as F
 
 from lakehouse.datagen.schema import SOURCES, TIMESTAMP_FORMAT
 from ml.feature_store.mrds import drop_rules, model_ready
-from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY
+from ml.features.definitions import COMPLETENESS_NAMES, ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY
 from ml.features.transforms import ards, customer_daily
 from quality.expectations import RULES
 
@@ -165,7 +165,8 @@ def run(spark: Any, tables: Tables, landing: Path, day: date) -> dict[str, float
         "customer_daily", "overwrite", "activity_date", between("activity_date")))
     updates, churn = tables.read("silver_customer_updates"), tables.read("silver_churn")
     step("ards", lambda: tables.write(
-        ards(tables.read("customer_daily"), updates, churn, start, day).select(ENTITY_KEY, TIMESERIES_KEY, *FEATURE_NAMES),
+        ards(tables.read("customer_daily"), updates, churn, start, day).select(ENTITY_KEY, TIMESERIES_KEY, *FEATURE_NAMES,
+                                                                             *COMPLETENESS_NAMES),
         "ards", "overwrite", TIMESERIES_KEY, between(TIMESERIES_KEY)))
     mrds = model_ready(tables.read("ards"), updates, churn, day).where(" AND ".join(f"({r})" for r in drop_rules().values()))
     step("mrds", lambda: tables.write(mrds, "mrds", "overwrite"))

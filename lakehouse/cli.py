@@ -112,8 +112,8 @@ def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
-@click.option("--days", type=int, default=None, help="Days of history to generate (default: settings, 90).")
-@click.option("--customers", type=int, default=None, help="Customers in the simulated world (default: settings, 10000).")
+@click.option("--days", type=int, default=None, help="Days of history to generate (default: settings, 180).")
+@click.option("--customers", type=int, default=None, help="Customers in the simulated world (default: settings, 6000).")
 @click.pass_obj
 def demo(settings: Settings, days: int | None, customers: int | None) -> None:
     """Run the whole system on generated data: the README's main command."""

@@ -18,6 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 Metric = Literal["roc_auc", "pr_auc", "log_loss", "brier", "lift_at_k"]
+# What a job does with ARDS/MRDS rows whose feature windows reach back before the data history
+# (`window_complete_<days>d` false, see ml/features/definitions.py): leave them out, or use them.
+IncompleteWindows = Literal["exclude", "include"]
 
 
 class GateSettings(BaseModel):
@@ -59,6 +62,9 @@ class TrainingSettings(BaseModel):
     top_k_percent: float = Field(5.0, gt=0, le=100)  # lift is measured on this share of highest scores
     seed: int = 42
     threads: int | None = Field(None, gt=0)  # native threads while fitting; None = all cores (1 on a busy 2-core box)
+    # "exclude": as-of dates start at the first feature date whose windows are all complete, and a looked-up row
+    # with an incomplete window is dropped: the model never learns from truncated windows production never shows
+    incomplete_windows: IncompleteWindows = "exclude"
     gate: GateSettings = GateSettings()
 
     @property
@@ -77,6 +83,9 @@ class ScoringSettings(BaseModel):
     predictions_table: str = "predictions"
     threshold: float | None = Field(0.5, gt=0, lt=1)  # decision = probability >= threshold ...
     top_k_percent: float | None = Field(None, gt=0, le=100)  # ... or the top k% of the day's scores
+    # "include": rows with an incomplete window are scored and flagged (predictions.features_complete false, and
+    # counted); "exclude": they get no prediction (counted). A young warehouse still needs its scores
+    incomplete_windows: IncompleteWindows = "include"
 
     @model_validator(mode="after")
     def _one_decision_rule(self) -> "ScoringSettings":
@@ -111,6 +120,9 @@ class DriftSettings(BaseModel):
     reference: ReferenceStrategy = "champion"  # the champion's training window; else / on failure: previous month
     # a current month with fewer days than this share is refused; fewer than all days is a warning
     min_day_coverage: float = Field(0.5, ge=0, le=1)
+    # "exclude": both windows compare only feature dates whose windows are all complete (the excluded dates are
+    # reported); truncated windows at the start of the history differ from full ones without any drift
+    incomplete_windows: IncompleteWindows = "exclude"
     # prediction drift of the scores (the `predictions` table) and model performance on matured labels
     predictions_table: str = "predictions"
     prediction_method: str = "wasserstein"

@@ -52,7 +52,8 @@ def score(ctx: click.Context, run_date: str | None) -> None:
     with spark_session(settings) as spark:
         result = score_job(spark, settings, parse_date(run_date or None))
     click.echo(f"wrote {result.rows:,} predictions to {result.table} (Delta version {result.table_version}) "
-               f"with model version {result.model_version}")
+               f"with model version {result.model_version}; {result.incomplete_rows:,} feature row(s) with incomplete "
+               f"windows {'scored, features_complete false' if result.incomplete_windows == 'include' else 'left out'}")
 
 
 def mlflow_server_command(settings: Settings, port: int) -> list[str]:

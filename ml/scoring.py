@@ -11,6 +11,11 @@ data is, so it scales with a cluster's executors. Locally it was the fastest cor
 rows to pandas first, and at 1M rows about as fast as one in-memory pandas predict_proba. The engine's
 batches are regrouped into CHUNK_ROWS-row chunks (fewer sklearn calls) and become pandas through pyarrow,
 as `toPandas` does for training (an int column with nulls -> float64; Sail's mapInPandas gives Int32).
+
+Incomplete windows: an MRDS row whose features' windows reach back before the data history
+(`window_complete_<days>d` false for the model's longest window) is scored and flagged by default
+(`features_complete` false in `predictions`; a young warehouse still needs its scores), or left out with
+`scoring.incomplete_windows: exclude`; either way the result and the log count them.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
 
@@ -32,13 +37,14 @@ from lakehouse.faults import maybe_crash
 from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
 from ml import registry, tracking
-from lakehouse.job_settings import ScoringSettings
+from lakehouse.job_settings import IncompleteWindows, ScoringSettings
 from ml.errors import ScoringRefused
-from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY
+from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, completeness_for
 
 log = logging.getLogger(__name__)
 AS_OF = "as_of_date"  # the MRDS's date; a table without it (the ARDS, for backfills) is dated by feature_date
 PREDICTION_SCHEMA = f"{ENTITY_KEY} string, probability double"
+FEATURES_COMPLETE = "features_complete"  # predictions: the row's feature windows all lay inside the data history
 CHUNK_ROWS = 32_768  # rows per predict_proba call: Sail hands out 8,192-row batches, and each call has a fixed cost
 # Spark types a signature type accepts: the conversions MLflow's schema enforcement allows (e.g. not bigint -> double)
 ACCEPTS = {"string": {"string"}, "integer": {"tinyint", "smallint", "int"}, "long": {"tinyint", "smallint", "int", "bigint"},
@@ -60,6 +66,8 @@ class ScoringResult:
     table: str
     table_version: int
     model_version: str
+    incomplete_rows: int = 0  # feature rows with incomplete windows: scored and flagged, or left out (settings)
+    incomplete_windows: IncompleteWindows = "include"
 
 
 def load_champion(settings: Settings) -> Champion:
@@ -107,7 +115,11 @@ def predict_batches(model: Any, batches: Iterator[pd.DataFrame]) -> Iterator[pd.
     already runs a batch per core (Spark sets OMP_NUM_THREADS to the task's cores for the same reason)."""
     with threadpool_limits(limits=1, user_api="openmp"):
         for batch in batches:
-            yield pd.DataFrame({ENTITY_KEY: batch[ENTITY_KEY], "probability": model.predict_proba(batch)[:, 1]})
+            inputs = batch.drop(columns=[c for c in (ENTITY_KEY, FEATURES_COMPLETE) if c in batch])  # the model's only
+            out = pd.DataFrame({ENTITY_KEY: batch[ENTITY_KEY], "probability": model.predict_proba(inputs)[:, 1]})
+            if FEATURES_COMPLETE in batch:  # the flag travels with its row
+                out[FEATURES_COMPLETE] = batch[FEATURES_COMPLETE].astype(bool)
+            yield out
 
 
 def _chunks(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -128,9 +140,25 @@ def _arrow_batches(model: Any, batches: Iterator[pa.RecordBatch]) -> Iterator[pa
         yield pa.RecordBatch.from_pandas(frame, preserve_index=False)
 
 
-def predict(df: DataFrame, model: Any, columns: list[str]) -> DataFrame:
-    """(customer_id, probability) for every row of `df`, computed next to the data."""
-    return df.select(ENTITY_KEY, *columns).mapInArrow(partial(_arrow_batches, model), PREDICTION_SCHEMA)
+def predict(df: DataFrame, model: Any, columns: list[str], complete: Column | None = None) -> DataFrame:
+    """(customer_id, probability) for every row of `df`, computed next to the data; with `complete` (a boolean,
+    never null) also `features_complete`, carried through with the row rather than joined back."""
+    if complete is None:
+        return df.select(ENTITY_KEY, *columns).mapInArrow(partial(_arrow_batches, model), PREDICTION_SCHEMA)
+    return df.select(ENTITY_KEY, complete.alias(FEATURES_COMPLETE), *columns).mapInArrow(
+        partial(_arrow_batches, model), f"{PREDICTION_SCHEMA}, {FEATURES_COMPLETE} boolean")
+
+
+def completeness_flag(features: DataFrame, inputs: list[str], table: str) -> Column:
+    """Whether a row's model inputs have complete windows: the completeness column of the longest input window
+    (unknown counts as incomplete); refuses a table without it, whose rows could not be flagged."""
+    needed = completeness_for(inputs)
+    if needed is None:
+        return F.lit(True)
+    if needed.name not in features.columns:
+        raise ScoringRefused(f"{table} has no {needed.name} column, so incomplete feature windows cannot be flagged: "
+                             "run the offline_features (full refresh) and online_features pipelines first")
+    return F.coalesce(F.col(needed.name), F.lit(False))
 
 
 def decide(predictions: DataFrame, cfg: ScoringSettings) -> DataFrame:
@@ -150,9 +178,13 @@ def score(spark: Any, settings: Settings, run_date: date | None = None) -> Scori
     champion = load_champion(settings)
     features = feature_rows(store, cfg.feature_table, run_date)
     check_columns(features, champion.inputs, store.name(cfg.feature_table))
-    predictions = decide(predict(features, champion.model, list(champion.inputs)), cfg)
+    complete = completeness_flag(features, list(champion.inputs), store.name(cfg.feature_table))
+    incomplete = features.where(~complete).count()
+    if cfg.incomplete_windows == "exclude":
+        features = features.where(complete)
+    predictions = decide(predict(features, champion.model, list(champion.inputs), complete), cfg)
     out = predictions.select(
-        ENTITY_KEY, F.lit(run_date).alias("score_date"), "probability", "decision",
+        ENTITY_KEY, F.lit(run_date).alias("score_date"), "probability", "decision", FEATURES_COMPLETE,
         F.lit(champion.name).alias("model_name"), F.lit(champion.version).alias("model_version"),
         F.lit(champion.run_id).alias("run_id"), F.lit(datetime.now(timezone.utc)).alias("scored_at"),
     )
@@ -160,5 +192,8 @@ def score(spark: Any, settings: Settings, run_date: date | None = None) -> Scori
                if store.exists(cfg.predictions_table)  # Delta's replaceWhere needs an existing table
                else store.overwrite(out, cfg.predictions_table, partition_by=["score_date"]))
     rows = store.read(cfg.predictions_table).where(F.col("score_date") == F.lit(run_date)).count()
-    log.info("scored %d rows for %s with %s version %s", rows, run_date, champion.name, champion.version)
-    return ScoringResult(rows, store.name(cfg.predictions_table), version, champion.version)
+    log.info("scored %d rows for %s with %s version %s; %d row(s) with incomplete feature windows %s", rows, run_date,
+             champion.name, champion.version, incomplete,
+             "scored and flagged (features_complete false)" if cfg.incomplete_windows == "include" else "left out")
+    return ScoringResult(rows, store.name(cfg.predictions_table), version, champion.version, incomplete,
+                         cfg.incomplete_windows)

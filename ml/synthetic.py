@@ -21,7 +21,7 @@ from lakehouse.datagen.schema import DOMAINS
 from lakehouse.dlt_runtime.schema import parse
 from lakehouse.storage import TableStore
 from ml.feature_store.schemas import ARDS_SCHEMA, MRDS_SCHEMA
-from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
+from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.training.pipeline import PANDAS_DTYPES
 
 FEES = {"basic": 9.99, "standard": 19.99, "premium": 39.99}
@@ -77,9 +77,13 @@ def _features(rng: np.random.Generator, rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def synthetic_tables(customers: int, start: date, days: int, seed: int = 0,
-                     feature_dates: list[date] | None = None) -> dict[str, pd.DataFrame]:
+                     feature_dates: list[date] | None = None, history_start: date | None = None) -> dict[str, pd.DataFrame]:
     """silver_customers, silver_churn and ards for `days` days from `start`; ARDS rows only on
-    `feature_dates` when given (a benchmark needs just the as-of dates)."""
+    `feature_dates` when given (a benchmark needs just the as-of dates).
+
+    The window features are drawn as full windows, so every row is complete (`window_complete_*` true) unless
+    `history_start` is given: then a row's windows are complete by the ARDS's rule for a history from that date
+    (a test of what the jobs do with incomplete rows)."""
     rng = np.random.default_rng(seed)
     people = _customers(rng, customers, start)
     hazard = 1 / (1 + np.exp(-(-6.0 + 1.0 * people["risk"].to_numpy())))
@@ -93,7 +97,11 @@ def synthetic_tables(customers: int, start: date, days: int, seed: int = 0,
     rows = people.iloc[grid_customer[active]].reset_index(drop=True)
     rows[TIMESERIES_KEY] = np.asarray(dates, dtype=object)[grid_day[active]]
     rows["days_to_churn"] = churn_day[grid_customer[active]] - offsets[grid_day[active]]
-    return {"silver_customers": people.drop(columns="risk"), "silver_churn": churn, "ards": _features(rng, rows)}
+    ards = _features(rng, rows)
+    for completeness in COMPLETENESS:
+        per_date = {d: history_start is None or completeness.complete(d, history_start) for d in dates}
+        ards[completeness.name] = ards[TIMESERIES_KEY].map(per_date).astype(bool)
+    return {"silver_customers": people.drop(columns="risk"), "silver_churn": churn, "ards": ards}
 
 
 DECLARED = {"ards": ARDS_SCHEMA, "mrds": MRDS_SCHEMA}

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lakehouse.storage import TableStore
+from ml.features.definitions import COMPLETENESS_NAMES
 
 COLUMNS = ["plan", "monthly_fee", "spend_30d", "txn_count_30d", "avg_amount_30d"]
 PLANS = ["basic", "standard", "premium"]
@@ -28,6 +29,7 @@ def ards_frame(start: date, days: int, customers: int = 150, seed: int = 1, spen
             "customer_id": [f"C{n:07d}" for n in range(customers)], "feature_date": start + timedelta(days=i),
             "plan": plan, "monthly_fee": np.select([plan == p for p in PLANS], [9.99, 19.99, 34.99]),
             "spend_30d": spend, "txn_count_30d": count, "avg_amount_30d": spend / count,
+            **dict.fromkeys(COMPLETENESS_NAMES, True),  # a long history: every window complete
         }))
     return pd.concat(rows, ignore_index=True)
 

@@ -14,7 +14,7 @@ from deltalake import DeltaTable
 
 from lakehouse.dlt_runtime import PipelineDefinitionError
 from ml.feature_store import FeatureStoreError, FeatureTable, FeatureTableNotFound, LocalFeatureStore
-from ml.features.definitions import FEATURES
+from ml.features.definitions import COMPLETENESS, FEATURES
 from tests.test_dlt_runtime import pipeline_of, raw, run, write_files
 
 TABLE = """
@@ -130,11 +130,14 @@ def test_the_feature_tables_schemas_come_from_the_feature_definitions():
     ards, mrds = parse(ARDS_SCHEMA, "ards"), parse(MRDS_SCHEMA, "mrds")
     assert (ards.primary_key.columns, ards.primary_key.timeseries) == (("customer_id", "feature_date"), "feature_date")
     assert (mrds.primary_key.columns, mrds.primary_key.timeseries) == (("customer_id",), None)
-    assert ards.names == ("customer_id", "feature_date", *[f.name for f in FEATURES])
-    assert mrds.names == ("customer_id", "as_of_date", "feature_date", *[f.name for f in FEATURES])
+    completeness = tuple(c.name for c in COMPLETENESS)
+    assert ards.names == ("customer_id", "feature_date", *[f.name for f in FEATURES], *completeness)
+    assert mrds.names == ("customer_id", "as_of_date", "feature_date", *[f.name for f in FEATURES], *completeness)
     by_name = {c.name: c for c in ards.columns}
     assert all((by_name[f.name].dtype, by_name[f.name].comment) == (f.dtype, f.description) for f in FEATURES)
-    assert ards.not_null == ("customer_id", "feature_date") and mrds.not_null == ("customer_id",)
+    assert all((by_name[c.name].dtype, by_name[c.name].comment) == ("boolean", c.description) for c in COMPLETENESS)
+    # every ARDS row has its completeness; an MRDS row without an ARDS row has none
+    assert ards.not_null == ("customer_id", "feature_date", *completeness) and mrds.not_null == ("customer_id",)
     assert parse(ards.ddl(), "ards") == ards  # what is stored with the table reads back the same
 
 

@@ -23,8 +23,11 @@ from lakehouse.bundle import load_bundle
 from lakehouse.table_metadata import SCHEMA_PROPERTY
 from ml import uc_tags
 
-DAYS, CUSTOMERS = 60, 800
+# 153 days: the 90-day windows are complete from 03-31, so the first training (05-26) has train as-of dates from
+# 03-31 on and the drift month (May) has the champion's complete April as reference (ml/features/definitions.py)
+DAYS, CUSTOMERS = 153, 800
 LAST = date(2026, 1, 1) + timedelta(days=DAYS - 1)
+FIRST_COMPLETE = date(2026, 1, 1) + timedelta(days=89)
 
 
 def demo(tmp: Path) -> subprocess.CompletedProcess[str]:
@@ -56,6 +59,18 @@ def databricks_shaped(tmp: Path, daily) -> None:
     assert champion.tags[uc_tags.GATE_OUTCOME] == "promoted"
 
 
+def complete_windows_only(tmp: Path) -> None:
+    """Every training started at the first complete feature date, and the drift job compared complete windows on
+    both sides: the default of training.incomplete_windows and drift.incomplete_windows."""
+    client = MlflowClient(f"sqlite:///{tmp / 'mlflow' / 'mlflow.db'}")
+    runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
+    assert runs and {r.data.tags["lineage.first_as_of"] for r in runs} == {str(FIRST_COMPLETE)}
+    assert {r.data.tags["lineage.train_as_of"][:10] >= str(FIRST_COMPLETE) for r in runs} == {True}
+    drift = table(tmp, "drift_history")
+    assert (drift.reference_start >= FIRST_COMPLETE).all() and (drift.month > FIRST_COMPLETE).all()
+    assert set(drift.reference_source) == {"champion training window"}
+
+
 @pytest.mark.slow
 def test_demo_runs_every_job_and_a_rerun_resumes(tmp_path):
     first = demo(tmp_path)
@@ -73,6 +88,8 @@ def test_demo_runs_every_job_and_a_rerun_resumes(tmp_path):
     assert status["drift"] == "SUCCESS" and status["retrain_needed"] == "SUCCESS" and (drift.run_date == LAST).all()
     predictions = table(tmp_path, "predictions")
     assert predictions.score_date.nunique() == 8 and len(predictions) > 8 * CUSTOMERS * 0.8
+    assert predictions.features_complete.all()  # scored days are long after the history's first 90 days
+    complete_windows_only(tmp_path)
     databricks_shaped(tmp_path, daily)
     printed = " ".join((first.stdout + first.stderr).split())  # progress goes to stderr; the console wraps lines
     assert "lakehouse job history" in printed and "lakehouse ui" in printed, printed[-2000:]

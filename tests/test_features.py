@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from ml.features.definitions import FEATURE_NAMES
+from ml.features.definitions import COMPLETENESS_NAMES, FEATURE_NAMES, Completeness, completeness_for
 from ml.features.transforms import ards, customer_daily
 
 D = date.fromisoformat
@@ -68,7 +68,7 @@ def test_ards_matches_hand_computed_values(spark, sources):
     # C3 churned on 01-04 and C4 signs up on 01-06: neither is in the ARDS for these dates.
     assert set(got) == {("C1", "2026-01-04"), ("C1", "2026-01-05"), ("C2", "2026-01-04"), ("C2", "2026-01-05")}
     c1 = got[("C1", "2026-01-05")]
-    assert list(c1) == ["customer_id", "feature_date", *FEATURE_NAMES]
+    assert list(c1) == ["customer_id", "feature_date", *FEATURE_NAMES, *COMPLETENESS_NAMES]
     assert (c1["plan"], c1["monthly_fee"], c1["tenure_days"], c1["age"]) == ("premium", 30.0, 4, 36)
     # 7-day window of 01-05 is 12-30..01-05: the 12-29 transaction falls out, the 30-day window keeps it.
     assert (c1["txn_count_7d"], c1["spend_7d"], c1["txn_count_30d"], c1["spend_30d"]) == (3, 35.0, 4, 36.0)
@@ -154,3 +154,42 @@ def test_a_daily_update_s_few_dates_equal_the_full_recompute_of_those_dates(spar
         expected = {k: v for k, v in full.items() if start <= k[1] <= stop}
         assert len(expected) >= 10 * ((stop - start).days + 1)
         assert bounded == expected, (start, stop)
+
+
+@pytest.mark.parametrize(("feature_date", "window_days", "complete"), [
+    ("2026-01-01", 1, True),    # the history's first day holds a whole 1-day window
+    ("2026-01-06", 7, False),   # 12-31..01-06: one day before the history
+    ("2026-01-07", 7, True),    # 01-01..01-07: exactly the first 7 days
+    ("2026-01-30", 30, True),
+    ("2026-01-29", 30, False),
+    ("2026-03-31", 90, True),   # 01-01 + 89 days
+    ("2026-03-30", 90, False),
+])
+def test_a_window_is_complete_exactly_when_all_its_days_are_inside_the_history(feature_date, window_days, complete):
+    assert Completeness(window_days).complete(D(feature_date), D("2026-01-01")) is complete
+
+
+def test_completeness_comes_from_the_data_s_first_activity_date_not_the_customer_s_tenure(spark, sources):
+    """The history starts at the first activity of the data (C1's 12-29 transaction): the 7-day window of 01-04
+    (12-29..01-04) is complete, that of 01-03 is not; C2, signed up on 01-03, has the same completeness as C1
+    (before signup there is no activity, which is the true value). The bucket plan (a bounded update) and the
+    pair plan (full refresh) agree, and no 30- or 90-day window is complete in a week of history."""
+    updates, tx, support, churn = sources
+    daily = customer_daily(tx, support)
+    full = {(r.customer_id, r.feature_date.isoformat()): r.asDict() for r in ards(daily, updates, churn).collect()}
+    bounded = _ards(sources, D("2026-01-03"), D("2026-01-05"))
+    assert {k: full[k] for k in bounded} == bounded
+    expected_7d = {"2026-01-01": False, "2026-01-02": False, "2026-01-03": False, "2026-01-04": True,
+                   "2026-01-05": True, "2026-01-06": True}
+    for (customer, day), row in full.items():
+        assert row["window_complete_7d"] is expected_7d[day], (customer, day)
+        assert row["window_complete_30d"] is False and row["window_complete_90d"] is False
+    assert full[("C2", "2026-01-04")]["window_complete_7d"] is full[("C1", "2026-01-04")]["window_complete_7d"] is True
+    assert list(bounded[("C1", "2026-01-05")])[-len(COMPLETENESS_NAMES):] == list(COMPLETENESS_NAMES)
+
+
+def test_the_completeness_covering_a_feature_set_is_that_of_its_longest_window():
+    assert completeness_for(["txn_count_7d", "plan"]).name == "window_complete_7d"
+    assert completeness_for(["avg_amount_30d", "spend_7d"]).name == "window_complete_30d"  # derived from 30-day sums
+    assert completeness_for(FEATURE_NAMES).name == "window_complete_90d"
+    assert completeness_for(["plan", "tenure_days"]) is None

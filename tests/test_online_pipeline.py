@@ -21,20 +21,21 @@ from lakehouse.jobs import tasks
 from lakehouse.pipelines import local_pipeline, run_pipeline
 from ml.feature_store import FeatureLookup, LocalFeatureStore, register_project_tables
 from ml.feature_store.mrds import AS_OF, REQUIRED
-from ml.features.definitions import FEATURE_NAMES, FEATURES
+from ml.features.definitions import COMPLETENESS_NAMES, FEATURE_NAMES, FEATURES
 
 D = date.fromisoformat
 RUN = D("2026-01-10")
-ARDS_SCHEMA = "customer_id string, feature_date date, " + ", ".join(f"{f.name} {f.dtype}" for f in FEATURES)
+ARDS_SCHEMA = ("customer_id string, feature_date date, " + ", ".join(f"{f.name} {f.dtype}" for f in FEATURES) + ", "
+               + ", ".join(f"{name} boolean" for name in COMPLETENESS_NAMES))
 UPDATES_SCHEMA = ("customer_id string, signup_date date, plan string, monthly_fee double, region string, "
                   "acquisition_channel string, birth_year int, status string, updated_at timestamp")
-VALID = {f.name: {"string": {"plan": "basic", "region": "north"}.get(f.name, "web"), "double": 1.0}.get(f.dtype, 1)
-         for f in FEATURES}
+VALID = {**{f.name: {"string": {"plan": "basic", "region": "north"}.get(f.name, "web"), "double": 1.0}.get(f.dtype, 1)
+            for f in FEATURES}, **dict.fromkeys(COMPLETENESS_NAMES, True)}
 
 
 def _ards_row(customer: str, day: date, **changes) -> tuple:
     values = {**VALID, **changes}
-    return (customer, day, *[values[name] for name in FEATURE_NAMES])
+    return (customer, day, *[values[name] for name in (*FEATURE_NAMES, *COMPLETENESS_NAMES)])
 
 
 def _customer(customer: str, signup: date) -> tuple:
@@ -49,7 +50,7 @@ def test_mrds_keeps_fresh_complete_rows_and_counts_what_it_drops(spark, settings
         # C3 has no ARDS row at all
         _ards_row("C4", RUN, plan=None),  # a required feature missing
         _ards_row("C5", RUN, days_since_last_txn=None, avg_amount_30d=None),  # nullable by contract: kept
-        _ards_row("C6", RUN, active_days_7d=9),  # implausible: counted, kept
+        _ards_row("C6", RUN, active_days_7d=9, window_complete_90d=False),  # implausible: counted; incomplete: kept
         _ards_row("C7", RUN),  # churned on 01-05: not in the population
         _ards_row("C8", RUN),  # signed up after the run date: not in the population
     ]
@@ -67,7 +68,9 @@ def test_mrds_keeps_fresh_complete_rows_and_counts_what_it_drops(spark, settings
     assert sorted(rows) == ["C1", "C5", "C6"]
     assert {(r[AS_OF], r.feature_date) for r in rows.values()} == {(RUN, RUN)}
     assert rows["C5"].days_since_last_txn is None and rows["C5"].tenure_days == 1
-    assert store.read("mrds").columns == ["customer_id", AS_OF, "feature_date", *FEATURE_NAMES]
+    assert store.read("mrds").columns == ["customer_id", AS_OF, "feature_date", *FEATURE_NAMES, *COMPLETENESS_NAMES]
+    assert (rows["C6"].window_complete_90d, rows["C6"].window_complete_30d, rows["C1"].window_complete_90d) == (
+        False, True, True)  # carried from the ARDS row, never a reason to drop
     events = store.read(event_log_table("online_features")).where("event_type = 'flow_progress' AND details LIKE '%data_quality%'")
     quality = json.loads(events.first().details)["flow_progress"]["data_quality"]
     assert quality["dropped_records"] == 3

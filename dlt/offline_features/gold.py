@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame
 
 from lakehouse.sources import LATE_DAYS_CONF, DateWindow, recompute_window
 from ml.feature_store.schemas import ARDS_SCHEMA
-from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
+from ml.features.definitions import COMPLETENESS_NAMES, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.features.transforms import ards, customer_daily
 
 INCREMENTAL = {"lakehouse.write": "replace_partitions"}
@@ -81,4 +81,5 @@ def ards_table():
     window = _window()
     read = spark.read.table  # noqa: F821 - datasets of this pipeline, read as dlt.read reads them
     features = ards(read("customer_daily"), read("silver_customer_updates"), read("silver_churn"), *_bounds(window))
-    return _unless_empty(features.select(ENTITY_KEY, TIMESERIES_KEY, *[f.name for f in FEATURES]), window)
+    return _unless_empty(features.select(ENTITY_KEY, TIMESERIES_KEY, *[f.name for f in FEATURES], *COMPLETENESS_NAMES),
+                         window)

@@ -74,7 +74,7 @@ def score(spark: Any, settings: Settings, run_date: date) -> TaskValues:
     from ml.scoring import score as score_day
 
     result = score_day(spark, settings, run_date)
-    return {"rows": str(result.rows), "model_version": result.model_version}
+    return {"rows": str(result.rows), "model_version": result.model_version, "incomplete_rows": str(result.incomplete_rows)}
 
 
 def last_complete_month(day: date) -> date:

@@ -10,6 +10,9 @@ is no activity (e.g. no transaction in 30 days has no average amount), the train
 same nulls from the ARDS, and the model's own pipeline imputes them; filling them here would make
 scoring inputs differ from training inputs. Every other feature must be present.
 
+Window completeness (`window_complete_<days>d`) comes with the ARDS row: it is not a reason to drop a row,
+since a new warehouse has only incomplete rows for its first months; scoring scores and flags them.
+
 Expectations: rows the model cannot score correctly are dropped and counted (`drop_rules`: key present,
 features found, fresh, complete); implausible values are counted but kept (`warn_rules`), since the ARDS
 rules already flag them upstream and dropping would silently remove customers from scoring.
@@ -23,7 +26,9 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from lakehouse.datagen.schema import DOMAINS
-from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, FEATURES, LOOKBACK_DAYS, TIMESERIES_KEY
+from ml.features.definitions import (
+    COMPLETENESS_NAMES, ENTITY_KEY, FEATURE_NAMES, FEATURES, LOOKBACK_DAYS, TIMESERIES_KEY,
+)
 from ml.features.transforms import active_spine
 
 AS_OF = "as_of_date"
@@ -80,6 +85,7 @@ def model_ready(ards: DataFrame, customer_updates: DataFrame, churn: DataFrame, 
     newest_first = Window.partitionBy(ENTITY_KEY).orderBy(F.col(TIMESERIES_KEY).desc())
     latest = in_window.withColumn("_rank", F.row_number().over(newest_first)).where("_rank = 1")
     rows = active.select(ENTITY_KEY, F.col(TIMESERIES_KEY).alias(AS_OF)).join(
-        latest.select(ENTITY_KEY, TIMESERIES_KEY, *FEATURE_NAMES), ENTITY_KEY, "left"
+        latest.select(ENTITY_KEY, TIMESERIES_KEY, *FEATURE_NAMES, *COMPLETENESS_NAMES), ENTITY_KEY, "left"
     )
-    return rows.select(ENTITY_KEY, AS_OF, TIMESERIES_KEY, *[F.col(f.name).cast(f.dtype).alias(f.name) for f in FEATURES])
+    return rows.select(ENTITY_KEY, AS_OF, TIMESERIES_KEY, *[F.col(f.name).cast(f.dtype).alias(f.name) for f in FEATURES],
+                       *COMPLETENESS_NAMES)

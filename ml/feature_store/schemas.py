@@ -9,7 +9,8 @@ TIMESERIES column makes it a time series feature table
 (https://docs.databricks.com/sql/language-manual/sql-ref-syntax-ddl-create-table-constraint.html,
 https://docs.databricks.com/aws/en/machine-learning/feature-store/time-series), and no ALTER is needed, which
 a pipeline's update would revert (https://docs.databricks.com/gcp/en/ldp/using-alter-sql). Generated rather
-than written out, so a feature added to ml/features/definitions.py is declared with its type and description.
+than written out, so a feature added to ml/features/definitions.py is declared with its type and description,
+and so is the `window_complete_<days>d` column of each window length (ml/features/definitions.py, COMPLETENESS).
 """
 
 from __future__ import annotations
@@ -18,25 +19,31 @@ from collections.abc import Sequence
 
 from lakehouse.dlt_runtime.schema import Column, DeclaredSchema, PrimaryKey
 from ml.feature_store.mrds import AS_OF, COLUMNS
-from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
+from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 
 ENTITY_COMMENT = COLUMNS[ENTITY_KEY]
 ARDS_TIMESERIES_COMMENT = "the date the features are computed for: as of the end of this day (timeseries key)"
 
 
-def _declared(keys: Sequence[Column], others: Sequence[Column], key: PrimaryKey) -> str:
+def _declared(keys: Sequence[Column], others: Sequence[Column], key: PrimaryKey, completeness_nullable: bool) -> str:
+    """Keys, other columns, the features, then one completeness column per window length (after the features,
+    so the model's columns keep their order)."""
     features = tuple(Column(f.name, f.dtype, True, f.description) for f in FEATURES)
-    return DeclaredSchema((*keys, *others, *features), key).ddl()
+    completeness = tuple(Column(c.name, "boolean", completeness_nullable, c.description) for c in COMPLETENESS)
+    return DeclaredSchema((*keys, *others, *features, *completeness), key).ddl()
 
 
+# Completeness is computed for every ARDS row (NOT NULL); an MRDS row whose customer has no ARDS row has none.
 ARDS_SCHEMA = _declared(
     keys=(Column(ENTITY_KEY, "string", False, ENTITY_COMMENT), Column(TIMESERIES_KEY, "date", False, ARDS_TIMESERIES_COMMENT)),
     others=(),
     key=PrimaryKey("ards_pk", (ENTITY_KEY, TIMESERIES_KEY), TIMESERIES_KEY),
+    completeness_nullable=False,
 )
 
 MRDS_SCHEMA = _declared(
     keys=(Column(ENTITY_KEY, "string", False, ENTITY_COMMENT),),
     others=(Column(AS_OF, "date", True, COLUMNS[AS_OF]), Column(TIMESERIES_KEY, "date", True, COLUMNS[TIMESERIES_KEY])),
     key=PrimaryKey("mrds_pk", (ENTITY_KEY,)),
+    completeness_nullable=True,
 )

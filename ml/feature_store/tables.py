@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 
 from lakehouse.dlt_runtime.schema import DeclaredSchema
 from lakehouse.settings import Settings
-from ml.features.definitions import ENTITY_KEY, FEATURES, TIMESERIES_KEY
+from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.feature_store import mrds
 from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
 
@@ -93,7 +93,7 @@ def ards_table(settings: Settings) -> FeatureTable:
         timeseries_column=TIMESERIES_KEY,
         description=(f"Analytics Ready Data Set: one row per active customer and {TIMESERIES_KEY}, "
                      f"features as of the end of {TIMESERIES_KEY}."),
-        features={f.name: f.description for f in FEATURES},
+        features={**{f.name: f.description for f in FEATURES}, **{c.name: c.description for c in COMPLETENESS}},
     )
 
 
@@ -103,7 +103,8 @@ def mrds_table(settings: Settings) -> FeatureTable:
         name=settings.table("mrds"),
         primary_keys=(ENTITY_KEY,),
         description=mrds.DESCRIPTION,
-        features={**{k: v for k, v in mrds.COLUMNS.items() if k != ENTITY_KEY}, **{f.name: f.description for f in FEATURES}},
+        features={**{k: v for k, v in mrds.COLUMNS.items() if k != ENTITY_KEY}, **{f.name: f.description for f in FEATURES},
+                  **{c.name: c.description for c in COMPLETENESS}},
     )
 
 

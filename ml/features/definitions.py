@@ -5,11 +5,20 @@ days ending at feature_date, inclusive: day F covers activity dates F-days+1 .. 
 (days between the activity date and F) is 0 .. days-1. Nothing after the end of feature_date is
 ever used. The same list drives the transformation, the feature table's metadata and the model's
 input columns.
+
+Window completeness: a window is complete on feature_date F when all its days, F-days+1 .. F, lie inside the
+warehouse's data history, i.e. on or after the first activity date in `customer_daily` (the history start).
+Before that a window sums fewer days than it says (a 90-day count over 5 days of data) and its values are not
+the ones production sees, so the ARDS and MRDS carry one `window_complete_<days>d` column per window length
+(`COMPLETENESS`), computed from the data, never from a setting. A new customer's short tenure is not
+incompleteness: the days before signup are in the history, with no activity, which is the true value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 
 ENTITY_KEY = "customer_id"
 TIMESERIES_KEY = "feature_date"
@@ -26,7 +35,7 @@ class Feature:
     description: str
     expr: str  # "window": the per-day value that `agg` aggregates; otherwise the column's SQL
     kind: str  # "attribute" (profile as of the date), "window" (trailing aggregate) or "derived"
-    window_days: int | None = None
+    window_days: int | None = None  # the longest trailing window the value depends on (None: no window)
     agg: str = "sum"  # "window" only: sum (0 when no activity) or min (null when none)
 
 
@@ -67,12 +76,46 @@ WINDOW_FEATURES = tuple(
 
 DERIVED = (
     Feature("avg_amount_30d", "double", "average transaction amount over 30 days; null without transactions",
-            "CASE WHEN txn_count_30d > 0 THEN spend_30d / txn_count_30d END", "derived"),
+            "CASE WHEN txn_count_30d > 0 THEN spend_30d / txn_count_30d END", "derived", 30),
     Feature("txn_trend_7d_30d", "double", "daily transaction rate of the last 7 days over that of the last 30; null when no transactions in 30 days",
-            "CASE WHEN txn_count_30d > 0 THEN (CAST(txn_count_7d AS DOUBLE) / 7) / (CAST(txn_count_30d AS DOUBLE) / 30) END", "derived"),
+            "CASE WHEN txn_count_30d > 0 THEN (CAST(txn_count_7d AS DOUBLE) / 7) / (CAST(txn_count_30d AS DOUBLE) / 30) END", "derived", 30),
     Feature("spend_trend_7d_30d", "double", "daily spend of the last 7 days over that of the last 30; null when nothing spent in 30 days",
-            "CASE WHEN spend_30d > 0 THEN (spend_7d / 7) / (spend_30d / 30) END", "derived"),
+            "CASE WHEN spend_30d > 0 THEN (spend_7d / 7) / (spend_30d / 30) END", "derived", 30),
 )
 
 FEATURES: tuple[Feature, ...] = ATTRIBUTES + WINDOW_FEATURES + DERIVED
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """The column saying whether the `window_days`-day windows of a row lie inside the data history."""
+
+    window_days: int
+
+    @property
+    def name(self) -> str:
+        return f"window_complete_{self.window_days}d"
+
+    @property
+    def description(self) -> str:
+        return (f"true when the {self.window_days} days ending at feature_date all lie inside the data history "
+                f"(on or after the first activity date): the {self.window_days}-day window features are complete")
+
+    def complete(self, feature_date: date, history_start: date) -> bool:
+        """The rule itself, for one date (the Spark transform computes the same comparison per row)."""
+        return (feature_date - history_start).days + 1 >= self.window_days
+
+
+COMPLETENESS: tuple[Completeness, ...] = tuple(Completeness(days) for days in sorted({*WINDOWS, LOOKBACK_DAYS}))
+COMPLETENESS_NAMES: tuple[str, ...] = tuple(c.name for c in COMPLETENESS)
+
+
+def completeness_for(feature_names: Iterable[str]) -> Completeness | None:
+    """The completeness column covering every window of `feature_names` (the longest); None when none has one.
+
+    Windows are nested in time (the 90 days ending at F contain the 30 and the 7), so the longest complete
+    means all are."""
+    by_name = {f.name: f.window_days for f in FEATURES}
+    longest = max((by_name.get(name) or 0 for name in feature_names), default=0)
+    return Completeness(longest) if longest else None

@@ -14,12 +14,15 @@ from functools import reduce
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ml.features.definitions import ATTRIBUTES, DERIVED, LOOKBACK_DAYS, WINDOW_FEATURES, Feature
+from ml.features.definitions import (
+    ATTRIBUTES, COMPLETENESS, DERIVED, LOOKBACK_DAYS, WINDOW_FEATURES, Completeness, Feature,
+)
 
 DAILY_METRICS = ("txn_count", "spend", "support_contacts", "cancellation_contacts",
                  "low_satisfaction_contacts", "unresolved_contacts")
 BUCKET_PLAN_MAX_DATES = 7  # a daily update computes 1 + late_arrival_days dates
 AGE = re.compile(r"\bage\b")
+HISTORY_START = "history_start"
 PROFILE_COLUMNS = ("signup_date", "plan", "monthly_fee", "region", "acquisition_channel", "birth_year", "status")
 
 
@@ -65,17 +68,27 @@ def customer_daily(transactions: DataFrame, support: DataFrame, start: date | No
 
 
 def feature_dates(daily: DataFrame, start: date | None, end: date | None) -> DataFrame:
-    """One row per feature date in [start, end], never before the first nor after the last activity date.
+    """One row per feature date in [start, end], never before the first nor after the last activity date,
+    with the first activity date as `history_start` (where the data history begins).
 
     Open bounds are the first/last activity date, so an update bounded by the drops it ingested yields the
     same dates as a full refresh, and as the unbounded materialized view on Databricks (a drop holding no
-    activity of its own day, e.g. only late records, adds no feature date there either).
+    activity of its own day, e.g. only late records, adds no feature date there either). `daily` must be the
+    whole of `customer_daily`: its first activity date is the history start on both sides, and it can only
+    move within the dates an update recomputes (late records are at most the late-arrival window late).
     """
     first, last = F.min("activity_date"), F.max("activity_date")
     lo = F.greatest(F.lit(start).cast("date"), first) if start else first
     hi = F.least(F.lit(end).cast("date"), last) if end else last
-    bounds = daily.agg(lo.alias("lo"), hi.alias("hi"))
-    return bounds.select(F.explode(F.sequence("lo", "hi")).alias("feature_date"))
+    bounds = daily.agg(lo.alias("lo"), hi.alias("hi"), first.alias(HISTORY_START))
+    return bounds.select(F.explode(F.sequence("lo", "hi")).alias("feature_date"), HISTORY_START)
+
+
+def window_complete(completeness: Completeness) -> Column:
+    """True when the window's first day, feature_date - (days - 1), is on or after `history_start`; false
+    without any activity yet (a bounded update over customers only): nothing shows the window is covered."""
+    first_day = F.date_sub(F.col("feature_date"), completeness.window_days - 1)
+    return F.coalesce(first_day >= F.col(HISTORY_START), F.lit(False)).alias(completeness.name)
 
 
 def profiles_as_of(customer_updates: DataFrame, dates: DataFrame) -> DataFrame:
@@ -103,14 +116,17 @@ def active_spine(customer_updates: DataFrame, churn: DataFrame, dates: DataFrame
 
 def ards(daily: DataFrame, customer_updates: DataFrame, churn: DataFrame, start: date | None = None,
          end: date | None = None) -> DataFrame:
-    """The ARDS rows for feature dates in [start, end]: one per active customer and date.
+    """The ARDS rows for feature dates in [start, end]: one per active customer and date, with the
+    features and, per window length, whether the window lies inside the data history (`COMPLETENESS`).
 
     Open bounds mean every date `daily` covers (what a full refresh computes). With a bound,
-    `daily` must hold `customer_daily` rows for at least [start - LOOKBACK_DAYS + 1, end].
+    `daily` must be all of `customer_daily` (its first date is the history start); only
+    [start - LOOKBACK_DAYS + 1, end] of it is aggregated.
     A daily update's few dates take the bucket plan (cost: customers x lookback days, once);
     many dates take the pair plan. Both give the same rows (tests compare them).
     """
-    spine = active_spine(customer_updates, churn, feature_dates(daily, start, end))
+    dates = feature_dates(daily, start, end)
+    spine = active_spine(customer_updates, churn, dates.select("feature_date"))
     lookback_start = start - timedelta(days=LOOKBACK_DAYS - 1) if start else None
     history = _between(daily, "activity_date", lookback_start, end)
     if start is not None and end is not None and (end - start).days < BUCKET_PLAN_MAX_DATES:
@@ -124,7 +140,11 @@ def ards(daily: DataFrame, customer_updates: DataFrame, churn: DataFrame, start:
     base = spine.join(windows, ["customer_id", "feature_date"], "left").select(
         "customer_id", "feature_date", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in ATTRIBUTES], *zero_when_empty
     )
-    return base.select("*", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in DERIVED])
+    with_derived = base.select("*", *[F.expr(f.expr).cast(f.dtype).alias(f.name) for f in DERIVED])
+    return with_derived.join(F.broadcast(dates), "feature_date").select(
+        "customer_id", "feature_date", *[f.name for f in (*ATTRIBUTES, *WINDOW_FEATURES, *DERIVED)],
+        *[window_complete(c) for c in COMPLETENESS],
+    )
 
 
 def _windows_by_pairs(spine: DataFrame, history: DataFrame) -> DataFrame:

@@ -34,7 +34,7 @@ from quality.drift.result import DriftResult
 from quality.drift.sample import STRATEGY, sample_rows
 from quality.drift.windows import (
     CHAMPION, Coverage, DriftInputError, Window, champion_window, coverage, last_complete_month, month_window,
-    previous_month,
+    previous_month, required_completeness,
 )
 from quality.publish import Publisher, PublishError, report_folder
 from quality.validation import ReportNotPublished
@@ -56,8 +56,9 @@ def detect_drift(spark: Any, settings: Settings, month: date | None = None, conf
     current_window = month_window(month or last_complete_month(settings.effective_run_date))
     columns = [c for c in (cfg.columns or FEATURE_NAMES) if c not in cfg.exclude_columns]
     warnings: list[str] = []
-    current = current_coverage(frame, current_window, columns, cfg, store.name(cfg.table), warnings)
-    reference = reference_coverage(frame, settings, cfg, current_window, columns, warnings)
+    complete = required_completeness(frame, cfg, columns, store.name(cfg.table), warnings)
+    current = current_coverage(frame, current_window, columns, cfg, store.name(cfg.table), warnings, complete)
+    reference = reference_coverage(frame, settings, cfg, current_window, columns, warnings, complete)
 
     types = {f.name: CAT if f.dataType.simpleString() in ("string", "boolean") else NUM
              for f in frame.schema.fields if f.name in columns}
@@ -94,17 +95,22 @@ def detect_drift(spark: Any, settings: Settings, month: date | None = None, conf
 
 
 def current_coverage(frame: DataFrame, window: Window, columns: list[str], cfg: DriftSettings, table: str,
-                     warnings: list[str]) -> Coverage:
-    """The month's coverage; refuses an empty month or one with too few days, warns about missing days."""
-    found = coverage(frame, window, columns)
+                     warnings: list[str], complete: str | None = None) -> Coverage:
+    """The month's coverage (rows with `complete` true only, when given); refuses an empty month or one with too
+    few days, warns about missing days and days left out as incomplete."""
+    found = coverage(frame, window, columns, complete)
+    left_out = found.incomplete_warnings()
     if not found.rows:
-        raise DriftInputError(f"{table} has no rows for {window.start:%Y-%m} ({window.start}..{window.end}): "
-                              "run the offline_features pipeline for that month first")
+        raise DriftInputError(f"{table} has no rows for {window.start:%Y-%m} ({window.start}..{window.end})"
+                              + (f" with complete windows: {left_out[0]} (drift.incomplete_windows=include compares "
+                                 "them)" if left_out else ": run the offline_features pipeline for that month first"))
     share = len(found.dates) / window.days
     missing = found.describe()["missing_days"]
     if share < cfg.min_day_coverage:
         raise DriftInputError(f"{table} holds only {len(found.dates)} of {window.days} days of {window.start:%Y-%m} "
-                              f"(missing {', '.join(missing)}); at least {cfg.min_day_coverage:.0%} are needed")
+                              f"(missing {', '.join(missing)}){'; ' + left_out[0] if left_out else ''}; "
+                              f"at least {cfg.min_day_coverage:.0%} are needed")
+    warnings.extend(left_out)
     if missing:
         warnings.append(f"partial month: {table} has no rows for {', '.join(missing)} "
                         f"({len(found.dates)} of {window.days} days compared)")
@@ -112,22 +118,26 @@ def current_coverage(frame: DataFrame, window: Window, columns: list[str], cfg: 
 
 
 def reference_coverage(frame: DataFrame, settings: Settings, cfg: DriftSettings, month: Window, columns: list[str],
-                       warnings: list[str]) -> Coverage:
-    """The reference window's coverage: the champion's window, else the previous month (with a warning)."""
+                       warnings: list[str], complete: str | None = None) -> Coverage:
+    """The reference window's coverage (rows with `complete` true only, when given): the champion's window, else
+    the previous month (with a warning)."""
     window, why = None, "configured (drift.reference)"
     if cfg.reference == "champion":
         window, why = champion_window(settings, month.start)
-    found = coverage(frame, window, columns) if window is not None else None
+    found = coverage(frame, window, columns, complete) if window is not None else None
     if found is not None and not found.rows:
-        why = f"the {CHAMPION} {window.start}..{window.end} has no rows"
+        why = (f"the {CHAMPION} {window.start}..{window.end} has no rows"
+               + (f" with complete windows ({len(found.incomplete)} day(s) left out)" if found.incomplete else ""))
         found = None
     if found is None:
         if cfg.reference == "champion":
             warnings.append(f"reference is the previous month: {why}")
-        found = coverage(frame, previous_month(month, why), columns)
+        found = coverage(frame, previous_month(month, why), columns, complete)
     if not found.rows:
         raise DriftInputError(f"the reference window {found.window.start}..{found.window.end} ({found.window.source}) "
-                              "has no rows: nothing to compare the month with")
+                              f"has no rows{' with complete windows' if found.incomplete else ''}: nothing to compare "
+                              "the month with" + (f" ({found.incomplete_warnings()[0]})" if found.incomplete else ""))
+    warnings.extend(found.incomplete_warnings())
     missing = found.describe()["missing_days"]
     if missing:
         warnings.append(f"partial reference: no rows for {', '.join(missing)}")
