@@ -48,6 +48,57 @@ PYTHON = sys.executable
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("quality/event_checks.py", "ReplaceComparisonOperator_Eq_GtE", 'if event["event_type"] >= "update_progress":'):
         "only flow_progress and update_progress events are read, and 'flow_progress' < 'update_progress'",
+    ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def decide(challenger: dict[str, float], champion: dict[str, float] & None, gate: GateSettings) -> GateDecision:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def current_version(client: Any, name: str, alias: str) -> Any & None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/registry.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to a GateDecision's fields (the gate rebuilds it with dataclasses.replace)",
+    ("ml/registry.py", "ReplaceComparisonOperator_Eq_GtE",
+     'outcome = ("promoted" if decision.promote else "held") if settings.mode >= "enabled" else ('):
+        "mode is validated to 'enabled' or 'dry-run', and 'dry-run' < 'enabled': >= is == here",
+    ("ml/registry.py", "ReplaceComparisonOperator_Eq_GtE", 'if decision.promote and settings.mode >= "enabled":'):
+        "mode is validated to 'enabled' or 'dry-run', and 'dry-run' < 'enabled': >= is == here",
+    ("ml/training/split.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to a TimeSplit's fields",
+    ("ml/training/split.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def part_of(self, day: date) -> str & None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("quality/results.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"): "nothing assigns to a result's fields",
+    ("quality/results.py", "ReplaceComparisonOperator_Eq_LtE", 'return self.severity if self.outcome <= "failed" else "ok"'):
+        "an outcome is 'passed', 'failed' or 'skipped', and only 'failed' sorts <= 'failed'",
+    ("quality/results.py", "ReplaceComparisonOperator_Eq_LtE",
+     'return sorted((c for c in self.checks if c.outcome <= "failed"), key=lambda c: -LEVELS.index(c.level))'):
+        "an outcome is 'passed', 'failed' or 'skipped', and only 'failed' sorts <= 'failed'",
+    ("quality/results.py", "ReplaceUnaryOperator_USub_Invert",
+     'return sorted((c for c in self.checks if c.outcome == "failed"), key=lambda c: ~LEVELS.index(c.level))'):
+        "~i = -i - 1 orders the levels exactly as -i",
+    ("quality/results.py", "ReplaceBinaryOperator_BitOr_BitAnd", "rows: dict[str, int & None]"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("quality/results.py", "NumberReplacer", "duration_s: float = 1.0"):
+        "validate() sets duration_s before anything reads it",
+    ("quality/results.py", "NumberReplacer", "duration_s: float = -1.0"):
+        "validate() sets duration_s before anything reads it",
+    ("quality/results.py", "NumberReplacer", "return json.dumps(self.to_dict(), indent= 3, default=str, allow_nan=False)"):
+        "whitespace of the JSON report only (every reader parses it)",
+    ("quality/results.py", "NumberReplacer", "return json.dumps(self.to_dict(), indent= 1, default=str, allow_nan=False)"):
+        "whitespace of the JSON report only (every reader parses it)",
+    ("quality/drift/predictions.py", 'ReplaceBinaryOperator_BitOr_BitAnd', 'def scored(store: TableStore, cfg: DriftSettings, window: Window) -> DataFrame & None:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("quality/drift/predictions.py", 'ReplaceBinaryOperator_BitOr_BitAnd', 'reference: Window) -> tuple[tuple[ColumnDrift, Any] & None, str | None]:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("quality/drift/predictions.py", 'ReplaceBinaryOperator_BitOr_BitAnd', 'reference: Window) -> tuple[tuple[ColumnDrift, Any] | None, str & None]:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("quality/drift/predictions.py", 'ReplaceBinaryOperator_BitOr_BitAnd', 'def performance(store: TableStore, settings: Settings, cfg: DriftSettings, current: Window, data_through: Any) -> tuple[dict[str, Any] & None, str | None]:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("quality/drift/predictions.py", 'ReplaceBinaryOperator_BitOr_BitAnd', 'def performance(store: TableStore, settings: Settings, cfg: DriftSettings, current: Window, data_through: Any) -> tuple[dict[str, Any] | None, str & None]:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("quality/drift/predictions.py", 'NumberReplacer', 'if frames[ 1] is None:'):
+        'both windows read the same predictions table: one frame is None exactly when the other is',
+    ("quality/drift/predictions.py", 'NumberReplacer', 'if frames[ -1] is None:'):
+        'both windows read the same predictions table: one frame is None exactly when the other is',
+    ("quality/drift/predictions.py", 'NumberReplacer', 'found = read_results(snapshot, types).columns[ -1]'):
+        'a report of one column: [0] and [-1] are the same',
 }
 
 
@@ -175,7 +226,8 @@ def classify(module: str, mutant: dict[str, Any]) -> str:
     if key in EQUIVALENT:
         return f"equivalent: {EQUIVALENT[key]}"
     if mutant["outcome"] == "killed":
-        return f"killed by new test {mutant.get('killed_by')}"
+        test = re.sub(r"\[.*", "[...]", str(mutant.get("killed_by")))  # parameters shortened
+        return f"killed by new test `{test}`"
     return "open"
 
 
@@ -198,6 +250,8 @@ def summarize(record: dict[str, Any], previous: dict[str, Any] | None) -> dict[s
     judged = counts["killed"] + counts["survived"] - equivalent
     record["counts"] = {**counts, "equivalent": equivalent}
     record["score"] = round(100 * counts["killed"] / judged, 1) if judged else None
+    # the score of the first recorded run, before the tests written against its survivors
+    record["first_score"] = (previous or {}).get("first_score", (previous or record).get("score"))
     record["listed"] = listed
     # the first recorded survivors stay known, so later runs can say which new test killed them
     record["survived_first"] = sorted({*survived_before, *(_key(m) for m in record["mutants"] if m["outcome"] == "survived")},
@@ -205,21 +259,25 @@ def summarize(record: dict[str, Any], previous: dict[str, Any] | None) -> dict[s
     return record
 
 
-def render(records: dict[str, dict[str, Any]]) -> str:
+def render(records: dict[str, dict[str, Any]], configured: list[str]) -> str:
     out = ["# Mutation testing", "",
            "`make mutation` (benchmarks/mutation.py, cosmic-ray): each mutant is one small edit of the module; the",
            "module's relevant tests (below) run against it. Score = killed / (killed + surviving non-equivalent).",
            "Survivors are classified: equivalent (cannot change behaviour, with the reason), killed by new test",
            "(survived an earlier recorded run, killed now), or open (a gap the tests still have).", "",
-           "| module | tests | mutants | killed | survived | equivalent | not run | score | baseline s | run time s | run at |",
-           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "| module | tests | mutants | killed | survived | equivalent | not run | score | first run's score | baseline s "
+           "| run time s | run at |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for module, r in sorted(records.items()):
         c = r.get("counts", {})
         tests = ", ".join(t.removeprefix("tests/") for t in r["tests"]) + (f" `-k {r['k']}`" if r.get("k") else "")
-        score = "-" if r.get("score") is None else f"{r['score']:.1f}%"
+        score, first = ("-" if r.get(k) is None else f"{r[k]:.1f}%" for k in ("score", "first_score"))
         out.append(f"| `{module}` | {tests} | {len(r['mutants'])} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
-                   f"{c.get('equivalent', 0)} | {c.get('not run', 0)} | {score} | {r['baseline_s']} | "
+                   f"{c.get('equivalent', 0)} | {c.get('not run', 0)} | {score} | {first} | {r['baseline_s']} | "
                    f"{r.get('elapsed_s', '-')} | {r['run_at']} |")
+    waiting = [m for m in configured if m not in records]
+    if waiting:
+        out += ["", "Configured, not run yet: " + ", ".join(f"`{m}`" for m in waiting) + "."]
     for module, r in sorted(records.items()):
         out += ["", f"## `{module}`", ""]
         if r.get("error"):
@@ -248,15 +306,22 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=float(cfg.get("minutes-per-module", 20)),
                         help="time bound per module (mutants not reached are reported as not run)")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "lakehouse-mutation")
+    parser.add_argument("--render", action="store_true", help="only rewrite mutation.md from mutation.json "
+                        "(after editing EQUIVALENT)")
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in modules]
     if unknown:
         parser.error(f"no [tool.cosmic-ray.modules] entry for {unknown}")
+    store = RESULTS / "mutation.json"
+    records = json.loads(store.read_text()) if store.exists() else {}
+    if args.render:  # the classification of recorded mutants again, with the current EQUIVALENT
+        records = {m: r if r.get("error") else summarize(r, r) for m, r in records.items()}
+        store.write_text(json.dumps(records, indent=1, default=str) + "\n")
+        (RESULTS / "mutation.md").write_text(render(records, list(modules)))
+        return
     ensure_tool()
     args.work.mkdir(parents=True, exist_ok=True)
     tree = copy_tree(args.work)
-    store = RESULTS / "mutation.json"
-    records = json.loads(store.read_text()) if store.exists() else {}
     for module in args.modules or list(modules):
         print(f"== {module}: {', '.join(modules[module]['tests'])}", flush=True)
         record = summarize(run_module(module, modules[module], cfg, args.work, tree, args.minutes), records.get(module))
@@ -265,7 +330,7 @@ def main() -> None:
         print(f"   score {record.get('score')}% killed {c.get('killed')} survived {c.get('survived')} "
               f"(equivalent {c.get('equivalent')}) not run {c.get('not run')} in {record.get('elapsed_s')} s", flush=True)
         store.write_text(json.dumps(records, indent=1, default=str) + "\n")
-        (RESULTS / "mutation.md").write_text(render(records))
+        (RESULTS / "mutation.md").write_text(render(records, list(modules)))
 
 
 if __name__ == "__main__":

@@ -116,6 +116,7 @@ def test_performance_labels_follow_training_at_every_boundary(store, settings):
             ("C3", date(2026, 5, 10), 0.2, date(2026, 5, 10)),  # churn on D itself: not a churn after D
             ("C4", date(2026, 5, 17), 0.3, through),  # churn on the data's latest date (= D + 14): churned
             ("C5", date(2026, 5, 10), 0.1, None),
+            ("C7", date(2026, 5, 10), 0.05, date(2026, 5, 5)),  # churned before D: no churn in the window
             ("C6", date(2026, 5, 18), 0.8, None)]  # D + 14 after the data: not matured, not counted
     store.overwrite(store.spark.createDataFrame([(c, d, p) for c, d, p, _ in rows],
                                                 "customer_id string, score_date date, probability double"), "predictions")
@@ -123,9 +124,9 @@ def test_performance_labels_follow_training_at_every_boundary(store, settings):
                                                 "customer_id string, churn_date date"), "silver_churn")
     month = Window(MAY, through, "current month")
     found, why_not = model_side.performance(store, settings, CONFIG, month, through)
-    assert why_not is None and found["labelled_predictions"] == 5
-    assert found["positive_rate"] == 0.4  # C1 and C4
-    assert found["roc_auc"] == pytest.approx(5 / 6)  # positives 0.9, 0.3 against negatives 0.5, 0.2, 0.1
+    assert why_not is None and found["labelled_predictions"] == 6
+    assert found["positive_rate"] == pytest.approx(2 / 6)  # C1 and C4
+    assert found["roc_auc"] == pytest.approx(7 / 8)  # positives 0.9, 0.3 against negatives 0.5, 0.2, 0.1, 0.05
     at_minimum = settings.training.model_copy(update={"gate": GateSettings(minimums={"roc_auc": found["roc_auc"]})})
     exactly, _ = model_side.performance(store, settings.model_copy(update={"training": at_minimum}), CONFIG, month, through)
     assert exactly["below_minimums"] == {}  # at the minimum is not below it
