@@ -48,6 +48,9 @@ PYTHON = sys.executable
 EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("quality/event_checks.py", "ReplaceComparisonOperator_Eq_GtE", 'if event["event_type"] >= "update_progress":'):
         "only flow_progress and update_progress events are read, and 'flow_progress' < 'update_progress'",
+    ("quality/event_checks.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def read_summary(store: TableStore, pipeline: str, since: datetime & None = None) -> ExpectationSummary:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
     ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def decide(challenger: dict[str, float], champion: dict[str, float] & None, gate: GateSettings) -> GateDecision:"):
         "an annotation, never evaluated (from __future__ import annotations)",
