@@ -34,18 +34,26 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
+def _report_may_wait(produce: Callable[[], Any]) -> Any:
+    """The result of `produce`; when only its report could not be uploaded (Blob down, secret unreadable), the
+    stored result all the same: the report is kept pending for the next run and the job goes on to its decision."""
+    from quality.validation import ReportNotPublished
+
+    try:
+        return produce()
+    except ReportNotPublished as exc:
+        log.warning("%s", exc)
+        return exc.result
+
+
 def data_quality(spark: Any, settings: Settings, run_date: date, since: datetime | None = None) -> TaskValues:
     """Validate the day's source-aligned data; the gate decision is the task value `gate_passed`.
 
     `since`: the job run's start; the event-log checks judge the pipeline update started in this run (without it,
     the latest update: quality.event_checks)."""
-    from quality.validation import ReportNotPublished, validate
+    from quality.validation import validate
 
-    try:
-        result = validate(spark, settings, run_date, job_started=since)
-    except ReportNotPublished as exc:  # the results are stored; the report waits for the next run
-        log.warning("%s", exc)
-        result = exc.result
+    result = _report_may_wait(lambda: validate(spark, settings, run_date, job_started=since))
     return {"gate_passed": _flag(result.gate_passed), "status": result.status,
             "failed_checks": str(len(result.failed))}
 
@@ -90,13 +98,8 @@ def drift(spark: Any, settings: Settings, run_date: date) -> TaskValues:
     data_quality: the history is recorded and the retraining decision stands, so the monthly run goes on to it.
     """
     from quality.drift.job import detect_drift
-    from quality.validation import ReportNotPublished
 
-    try:
-        result = detect_drift(spark, settings, last_complete_month(run_date))
-    except ReportNotPublished as exc:  # the history is stored; the report waits for the next run
-        log.warning("%s", exc)
-        result = exc.result
+    result = _report_may_wait(lambda: detect_drift(spark, settings, last_complete_month(run_date)))
     return {"retrain": _flag(result.retrain_recommended), "dataset_drift": _flag(result.dataset_drift)}
 
 
