@@ -373,12 +373,6 @@ def test_apply_changes_scd1_out_of_order_and_deletes(spark, settings, store, tmp
         (1, "b", 3), (3, "y", 4), (4, "z", 1)]
 
 
-def test_scd_type_2_is_refused_clearly(spark, settings, tmp_path):
-    files = {"cdc.py": CDC.replace("ignore_null_updates=True,", "stored_as_scd_type=2,")}
-    with pytest.raises(NotImplementedError, match=r"stored_as_scd_type=2 is not supported by the local runtime \(SCD type 1 only\)"):
-        run(spark, settings, pipeline_of(settings, write_files(tmp_path / "src", files)))
-
-
 # -- replace_partitions extension and configuration ----------------------------------------------
 DAILY = """
     import dlt

@@ -183,32 +183,42 @@ def apply_changes(
     ignore_null_updates_except_column_list: list[Any] | None = None,
     name: str | None = None,
 ) -> None:
-    """Apply a change feed from dataset `source` to streaming table `target` as SCD type 1 (see cdc.py)."""
-    if str(stored_as_scd_type) != "1":
-        raise NotImplementedError(
-            f"apply_changes into {target!r}: stored_as_scd_type={stored_as_scd_type!r} is not supported by the local "
-            "runtime (SCD type 1 only); keep history with an append-only streaming table instead"
-        )
+    """Apply a change feed from dataset `source` to streaming table `target` as SCD type 1 or 2 (cdc.py,
+    change_log.py), refusing the combinations Databricks documents as invalid
+    (https://docs.databricks.com/aws/en/ldp/developer/ldp-python-ref-apply-changes): `apply_as_truncates` and
+    `track_history_*` belong to one SCD type each, and each pair of column lists is either/or."""
+    scd_type = _scd_type(stored_as_scd_type, target)
     unsupported = {
-        "apply_as_truncates": apply_as_truncates,
-        "track_history_column_list": track_history_column_list,
-        "track_history_except_column_list": track_history_except_column_list,
         "ignore_null_updates_column_list": ignore_null_updates_column_list,
         "ignore_null_updates_except_column_list": ignore_null_updates_except_column_list,
     }
     given = [arg for arg, value in unsupported.items() if value is not None]
+    if ignore_null_updates and scd_type == 2:
+        given.append("ignore_null_updates with stored_as_scd_type=2")
     if given:
         raise NotImplementedError(f"apply_changes into {target!r}: {', '.join(given)} not supported by the local runtime")
     if column_list is not None and except_column_list is not None:
         raise ValueError(f"apply_changes into {target!r}: give column_list or except_column_list, not both")
+    if track_history_column_list is not None and track_history_except_column_list is not None:
+        raise ValueError(f"apply_changes into {target!r}: give track_history_column_list or "
+                         "track_history_except_column_list, not both")
+    if scd_type == 2 and apply_as_truncates is not None:
+        raise ValueError(f"apply_changes into {target!r}: apply_as_truncates is supported only for SCD type 1")
+    if scd_type == 1 and (track_history_column_list is not None or track_history_except_column_list is not None):
+        raise ValueError(f"apply_changes into {target!r}: track_history_column_list / "
+                         "track_history_except_column_list are for SCD type 2 (stored_as_scd_type=2)")
     spec = ChangeSpec(
         source=source,
         keys=tuple(_column_name(k) for k in keys),
         sequence_by=_column_name(sequence_by),
         ignore_null_updates=ignore_null_updates,
         apply_as_deletes=apply_as_deletes,
-        column_list=None if column_list is None else tuple(_column_name(c) for c in column_list),
-        except_column_list=None if except_column_list is None else tuple(_column_name(c) for c in except_column_list),
+        column_list=_names(column_list),
+        except_column_list=_names(except_column_list),
+        scd_type=scd_type,
+        apply_as_truncates=apply_as_truncates,
+        track_history_column_list=_names(track_history_column_list),
+        track_history_except_column_list=_names(track_history_except_column_list),
     )
     context.graph().add_flow(Flow(name=name or flow_name or target, target=target, func=None, cdc=spec, once=once))
 
@@ -334,6 +344,16 @@ def _expectations(rules: Mapping[str, str], action: Action) -> Callable[[Callabl
         return func
 
     return attach
+
+
+def _scd_type(stored_as_scd_type: int | str, target: str) -> int:
+    if str(stored_as_scd_type) not in ("1", "2"):
+        raise ValueError(f"apply_changes into {target!r}: stored_as_scd_type must be 1 or 2, not {stored_as_scd_type!r}")
+    return int(stored_as_scd_type)
+
+
+def _names(columns: list[Any] | None) -> tuple[str, ...] | None:
+    return None if columns is None else tuple(_column_name(c) for c in columns)
 
 
 def _column_name(column: Any) -> str:

@@ -8,6 +8,8 @@ partitioned by columns the changes carry, the key lookup and the MERGE only look
 present in the batch, so their cost does not grow with history; this assumes a key never moves to
 another partition. Unlike Databricks, deletes leave no tombstone: a change older than a delete that
 arrives in a later update re-inserts the key. NULL sequence values are not supported (as on Databricks).
+SCD type 2, `apply_as_truncates` and a target that does not store the sequence run from a change log instead
+(change_log.py).
 """
 
 from __future__ import annotations
@@ -42,18 +44,20 @@ class Applied:
     deleted: int
 
 
-def stored_columns(columns: list[str], spec: ChangeSpec, target: str) -> list[str]:
-    """The target's columns: the change rows' columns narrowed by column_list / except_column_list."""
+def target_columns(columns: list[str], spec: ChangeSpec, target: str) -> list[str]:
+    """The change rows' columns the target stores (before `__START_AT` / `__END_AT` for SCD type 2)."""
     if spec.column_list is not None:
         stored = [c for c in columns if c in spec.column_list]
     else:
         stored = [c for c in columns if c not in (spec.except_column_list or ())]
-    missing = [c for c in (*spec.keys, spec.sequence_by) if c not in stored]
+    missing = [c for c in spec.keys if c not in stored]
     if missing:
         raise PipelineDefinitionError(
-            f"apply_changes into {target!r}: key and sequence_by columns must be stored in the target, but "
-            f"{missing} are missing from the change rows or excluded by the column list"
+            f"auto CDC into {target!r}: key columns must be stored in the target, but {missing} are missing from "
+            "the change rows or excluded by the column list"
         )
+    if spec.sequence_by not in columns:
+        raise PipelineDefinitionError(f"auto CDC into {target!r}: sequence_by column {spec.sequence_by!r} not found")
     return stored
 
 
@@ -70,7 +74,7 @@ def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, che
     and the MERGE is safe: the rerun finds the appended keys stored and not older.
     """
     frame = checked.kept
-    stored = stored_columns(frame.columns, spec, dataset.name)
+    stored = target_columns(frame.columns, spec, dataset.name)  # holds sequence_by (execution.py routes)
     if reset or not store.exists(table):
         store.overwrite(frame.select(*_quoted(stored)).limit(0), table, dataset.partition_cols)
     if checked.rows_in == checked.rows_dropped:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse.dlt_runtime import cdc, context, writers
+from lakehouse.dlt_runtime import cdc, change_log, context, writers
 from lakehouse.dlt_runtime.checkpoints import Checkpoint, CheckpointStore, commit_token
-from lakehouse.dlt_runtime.expectations import check
+from lakehouse.dlt_runtime.expectations import Checked, check
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.reads import ExecutionReader
 from lakehouse.dlt_runtime.results import COMPLETED, FAILED, FlowResult
@@ -93,7 +93,7 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
             state.view_commits[key] = lambda: _commit(state, flow, reader)
             result.rows_written = checked.rows_in - checked.rows_dropped
         elif flow.cdc:
-            applied = cdc.apply(state.store, table, dataset, flow.cdc, checked, staging_dir, reset=refresh and first)
+            applied = _apply_changes(state, flow, table, checked, staging_dir, reset=refresh and first)
             result.rows_written, result.table_version = applied.source_rows, applied.version
             result.rows_upserted, result.rows_deleted = applied.upserted, applied.deleted
             result.rows_superseded = checked.rows_in - checked.rows_dropped - applied.source_rows
@@ -110,6 +110,16 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
         _commit(state, flow, reader)
     result.duration_s = time.monotonic() - started
     return result
+
+
+def _apply_changes(state: UpdateState, flow: Flow, table: str, checked: Checked, staging_dir: Path,
+                   reset: bool) -> cdc.Applied:
+    """Auto CDC: incrementally (cdc.py) where the target holds what that needs, else from the change log."""
+    spec, dataset = flow.cdc, state.graph.datasets[state.graph.find(flow.target)]
+    if change_log.needs_log(spec, cdc.target_columns(checked.kept.columns, spec, dataset.name)):
+        log_dir = state.state_dir / change_log.LOGS / flow.name
+        return change_log.apply(state.store, table, checked.kept, spec, dataset, log_dir, staging_dir, reset=reset)
+    return cdc.apply(state.store, table, dataset, spec, checked, staging_dir, reset=reset)
 
 
 def _increment(state: UpdateState, reader: ExecutionReader) -> Checkpoint | None:

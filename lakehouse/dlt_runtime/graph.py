@@ -56,7 +56,8 @@ class Dataset:
 
 @dataclass(frozen=True)
 class ChangeSpec:
-    """What `apply_changes` needs: keys, ordering, deletes and the stored columns (SCD type 1)."""
+    """What `apply_changes` / `create_auto_cdc_flow` needs: keys, ordering, deletes, truncates, the stored
+    columns and the SCD type with its tracked columns (cdc.py, change_log.py)."""
 
     source: str
     keys: tuple[str, ...]
@@ -65,6 +66,10 @@ class ChangeSpec:
     apply_as_deletes: Any = None  # SQL string or Column
     column_list: tuple[str, ...] | None = None
     except_column_list: tuple[str, ...] | None = None
+    scd_type: int = 1
+    apply_as_truncates: Any = None  # SQL string or Column; SCD type 1 only
+    track_history_column_list: tuple[str, ...] | None = None
+    track_history_except_column_list: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -66,6 +66,7 @@ ATTRIBUTES: dict[str, Any] = {
     "table": api.table,
     "materialized_view": materialized_view,
     "temporary_view": api.view,
+    "view": api.view,  # the name Databricks' CDC examples use (https://docs.databricks.com/aws/en/ldp/cdc)
     "create_streaming_table": api.create_streaming_table,
     "append_flow": api.append_flow,
     "create_auto_cdc_flow": api.apply_changes,
