@@ -4,34 +4,36 @@ Runs the Blob service from the repo's own node_modules (package.json pins the ve
 installs it) on 127.0.0.1. The OS picks the port (`--blobPort 0`) and the port Azurite reports is
 read back, so two runs never race for a port. `--skipApiVersionCheck`: azure-storage-blob sends a
 newer API version than Azurite accepts otherwise; `--disableTelemetry`: nothing leaves the machine.
-Data stays in memory unless a location is given. The server runs in its own process group and
-`stop()` (also at interpreter exit) ends the group and waits for it.
+Data stays in memory unless a location is given. The server runs in its own process group, which
+`stop()` (also at interpreter exit) ends and waits for. And it never outlives the Python process that started
+it, however that process ends (SIGKILL included): `azurite_guard.js`, preloaded into Node, stops Azurite when
+its stdin, a pipe only this process holds, reaches end of file.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
-from contextlib import contextmanager
-from typing import Iterator
 import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Iterator
 
 from pydantic import SecretStr
 
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
+from lakehouse.shutdown import stop_group
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "devstoreaccount1"
 # Azurite's documented, publicly known development account key: it only opens the local emulator.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+GUARD = Path(__file__).with_name("azurite_guard.js")
 LISTENING = re.compile(r"Blob service (?:successfully listens|is successfully listening) (?:on|at) (http://[^\s/]+)")
 
 
@@ -39,14 +41,15 @@ class AzuriteError(LakehouseError):
     """Azurite is not installed or did not start."""
 
 
-def azurite_command(root: Path = REPO_ROOT) -> Path:
-    """The installed `azurite-blob` launcher; raises AzuriteError saying how to install it."""
+def azurite_command(root: Path = REPO_ROOT) -> list[str]:
+    """Node running the installed `azurite-blob` with the guard preloaded; raises AzuriteError saying how to install it."""
     launcher = root / "node_modules" / ".bin" / "azurite-blob"
     if not launcher.exists():
         raise AzuriteError(f"Azurite is not installed: run `npm ci` in {root} (Node 20; package.json pins azurite)")
-    if shutil.which("node") is None:
+    node = shutil.which("node")
+    if node is None:
         raise AzuriteError("Azurite needs Node.js (20 or later) on the PATH")
-    return launcher
+    return [node, "--require", str(GUARD), str(launcher.resolve())]
 
 
 class Azurite:
@@ -69,7 +72,7 @@ class Azurite:
 
     def start(self) -> "Azurite":
         """Start the server and wait until it listens; raises AzuriteError with its output otherwise."""
-        args = [str(azurite_command(self.root)), "--blobHost", "127.0.0.1", "--blobPort", "0",
+        args = [*azurite_command(self.root), "--blobHost", "127.0.0.1", "--blobPort", "0",
                 "--skipApiVersionCheck", "--disableTelemetry", "--silent"]
         if self.location is None:
             args.append("--inMemoryPersistence")
@@ -77,19 +80,26 @@ class Azurite:
             self.location.mkdir(parents=True, exist_ok=True)
             args += ["--location", str(self.location)]
         self._process = subprocess.Popen(
-            args, cwd=self.location or self.root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            args, cwd=self.location or self.root, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, start_new_session=True,
         )
         atexit.register(self.stop)
+        try:
+            self._wait_until_listening()
+        except BaseException:  # also KeyboardInterrupt (a signal): a server that is starting is stopped too
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_listening(self) -> None:
+        assert self._process is not None
         ready = threading.Event()
         threading.Thread(target=self._read_output, args=(ready,), daemon=True).start()
         deadline = time.monotonic() + self.startup_timeout_s
         while not ready.wait(0.05):
             if self._process.poll() is not None or time.monotonic() > deadline:
                 output = " | ".join(self._output[-5:]) or "no output"
-                self.stop()
                 raise AzuriteError(f"Azurite did not start within {self.startup_timeout_s:g} s: {output}")
-        return self
 
     def _read_output(self, ready: threading.Event) -> None:
         """Find the listening address, then keep draining the pipe so the server never blocks on it."""
@@ -109,19 +119,14 @@ class Azurite:
         return self._process.wait()
 
     def stop(self) -> None:
-        """Stop the server's process group (TERM, then KILL after 5 s); safe to call twice."""
+        """Stop the server's process group (TERM, then KILL: `stop_group`); safe to call twice."""
         process, self._process = self._process, None
         self.url = None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-        except ProcessLookupError:
-            pass
+        stop_group(process)  # one TERM: a second one, before Azurite has saved its blob metadata, would kill it
+        if process.stdin is not None:
+            process.stdin.close()
 
     def __enter__(self) -> "Azurite":
         return self.start()

@@ -65,12 +65,13 @@ def publish_pending(ctx: click.Context) -> None:
 @click.option("--in-memory", is_flag=True, help="Keep nothing on disk (default: persist next to the warehouse).")
 @click.pass_context
 def azurite(ctx: click.Context, in_memory: bool) -> None:
-    """Run a local Azurite (Blob) until Ctrl-C and print its connection string."""
+    """Run a local Azurite (Blob) until Ctrl-C or SIGTERM and print its connection string."""
     from lakehouse.azurite import Azurite, azurite_dir
+    from lakehouse.shutdown import interrupt_on_signals
 
     location = None if in_memory else azurite_dir(context_settings(ctx))
     try:
-        with Azurite(location=location) as server:
+        with interrupt_on_signals(), Azurite(location=location) as server:
             click.echo(f"Azurite Blob at {server.url} (data: {location or 'in memory'}); in another shell:")
             click.echo(f"export AZURE_STORAGE_CONNECTION_STRING='{server.connection_string}'")
             code = server.wait()

@@ -28,6 +28,7 @@ from lakehouse.ui import pages
 from lakehouse.ui.export import export_site
 from lakehouse.ui.render import ExportLinks
 from lakehouse.ui.source import Tables
+from processes import alive, descendants, wait_for
 from tests.conftest import own_mlflow
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui-export"
@@ -191,5 +192,7 @@ def test_command_serves_on_localhost_and_stops_on_sigterm(hostile, tmp_path):
         with urllib.request.urlopen(f"{url}/static/plotly.min.js", timeout=60) as reply:
             assert reply.headers["Content-Type"].startswith("text/javascript")
     finally:
+        children = descendants(server.pid)  # the serving process (reports go to a folder here: no Azurite)
         server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=60) == 0
+        assert server.wait(timeout=60) == 0, log.read_text()[-2000:]
+    wait_for(lambda: not alive(children), 60, "the serving process outlived `lakehouse ui`")

@@ -2,11 +2,16 @@
 
 Mounted under the main CLI, which passes the Settings as the click context object; run on its own it
 uses the default settings. A LakehouseError becomes one line on stderr and exit code 2.
+
+Serving runs in two processes (lakehouse/shutdown.py says why): this one starts the repo's Azurite when the
+reports have no store (locally, no connection string: `local_blob`, as `lakehouse quality validate` does), then
+runs `python -m lakehouse.ui.cli` in its own process group, hands it the settings over its stdin and waits.
+SIGTERM or SIGINT here stops that child's whole group, then Azurite: nothing is left running.
 """
 
 from __future__ import annotations
 
-import signal
+import pickle
 import sys
 import tempfile
 from datetime import date
@@ -38,15 +43,30 @@ def ui(ctx: click.Context, port: int, export_dir: Path | None, publish: bool, da
 
 
 def _serve(settings: Settings, port: int) -> None:
+    from lakehouse.azurite import local_blob
+    from lakehouse.shutdown import interrupt_on_signals, supervise
+
+    try:
+        with interrupt_on_signals(), local_blob(settings) as served:
+            # The parent's own Settings object (the Blob connection string included), over a private pipe.
+            code = supervise([sys.executable, "-m", "lakehouse.ui.cli", str(port)], pickle.dumps(served))
+    except KeyboardInterrupt:
+        code = 0
+    sys.exit(code)
+
+
+@click.command("serve-child", cls=FriendlyCommand, hidden=True)
+@click.argument("port", type=int)
+def serve_child(port: int) -> None:
+    """The serving process of `lakehouse ui`: settings from stdin, then serve until stdin closes."""
     from lakehouse.engine import spark_session
+    from lakehouse.shutdown import exit_when_stdin_closes
     from lakehouse.ui.server import serve
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop like Ctrl-C: the engine is stopped on the way out
+    settings: Settings = pickle.load(sys.stdin.buffer)
+    exit_when_stdin_closes()
     with spark_session(settings) as spark:
-        try:
-            serve(spark, settings, port, lambda url: click.echo(f"lakehouse UI on {url} (Ctrl-C stops it)"))
-        except KeyboardInterrupt:
-            pass
+        serve(spark, settings, port, lambda url: click.echo(f"lakehouse UI on {url} (Ctrl-C stops it)"))
 
 
 def _export(settings: Settings, export_dir: Path | None, publish: bool, day: date) -> None:
@@ -64,3 +84,7 @@ def _export(settings: Settings, export_dir: Path | None, publish: bool, day: dat
             with local_blob(settings) as target:
                 locations = publish_site(target, files, day)
             click.echo(f"published to {locations[0].rsplit('/', 1)[0]}/")
+
+
+if __name__ == "__main__":
+    serve_child()

@@ -1,0 +1,90 @@
+"""`lakehouse ui` and `lakehouse quality azurite` stop on SIGTERM and SIGINT and leave no process behind.
+
+Real processes: the CLI as a subprocess, the repo's Azurite under Node, the Sail engine in the UI's serving
+child. The processes a command started are read from /proc while it runs (tests/processes.py); after the
+signal, every one of them must be gone. A parent killed with SIGKILL (no handler runs) still takes its
+children with it: they watch a pipe, not a signal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lakehouse.azurite import azurite_dir, local_blob
+from lakehouse.settings import load_settings
+from processes import alive, command_line, descendants, wait_for
+from quality.publish import Publisher
+
+LAKEHOUSE = [sys.executable, "-m", "lakehouse.cli"]
+REPORT = "data-quality/2026/01/03/report.html"
+STOP_S = 60  # generous bound for a loaded machine; how fast it stops is measured, not asserted, here
+
+
+def local_env(root: Path) -> dict[str, str]:
+    """A local lakehouse under `root` with no report store set: the commands start the repo's Azurite."""
+    env = {k: v for k, v in os.environ.items()
+           if k != "AZURE_STORAGE_CONNECTION_STRING" and not k.startswith("LAKEHOUSE_")}
+    return {**env, "LAKEHOUSE_ENV": "local", "LAKEHOUSE_STORAGE_ROOT": str(root / "warehouse")}
+
+
+def started(args: list[str], env: dict[str, str], ready: str) -> tuple[subprocess.Popen, str]:
+    """Start a command and return it with the first stdout line, which must contain `ready`."""
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    if ready not in line:
+        process.kill()
+        raise AssertionError(f"{args[3:]} did not start: {line!r} {process.stderr.read()[-2000:]}")
+    return process, line
+
+
+def assert_stops_leaving_nothing(process: subprocess.Popen, number: signal.Signals, expected: set[str]) -> None:
+    """Signal `process`; it must exit 0 and every process below it must be gone."""
+    children = descendants(process.pid)
+    assert {name for name in expected if any(name in command_line(pid) for pid, _ in children)} == expected
+    process.send_signal(number)
+    assert process.wait(timeout=STOP_S) == 0, process.stderr.read()[-2000:]
+    wait_for(lambda: not alive(children), STOP_S, f"processes left after {number.name}: "
+             + "; ".join(command_line(pid) for pid, _ in alive(children)))
+
+
+@pytest.fixture()
+def published_root(tmp_path: Path) -> Path:
+    """A local lakehouse whose Azurite (persisted next to the warehouse) holds one data-quality report."""
+    settings = load_settings("local", storage_root=tmp_path / "warehouse")
+    with local_blob(settings) as served:
+        Publisher(served).publish(REPORT.rsplit("/", 1)[0], {"report.html": b"<p>the report</p>"}, {"run_id": "r1"})
+    assert azurite_dir(settings).is_dir()
+    return tmp_path
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_ui_serves_reports_from_its_own_azurite_and_stops_leaving_no_process(published_root, number):
+    process, line = started([*LAKEHOUSE, "ui", "--port", "0"], local_env(published_root), "lakehouse UI on ")
+    url = line.split(" on ", 1)[1].split()[0]
+    with urllib.request.urlopen(f"{url}/blob/{REPORT}", timeout=60) as reply:
+        assert reply.status == 200 and reply.read() == b"<p>the report</p>"
+    assert_stops_leaving_nothing(process, number, {"azurite", "lakehouse.ui.cli"})
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_quality_azurite_stops_leaving_no_node_process(tmp_path, number):
+    process, _ = started([*LAKEHOUSE, "quality", "azurite"], local_env(tmp_path), "Azurite Blob at ")
+    assert_stops_leaving_nothing(process, number, {"azurite"})
+
+
+def test_a_parent_killed_with_sigkill_takes_the_ui_server_and_azurite_with_it(tmp_path):
+    process, _ = started([*LAKEHOUSE, "ui", "--port", "0"], local_env(tmp_path), "lakehouse UI on ")
+    children = descendants(process.pid)
+    assert len(children) == 2  # the serving child and Azurite
+    process.kill()
+    process.wait(timeout=STOP_S)
+    wait_for(lambda: not alive(children), STOP_S, "processes left after SIGKILL of their parent: "
+             + "; ".join(command_line(pid) for pid, _ in alive(children)))
+
