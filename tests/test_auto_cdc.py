@@ -102,3 +102,110 @@ def test_combinations_databricks_documents_as_invalid_are_refused(spark, setting
     pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(options=options)}))
     with pytest.raises(PipelineDefinitionError, match=message):
         run(spark, settings, pipeline)
+
+
+# -- AUTO CDC FROM SNAPSHOT: the docs' two examples (https://docs.databricks.com/aws/en/ldp/cdc) ---------------
+SNAPSHOT_TABLE = """
+    from pyspark import pipelines as dp
+
+    @dp.view(name="source")
+    def source():
+      return spark.read.table(spark.conf.get("test.raw"))
+
+    dp.create_streaming_table("target")
+
+    dp.create_auto_cdc_from_snapshot_flow(
+      target = "target",
+      source = "source",
+      keys = ["userId"],
+      stored_as_scd_type = {scd}
+    )
+"""
+SNAPSHOT_1 = [(1, "Oaxaca"), (2, "Monterrey"), (3, "Tijuana")]
+SNAPSHOT_2 = [(2, "Carmel"), (3, "Los Angeles"), (4, "Death Valley"), (6, "Kings Canyon")]
+
+
+@pytest.mark.parametrize(("scd", "expected"), [
+    (2, [(1, "Oaxaca", 0, 1), (2, "Carmel", 1, None), (2, "Monterrey", 0, 1), (3, "Los Angeles", 1, None),
+         (3, "Tijuana", 0, 1), (4, "Death Valley", 1, None), (6, "Kings Canyon", 1, None)]),
+    (1, [(2, "Carmel"), (3, "Los Angeles"), (4, "Death Valley"), (6, "Kings Canyon")]),
+])  # fmt: skip
+def test_snapshots_of_a_table_are_diffed_into_changes_one_per_update(spark, settings, store, tmp_path, scd, expected):
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": SNAPSHOT_TABLE.format(scd=scd)}))
+    store.overwrite(spark.createDataFrame(SNAPSHOT_1, "userId int, city string"), "raw")
+    assert run(spark, settings, pipeline).ok
+    store.overwrite(spark.createDataFrame(SNAPSHOT_2, "userId int, city string"), "raw")
+    second = run(spark, settings, pipeline).flows["target"]
+    assert (second.rows_upserted, second.rows_deleted) == (4, 1)  # 2, 3 changed, 4, 6 new; 1 gone
+    assert sorted(tuple(r) for r in store.read("target").collect()) == expected
+    version = store.version("target")
+    assert run(spark, settings, pipeline).flows["target"].rows_in == 0  # the same snapshot again: no change
+    assert sorted(tuple(r) for r in store.read("target").collect()) == expected and store.version("target") >= version
+
+
+SNAPSHOT_FUNCTION = '''
+    from pyspark import pipelines as dp
+    from typing import Optional, Tuple
+    from pyspark.sql import DataFrame
+
+    def next_snapshot_and_version(latest_snapshot_version: Optional[int]) -> Optional[Tuple[DataFrame, int]]:
+      snapshot_dir = "/Volumes/main/cdc_tutorial/snapshots/" # or the location you created the sample data
+
+      files = dbutils.fs.ls(snapshot_dir)
+      snapshot_files = [f.name for f in files if f.name.startswith("snapshot_") and f.name.endswith(".csv")]
+
+      snapshot_versions = []
+      for filename in snapshot_files:
+        try:
+          version = int(filename.replace("snapshot_", "").replace(".csv", ""))
+          snapshot_versions.append(version)
+        except ValueError:
+          continue
+
+      snapshot_versions.sort()
+
+      if latest_snapshot_version is None:
+        if snapshot_versions:
+          next_version = snapshot_versions[0]
+        else:
+          return None
+      else:
+        next_versions = [v for v in snapshot_versions if v > latest_snapshot_version]
+        if next_versions:
+          next_version = next_versions[0]
+        else:
+          return None
+
+      snapshot_path = f"{snapshot_dir}snapshot_{next_version}.csv"
+      df = spark.read.format("csv").option("header", True).load(snapshot_path)
+      return (df, next_version)
+
+    dp.create_streaming_table("target_versioned")
+
+    dp.create_auto_cdc_from_snapshot_flow(
+      target = "target_versioned",
+      source = next_snapshot_and_version,
+      keys = ["userId"],
+      stored_as_scd_type = 2
+    )
+'''
+
+
+def _csv(rows: list[tuple]) -> str:
+    return "userId,city\n" + "".join(f"{k},{c}\n" for k, c in rows)
+
+
+def test_a_snapshot_function_on_a_volume_is_called_until_it_has_no_newer_version(spark, settings, store, tmp_path):
+    folder = settings.storage_root / "_volumes" / "main" / "cdc_tutorial" / "snapshots"
+    folder.mkdir(parents=True)
+    (folder / "snapshot_1.csv").write_text(_csv(SNAPSHOT_1))
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": SNAPSHOT_FUNCTION}))
+    assert run(spark, settings, pipeline).ok
+    assert sorted(tuple(r) for r in store.read("target_versioned").collect()) == [
+        ("1", "Oaxaca", 1, None), ("2", "Monterrey", 1, None), ("3", "Tijuana", 1, None)]
+    (folder / "snapshot_2.csv").write_text(_csv(SNAPSHOT_2[:3]))  # the docs' second snapshot for this example
+    (folder / "snapshot_3.csv").write_text(_csv(SNAPSHOT_2[:3]))  # unchanged: processed, changes nothing
+    assert run(spark, settings, pipeline).ok
+    assert sorted(tuple(r) for r in store.read("target_versioned").collect()) == [
+        ("1", "Oaxaca", 1, 2), ("2", "Carmel", 2, None), ("2", "Monterrey", 1, 2), ("3", "Los Angeles", 2, None),
+        ("3", "Tijuana", 1, 2), ("4", "Death Valley", 2, None)]  # fmt: skip

@@ -108,5 +108,5 @@ def test_the_real_pyspark_pipelines_is_untouched_outside_a_pipeline_run(spark, s
     assert dp is imported and dp is not real and dp.create_auto_cdc_flow.__module__ == "lakehouse.dlt_runtime.api"
     assert sys.modules["pyspark.pipelines"] is real and pyspark.pipelines is real
     assert store.read("t").count() == 2
-    with pytest.raises(NotImplementedError, match="create_auto_cdc_from_snapshot_flow into 'x' is not supported"):
-        dp.create_auto_cdc_from_snapshot_flow(target="x", source="s", keys=["id"])
+    with pytest.raises(NotImplementedError, match="create_sink 'x' \\(kafka\\) is not supported"):
+        dp.create_sink("x", "kafka")

@@ -27,6 +27,7 @@ from lakehouse.dlt_runtime.schema import DeclaredSchema, parse
 
 _EXPECTATIONS_ATTR = "__dlt_expectations__"
 _DATASET_ATTR = "__dlt_dataset__"
+SNAPSHOT_VERSION = "__lakehouse_sequence"  # a snapshot's version, the sequence of its changes (change_log.SEQUENCE)
 _COLUMN_REPR = re.compile(r"^Column<'([^']+)'>$")
 
 
@@ -226,6 +227,41 @@ def apply_changes(
 create_auto_cdc_flow = apply_changes  # the newer Databricks name, same signature
 
 
+def apply_changes_from_snapshot(
+    target: str,
+    source: Any,
+    keys: list[Any],
+    stored_as_scd_type: int | str,
+    track_history_column_list: list[Any] | None = None,
+    track_history_except_column_list: list[Any] | None = None,
+) -> None:
+    """Apply the differences between successive snapshots of `source` (a dataset or table name, or a function
+    `latest_version -> (DataFrame, version) | None`) to streaming table `target` as SCD type 1 or 2 (snapshots.py,
+    https://docs.databricks.com/aws/en/ldp/developer/ldp-python-ref-apply-changes-from-snapshot)."""
+    scd_type = _scd_type(stored_as_scd_type, target)
+    if track_history_column_list is not None and track_history_except_column_list is not None:
+        raise ValueError(f"auto CDC from snapshot into {target!r}: give track_history_column_list or "
+                         "track_history_except_column_list, not both")
+    if scd_type == 1 and (track_history_column_list is not None or track_history_except_column_list is not None):
+        raise ValueError(f"auto CDC from snapshot into {target!r}: track_history_column_list / "
+                         "track_history_except_column_list are for SCD type 2 (stored_as_scd_type=2)")
+    if not isinstance(source, str) and not callable(source):
+        raise ValueError(f"auto CDC from snapshot into {target!r}: source must be a dataset or table name or a function")
+    spec = ChangeSpec(
+        source=source,
+        keys=tuple(_column_name(k) for k in keys),
+        sequence_by=SNAPSHOT_VERSION,
+        scd_type=scd_type,
+        track_history_column_list=_names(track_history_column_list),
+        track_history_except_column_list=_names(track_history_except_column_list),
+        snapshot=True,
+    )
+    context.graph().add_flow(Flow(name=target, target=target, func=None, cdc=spec))
+
+
+create_auto_cdc_from_snapshot_flow = apply_changes_from_snapshot  # the newer Databricks name, same signature
+
+
 # -- expectations ---------------------------------------------------------------------------------
 def expect(description: str, constraint: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
     """Keep rows failing `constraint`; count them."""
@@ -268,6 +304,7 @@ def read_stream(name: str) -> Any:
 # -- installation ---------------------------------------------------------------------------------
 PUBLIC = (
     "table", "view", "create_streaming_table", "append_flow", "apply_changes", "create_auto_cdc_flow",
+    "apply_changes_from_snapshot", "create_auto_cdc_from_snapshot_flow",
     "expect", "expect_or_drop", "expect_or_fail", "expect_all", "expect_all_or_drop", "expect_all_or_fail",
     "read", "read_stream",
 )  # fmt: skip

@@ -25,6 +25,7 @@ when the target stores the sequence and no truncates are given).
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -67,28 +68,45 @@ def tracked_columns(stored: list[str], spec: ChangeSpec, target: str) -> list[st
 def apply(store: TableStore, table: str, frame: Any, spec: ChangeSpec, dataset: Dataset, log_dir: Path,
           staging_dir: Path, reset: bool = False) -> Applied:
     """Log the change rows of `frame` and rebuild `table` from the log; creates it empty on first use."""
-    target, partitions = dataset.name, dataset.partition_cols
     if spec.ignore_null_updates:
-        raise NotImplementedError(f"auto CDC into {target!r}: ignore_null_updates is not supported by the local runtime "
-                                  "with SCD type 2, apply_as_truncates or a sequence_by column the target does not store")
-    stored = target_columns(frame.columns, spec, target)
+        raise NotImplementedError(f"auto CDC into {dataset.name!r}: ignore_null_updates is not supported by the local "
+                                  "runtime with SCD type 2, apply_as_truncates or a sequence_by column the target does "
+                                  "not store")
+    stored = target_columns(frame.columns, spec, dataset.name)
+    return log_and_rebuild(store, table, _events(frame, spec, stored), spec, dataset, stored, log_dir, staging_dir,
+                           reset=reset)
+
+
+def log_and_rebuild(store: TableStore, table: str, events: Any, spec: ChangeSpec, dataset: Dataset, stored: list[str],
+                    log_dir: Path, staging_dir: Path, reset: bool = False, rebuild_empty: bool = False) -> Applied:
+    """Append `events` (stored columns, SEQUENCE, DELETE, TRUNCATE) to the log and overwrite `table` with the
+    rows rebuilt from it; without events nothing is written unless `rebuild_empty`."""
+    target, partitions, spark = dataset.name, dataset.partition_cols, store.spark
     if reset:
         shutil.rmtree(log_dir, ignore_errors=True)
-    spark = store.spark
-    events = _events(frame, spec, stored)
     if reset or not store.exists(table):
         store.overwrite(_rebuilt(events.limit(0), spec, stored, target), table, partitions)
     with staged(spark, events, staging_dir) as batch:
         counts = batch.groupBy(DELETE, TRUNCATE).count().collect()
-        if not counts:
+        if counts:
+            _append_new(spark, batch, log_dir, spec)
+        if not counts and not (rebuild_empty and (log_dir / "_delta_log").is_dir()):
             return Applied(None, 0, 0, 0)
-        deleted = sum(r["count"] for r in counts if r[DELETE])
-        upserted = sum(r["count"] for r in counts if not r[DELETE] and not r[TRUNCATE])
-        _append_new(spark, batch, log_dir, spec)
-        log = spark.read.format("delta").load(str(log_dir))
-        with staged(spark, _rebuilt(log, spec, stored, target), staging_dir) as rebuilt:
+        with staged(spark, _rebuilt(logged(spark, log_dir), spec, stored, target), staging_dir) as rebuilt:
             version = store.overwrite(rebuilt, table, partitions)
+    deleted = sum(r["count"] for r in counts if r[DELETE])
+    upserted = sum(r["count"] for r in counts if not r[DELETE] and not r[TRUNCATE])
     return Applied(version, sum(r["count"] for r in counts), upserted, deleted)
+
+
+def logged(spark: Any, log_dir: Path) -> Any:
+    """Every event of the log."""
+    return spark.read.format("delta").load(str(log_dir))
+
+
+def current(log: Any, spec: ChangeSpec, stored: list[str]) -> Any:
+    """The live row of each key (its latest change, unless a delete or truncated): the SCD type 1 view."""
+    return _rebuilt(log, replace(spec, scd_type=1), stored, "")
 
 
 def _events(frame: Any, spec: ChangeSpec, stored: list[str]) -> Any:
@@ -115,9 +133,9 @@ def _append_new(spark: Any, batch: Any, log_dir: Path, spec: ChangeSpec) -> None
     first = Window.partitionBy(*[F.col(f"`{k}`") for k in keys], TRUNCATE).orderBy(F.col(DELETE).desc())
     new = batch.withColumn(_RANK, F.row_number().over(first)).where(F.col(_RANK) == 1).drop(_RANK)
     if (log_dir / "_delta_log").is_dir():
-        logged = spark.read.format("delta").load(str(log_dir)).select(*keys, TRUNCATE)
-        on = reduce(lambda acc, c: acc & c, [new[f"`{k}`"].eqNullSafe(logged[f"`{k}`"]) for k in keys])
-        new = new.join(logged, on & (new[TRUNCATE] == logged[TRUNCATE]), "left_anti")
+        seen = logged(spark, log_dir).select(*keys, TRUNCATE)
+        on = reduce(lambda acc, c: acc & c, [new[f"`{k}`"].eqNullSafe(seen[f"`{k}`"]) for k in keys])
+        new = new.join(seen, on & (new[TRUNCATE] == seen[TRUNCATE]), "left_anti")
     log_dir.parent.mkdir(parents=True, exist_ok=True)
     new.write.format("delta").mode("append").save(str(log_dir))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakehouse.dlt_runtime import cdc, change_log, context, writers
+from lakehouse.dlt_runtime import cdc, change_log, context, snapshots, writers
 from lakehouse.dlt_runtime.checkpoints import Checkpoint, CheckpointStore, commit_token
 from lakehouse.dlt_runtime.expectations import Checked, check
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
@@ -68,6 +68,16 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
         state.graph, flow, state.store, state.pipeline, state.state_dir, refresh, checkpoint, state.view_frames
     )
     staging_dir = state.state_dir / STAGING / flow.name
+    if flow.cdc is not None and flow.cdc.snapshot:
+        with session_conf(state.store.spark, dataset.spark_conf), context.using(context.current_reader, reader):
+            applied = snapshots.apply(state.store, table, flow.cdc, dataset,
+                                      lambda: reader.read_table(flow.cdc.source, streaming=False),
+                                      state.state_dir / change_log.LOGS / flow.name, staging_dir, reset=refresh and first)
+        result.rows_in = result.rows_written = applied.source_rows
+        result.rows_upserted, result.rows_deleted, result.table_version = applied.upserted, applied.deleted, applied.version
+        _commit(state, flow, reader)
+        result.duration_s = time.monotonic() - started
+        return result
     with session_conf(state.store.spark, {**dataset.spark_conf, **flow.spark_conf}), ExitStack() as stack:
         with context.using(context.current_reader, reader):
             frame = reader.read_table(flow.cdc.source, streaming=True) if flow.cdc else flow.func()

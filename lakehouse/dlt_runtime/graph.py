@@ -59,7 +59,7 @@ class ChangeSpec:
     """What `apply_changes` / `create_auto_cdc_flow` needs: keys, ordering, deletes, truncates, the stored
     columns and the SCD type with its tracked columns (cdc.py, change_log.py)."""
 
-    source: str
+    source: Any  # a dataset or table name; for a snapshot flow also a function returning (DataFrame, version)
     keys: tuple[str, ...]
     sequence_by: str
     ignore_null_updates: bool = False
@@ -70,6 +70,7 @@ class ChangeSpec:
     apply_as_truncates: Any = None  # SQL string or Column; SCD type 1 only
     track_history_column_list: tuple[str, ...] | None = None
     track_history_except_column_list: tuple[str, ...] | None = None
+    snapshot: bool = False  # create_auto_cdc_from_snapshot_flow (snapshots.py)
 
 
 @dataclass

@@ -4,6 +4,7 @@ Databricks documents `pyspark.pipelines` as the Python API of Lakeflow Spark Dec
 `import dlt` working with the same semantics under older names
 (https://docs.databricks.com/aws/en/ldp/developer/python-ref, https://docs.databricks.com/aws/en/ldp/concepts/where-is-dlt).
 So every name here is the `dlt` function it renames (api.py): `create_auto_cdc_flow` is `apply_changes`,
+`create_auto_cdc_from_snapshot_flow` is `apply_changes_from_snapshot`,
 `temporary_view` is `view`, and `@dp.table` decides between streaming table and materialized view from its query
 like `@dlt.table`. `@dp.materialized_view` declares a materialized view: its query must be a batch query, as
 Databricks requires ("materialized views ... are defined as batch queries",
@@ -49,14 +50,6 @@ def materialized_view(
                              schema=schema, temporary=bool(private))
 
 
-def create_auto_cdc_from_snapshot_flow(target: str, source: Any, keys: list[Any], **options: Any) -> None:
-    """Not run locally: refused when the pipeline loads, so it never silently does something else."""
-    raise NotImplementedError(
-        f"create_auto_cdc_from_snapshot_flow into {target!r} is not supported by the local runtime; "
-        "use create_auto_cdc_flow over a change feed"
-    )
-
-
 def create_sink(name: str, format: str, options: dict[str, str] | None = None) -> None:  # noqa: A002 - the API's name
     """Not run locally: a sink writes outside the pipeline (Kafka, Event Hubs, an external Delta table)."""
     raise NotImplementedError(f"create_sink {name!r} ({format}) is not supported by the local runtime")
@@ -70,7 +63,7 @@ ATTRIBUTES: dict[str, Any] = {
     "create_streaming_table": api.create_streaming_table,
     "append_flow": api.append_flow,
     "create_auto_cdc_flow": api.apply_changes,
-    "create_auto_cdc_from_snapshot_flow": create_auto_cdc_from_snapshot_flow,
+    "create_auto_cdc_from_snapshot_flow": api.apply_changes_from_snapshot,
     "create_sink": create_sink,
     **{name: getattr(api, name) for name in (
         "expect", "expect_or_drop", "expect_or_fail", "expect_all", "expect_all_or_drop", "expect_all_or_fail")},

@@ -27,12 +27,14 @@ from typing import Any
 from rich.console import Console
 
 from lakehouse.dlt_runtime import api, context, event_log, interrupted, pipelines_api, writers
+from lakehouse.dlt_runtime.dbutils import DBUtils
 from lakehouse.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError
 from lakehouse.dlt_runtime.execution import UpdateState, failure_message, run_flow, session_conf
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.progress import Progress
 from lakehouse.dlt_runtime.reads import DiscoveryReader
 from lakehouse.dlt_runtime.session import PipelineSession
+from lakehouse.dlt_runtime.sources import VOLUMES_DIR
 from lakehouse.dlt_runtime.results import (
     COMPLETED,
     EXCLUDED,
@@ -91,11 +93,14 @@ def load_graph(spark: Any, store: TableStore, pipeline: PipelineSettings) -> Gra
     """Execute the pipeline's files with `dlt`, `pyspark.pipelines` and `spark` available, then discover and
     validate the graph."""
     graph = Graph()
+    volumes = store.settings.storage_root / VOLUMES_DIR
     with api.installed(), pipelines_api.installed(), context.using(context.current_graph, graph):
         for path in source_files(pipeline):
             code = compile(path.read_text(), str(path), "exec")
+            scope = {"__name__": f"dlt_pipeline_{path.stem}", "__file__": str(path),
+                     "spark": PipelineSession(spark, volumes), "dbutils": DBUtils(volumes)}
             try:
-                exec(code, {"__name__": f"dlt_pipeline_{path.stem}", "__file__": str(path), "spark": PipelineSession(spark)})
+                exec(code, scope)
             except (LakehouseError, NotImplementedError):
                 raise
             except Exception as exc:
@@ -174,7 +179,8 @@ def _discover(graph: Graph, flow: Flow, store: TableStore) -> None:
     """Call the flow's function once with a recording reader to learn what it reads."""
     reader = DiscoveryReader(graph, flow, store)
     if flow.cdc is not None:
-        reader.read_table(flow.cdc.source, streaming=True)  # a dataset or a table by name
+        if isinstance(flow.cdc.source, str):  # a dataset or a table by name; a snapshot function reads no dataset
+            reader.read_table(flow.cdc.source, streaming=not flow.cdc.snapshot)
         return
     with context.using(context.current_reader, reader):
         try:

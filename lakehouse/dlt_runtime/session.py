@@ -14,27 +14,30 @@ the runtime's file ingestion (auto_loader.py).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from lakehouse.dlt_runtime import auto_loader, context
+from lakehouse.dlt_runtime.sources import local_path
 
 
 class PipelineSession:
-    """Delegates to the real session; table reads by name go through the current flow's reader."""
+    """Delegates to the real session; table reads by name go through the current flow's reader, and a file read's
+    `/Volumes/...` path is its local folder (sources.local_path)."""
 
-    def __init__(self, spark: Any) -> None:
-        self._spark = spark
+    def __init__(self, spark: Any, volumes_root: Path) -> None:
+        self._spark, self._volumes_root = spark, volumes_root
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._spark, name)
 
     @property
     def read(self) -> "_TableReader":
-        return _TableReader(self._spark.read, streaming=False)
+        return _TableReader(self._spark.read, False, self._volumes_root)
 
     @property
     def readStream(self) -> "_TableReader":  # noqa: N802 - the PySpark name
-        return _TableReader(self._spark.readStream, streaming=True)
+        return _TableReader(self._spark.readStream, True, self._volumes_root)
 
     def table(self, tableName: str) -> Any:  # noqa: N803 - the PySpark name
         return self.read.table(tableName)
@@ -43,20 +46,42 @@ class PipelineSession:
 class _TableReader:
     """A DataFrameReader / DataStreamReader whose `table(name)` is a pipeline read while a flow is declared or runs."""
 
-    def __init__(self, reader: Any, streaming: bool) -> None:
-        self._reader, self._streaming = reader, streaming
+    def __init__(self, reader: Any, streaming: bool, volumes_root: Path) -> None:
+        self._reader, self._streaming, self._volumes_root = reader, streaming, volumes_root
 
-    def __getattr__(self, name: str) -> Any:  # option(), load(), ...: the real reader's
+    def __getattr__(self, name: str) -> Any:  # option(), schema(), ...: the real reader's
         return getattr(self._reader, name)
 
     def format(self, source: str) -> Any:  # noqa: A003 - the PySpark name
-        """`readStream.format("cloudFiles")` is Auto Loader (auto_loader.py); any other format the real reader's."""
+        """`readStream.format("cloudFiles")` is Auto Loader (auto_loader.py); any other format the real reader's,
+        with its file paths mapped."""
         if self._streaming and source == auto_loader.SOURCE:
             return auto_loader.CloudFilesReader()
-        return self._reader.format(source)
+        return _FileReader(self._reader.format(source), self._volumes_root)
+
+    def load(self, path: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        return _FileReader(self._reader, self._volumes_root).load(path, *args, **kwargs)
 
     def table(self, tableName: str) -> Any:  # noqa: N803 - the PySpark name
         reader = context.current_reader.get()
         if reader is None:
             return self._reader.table(tableName)
         return reader.read_table(tableName, streaming=self._streaming)
+
+
+class _FileReader:
+    """A reader whose `load(path)` reads a `/Volumes/...` path from its local folder; what configures the reader
+    (option(), schema(), ...) keeps this wrapper, anything else is the real reader's."""
+
+    def __init__(self, reader: Any, volumes_root: Path) -> None:
+        self._reader, self._volumes_root = reader, volumes_root
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._reader, name)
+        if name not in ("option", "options", "schema", "format"):
+            return attribute
+        return lambda *args, **kwargs: _FileReader(attribute(*args, **kwargs), self._volumes_root)
+
+    def load(self, path: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        local = None if path is None else str(local_path(path, self._volumes_root))
+        return self._reader.load(local, *args, **kwargs)
