@@ -12,8 +12,11 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -34,14 +37,30 @@ def local_env(root: Path) -> dict[str, str]:
     return {**env, "LAKEHOUSE_ENV": "local", "LAKEHOUSE_STORAGE_ROOT": str(root / "warehouse")}
 
 
-def started(args: list[str], env: dict[str, str], ready: str) -> tuple[subprocess.Popen, str]:
-    """Start a command and return it with the first stdout line, which must contain `ready`."""
-    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    if ready not in line:
-        process.kill()
-        raise AssertionError(f"{args[3:]} did not start: {line!r} {process.stderr.read()[-2000:]}")
-    return process, line
+@contextmanager
+def started(args: list[str], env: dict[str, str], ready: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """A running command with its first stdout line, which must contain `ready`; killed with all below it if a
+    test fails before it stopped."""
+    stderr = tempfile.TemporaryFile("w+")  # a file, not a pipe nobody reads: the servers log every request
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    process.stderr = stderr
+    try:
+        line = process.stdout.readline()
+        assert ready in line, f"{args[3:]} did not start: {line!r} {tail(process)}"
+        yield process, line
+    finally:
+        stderr.close()
+        if process.poll() is None:
+            left = descendants(process.pid)
+            process.kill()
+            process.wait()
+            for pid, _ in alive(left):
+                os.kill(pid, signal.SIGKILL)
+
+
+def tail(process: subprocess.Popen) -> str:
+    process.stderr.seek(0)
+    return process.stderr.read()[-2000:]
 
 
 def assert_stops_leaving_nothing(process: subprocess.Popen, number: signal.Signals, expected: set[str]) -> None:
@@ -49,7 +68,7 @@ def assert_stops_leaving_nothing(process: subprocess.Popen, number: signal.Signa
     children = descendants(process.pid)
     assert {name for name in expected if any(name in command_line(pid) for pid, _ in children)} == expected
     process.send_signal(number)
-    assert process.wait(timeout=STOP_S) == 0, process.stderr.read()[-2000:]
+    assert process.wait(timeout=STOP_S) == 0, tail(process)
     wait_for(lambda: not alive(children), STOP_S, f"processes left after {number.name}: "
              + "; ".join(command_line(pid) for pid, _ in alive(children)))
 
@@ -66,25 +85,25 @@ def published_root(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_ui_serves_reports_from_its_own_azurite_and_stops_leaving_no_process(published_root, number):
-    process, line = started([*LAKEHOUSE, "ui", "--port", "0"], local_env(published_root), "lakehouse UI on ")
-    url = line.split(" on ", 1)[1].split()[0]
-    with urllib.request.urlopen(f"{url}/blob/{REPORT}", timeout=60) as reply:
-        assert reply.status == 200 and reply.read() == b"<p>the report</p>"
-    assert_stops_leaving_nothing(process, number, {"azurite", "lakehouse.ui.cli"})
+    with started([*LAKEHOUSE, "ui", "--port", "0"], local_env(published_root), "lakehouse UI on ") as (process, line):
+        url = line.split(" on ", 1)[1].split()[0]
+        with urllib.request.urlopen(f"{url}/blob/{REPORT}", timeout=60) as reply:
+            assert reply.status == 200 and reply.read() == b"<p>the report</p>"
+        assert_stops_leaving_nothing(process, number, {"azurite", "lakehouse.ui.cli"})
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_quality_azurite_stops_leaving_no_node_process(tmp_path, number):
-    process, _ = started([*LAKEHOUSE, "quality", "azurite"], local_env(tmp_path), "Azurite Blob at ")
-    assert_stops_leaving_nothing(process, number, {"azurite"})
+    with started([*LAKEHOUSE, "quality", "azurite"], local_env(tmp_path), "Azurite Blob at ") as (process, _):
+        assert_stops_leaving_nothing(process, number, {"azurite"})
 
 
 def test_a_parent_killed_with_sigkill_takes_the_ui_server_and_azurite_with_it(tmp_path):
-    process, _ = started([*LAKEHOUSE, "ui", "--port", "0"], local_env(tmp_path), "lakehouse UI on ")
-    children = descendants(process.pid)
-    assert len(children) == 2  # the serving child and Azurite
-    process.kill()
-    process.wait(timeout=STOP_S)
+    with started([*LAKEHOUSE, "ui", "--port", "0"], local_env(tmp_path), "lakehouse UI on ") as (process, _):
+        children = descendants(process.pid)
+        assert len(children) == 2  # the serving child and Azurite
+        process.kill()
+        process.wait(timeout=STOP_S)
     wait_for(lambda: not alive(children), STOP_S, "processes left after SIGKILL of their parent: "
              + "; ".join(command_line(pid) for pid, _ in alive(children)))
 
