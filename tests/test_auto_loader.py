@@ -97,8 +97,6 @@ def test_cloud_files_with_a_schema_ingests_each_file_once_with_rescued_data_and_
 
 @pytest.mark.parametrize("option, message", [
     ('.option("cloudFiles.format", "avro")', "cloudFiles.format 'avro' is not supported locally"),
-    ('.option("cloudFiles.format", "json").option("multiLine", "true")', "multiLine true is not supported locally"),
-    ('.option("cloudFiles.format", "csv")', "only with option\\('header', 'true'\\)"),
 ])
 def test_options_the_local_side_cannot_honour_fail_the_flow_by_name(spark, settings, store, tmp_path, option, message):
     root = landing(tmp_path / "landing")
@@ -174,3 +172,45 @@ def test_without_a_schema_auto_loader_infers_once_stores_and_evolves_with_new_co
     assert store.read("strings").columns == ["a", "b", "c", "_rescued_data"]  # new columns appended, rescued last
     assert sorted(tuple(r) for r in store.read("strings").collect()) == [
         ("x", "1", None, None), ("y", "2.5", None, None), ("z", "3", "true", None)]
+
+
+READER_OPTIONS = """
+    from pyspark import pipelines as dp
+    LANDING = spark.conf.get("test.landing")
+
+    @dp.table
+    def tsv_given():
+        return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "csv").option("sep", "\\t")
+                .schema("id INT, name STRING").load(f"{LANDING}/tsv"))
+
+    @dp.table
+    def tsv_inferred():
+        return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "csv").option("delimiter", "\\t")
+                .option("cloudFiles.inferColumnTypes", "true").load(f"{LANDING}/tsv"))
+
+    @dp.table
+    def multi_line():
+        return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "json").option("multiLine", "true")
+                .option("rescuedDataColumn", "_rescued_data").schema("id INT, tags STRING").load(f"{LANDING}/json"))
+"""
+
+
+def test_csv_without_header_maps_fields_by_position_and_multiline_json_reads_whole_files(spark, settings, store, tmp_path):
+    root = tmp_path / "landing"
+    (root / "tsv").mkdir(parents=True)
+    (root / "tsv" / "a.tsv").write_text("1\tx\n2\ty\n\nthree\tz\n")  # Spark's default: header false
+    (root / "json").mkdir()
+    (root / "json" / "array.json").write_text('[\n  {"id": 1,\n   "tags": ["a", "b"]},\n  {"id": 2}\n]\n')
+    (root / "json" / "object.json").write_text('{\n  "id": 3,\n  "extra": true\n}\n')
+    (root / "json" / "broken.json").write_text('{\n  "id": 4,\n')
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"p.py": READER_OPTIONS}), **{"test.landing": str(root)})
+    assert run(spark, settings, pipeline).ok
+    assert sorted((r.name, r.id) for r in store.read("tsv_given").collect()) == [("x", 1), ("y", 2), ("z", None)]
+    inferred = store.read("tsv_inferred")
+    assert [(f.name, f.dataType.simpleString()) for f in inferred.schema.fields] == [
+        ("_c0", "string"), ("_c1", "string"), ("_rescued_data", "string")]  # "three" makes _c0 a string column
+    rows = sorted(store.read("multi_line").collect(), key=lambda r: (r.id is None, r.id))
+    assert [(r.id, r.tags) for r in rows] == [(1, '["a","b"]'), (2, None), (3, None), (None, None)]
+    assert json.loads(rows[2]._rescued_data)["extra"] is True
+    assert "_corrupt_record" in json.loads(rows[3]._rescued_data)
+    assert run(spark, settings, pipeline).datasets["multi_line"].rows_written == 0  # each file once

@@ -240,7 +240,7 @@ def test_a_one_megabyte_line(tmp_path, monkeypatch):
     assert rows == [row(1, id=big, qty=1), row(2, rescued(path, _corrupt_record=f'{{"id":"{big}')), row(3, id="s")]
     rows, _, _ = parse(tmp_path, "big.csv", f"id,qty\n{big},1\ns,2\n")
     assert rows == [row(2, id=big, qty=1), row(3, id="s", qty=2)]
-    monkeypatch.setattr(parse_module, "_csv_arrow", lambda data, lines, body, width: (None, body))
+    monkeypatch.setattr(parse_module, "_csv_arrow", lambda data, lines, body, *_: (None, body))
     assert parse(tmp_path, "big.csv", f"id,qty\n{big},1\ns,2\n")[0] == rows  # the line-by-line reader too
 
 
@@ -283,7 +283,7 @@ def test_fast_and_python_csv_paths_agree(tmp_path, monkeypatch):
     path = tmp_path / "messy.csv"
     path.write_text(HEADER + "\n" + "\n".join(rnd.choice(variants) for _ in range(300)) + "\n")
     fast, fast_stats = parse_file(path, "csv", SCHEMA)
-    monkeypatch.setattr(parse_module, "_csv_arrow", lambda data, lines, body, width: (None, body))
+    monkeypatch.setattr(parse_module, "_csv_arrow", lambda data, lines, body, *_: (None, body))
     slow, slow_stats = parse_file(path, "csv", SCHEMA)
     assert fast.equals(slow) and fast_stats == slow_stats
 
@@ -425,3 +425,54 @@ def test_the_drop_date_is_the_landing_folders_day_per_file_locally_and_per_row_i
     assert [drop_date(p) for p in paths] == expected
     frame = spark.createDataFrame(list(enumerate(paths)), "i int, _source_file string")
     assert [r[1] for r in frame.select("i", drop_date_column("_source_file")).orderBy("i").collect()] == expected
+
+
+# -- the file log's other readers and writers (mutation testing, benchmarks/results/mutation.md) ------------------
+def test_ingested_after_lists_only_files_committed_after_the_moment_never_pending_ones(tmp_path):
+    """What recompute_window reads: the files a flow that last committed at `moment` has not seen. A pending file
+    (its write may not have happened) is in neither list."""
+    landing, log = tmp_path / "landing", IngestLog(tmp_path / "ckpt")
+    early, late, pending = (land(landing, "2026-01-01", n) for n in ("a.csv", "b.csv", "c.csv"))
+    log.begin([early])
+    log.commit([early])
+    moment = datetime.fromisoformat(json.loads(log.path.read_text())["files"][early]["ingested_at"])
+    while datetime.now(timezone.utc) <= moment:  # the next commit's clock reading is strictly later
+        pass
+    log.begin([late])
+    log.commit([late])
+    log.begin([pending])
+    assert log.ingested_after(moment) == [late]  # a file committed at the moment itself was seen
+    assert log.ingested_after(None) == [early, late] == log.ingested()
+    assert log.ingested_after(datetime.now(timezone.utc)) == []
+
+
+def test_a_full_refresh_restart_offers_again_exactly_what_did_not_reach_the_target(tmp_path, caplog):
+    landing, ckpt = tmp_path / "landing", tmp_path / "state" / "sources" / "tx"  # parents created on first save
+    files = [land(landing, "2026-01-01", "a.csv"), land(landing, "2026-01-02", "b.csv")]
+    IngestLog(ckpt).begin(files)
+    IngestLog(ckpt).commit(files)
+    IngestLog(ckpt).restart(files)  # ... the refresh wrote a.csv's rows, then the process died
+    assert IngestLog(ckpt).ingested() == []
+    with caplog.at_level(logging.WARNING, logger="lakehouse.ingest.files"):
+        assert IngestLog(ckpt).new_files(landing, "tx", "csv", lambda pending: {files[0]}) == [files[1]]
+    assert IngestLog(ckpt).ingested() == [files[0]]
+    assert "left 2 file(s) pending: 1 were in the target and are now ingested, 1 were not" in caplog.text
+
+
+def test_listing_through_a_day_keeps_every_earlier_day(tmp_path):
+    landing = tmp_path / "landing"
+    days = [land(landing, day, "t.csv") for day in ("2026-01-01", "2026-01-02", "2026-01-03")]
+    log = IngestLog(tmp_path / "ckpt")
+    assert log.new_files(landing, "tx", "csv", nothing_written, through=date(2026, 1, 2)) == days[:2]
+
+
+def test_only_a_file_that_changed_is_reported_also_when_it_shrank(tmp_path, caplog):
+    landing, log = tmp_path / "landing", IngestLog(tmp_path / "ckpt")
+    kept, shrunk = land(landing, "2026-01-01", "a.csv"), land(landing, "2026-01-01", "b.csv", "id,amount\nx,1\ny,2\n")
+    log.begin([kept, shrunk])
+    log.commit([kept, shrunk])
+    Path(shrunk).write_text("id,amount\n")
+    os.utime(shrunk, ns=(0, 0))  # smaller and older than what was ingested: still a change
+    with caplog.at_level(logging.WARNING, logger="lakehouse.ingest.files"):
+        assert log.new_files(landing, "tx", "csv", nothing_written) == []
+    assert f"landing file {shrunk} changed" in caplog.text and kept not in caplog.text

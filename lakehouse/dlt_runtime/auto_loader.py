@@ -6,7 +6,9 @@ listed with the ingested-files log (lakehouse.ingest.files), parsed by lakehouse
 they are marked ingested only after the flow's write committed. Supported options, as documented
 (https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options):
 
-* `cloudFiles.format` json (JSON lines), csv (with `header` true) or parquet, and `.schema(...)` (DDL or StructType);
+* `cloudFiles.format` json (JSON lines, or `multiLine`), csv (`header`, default false as in Spark; `sep` /
+  `delimiter`) or parquet,
+  and `.schema(...)` (DDL or StructType);
 * `rescuedDataColumn`: values that do not fit their column's type, and fields not in the schema, are kept there as
   JSON with `_file_path` (https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/schema#rescue);
   without it, as with Auto Loader given a schema, such values are null;
@@ -22,7 +24,7 @@ again (at least once).
 
 Without `.schema(...)`, the schema is inferred, stored and evolved as Auto Loader does (`cloudFiles.schemaLocation`,
 `cloudFiles.inferColumnTypes`, `cloudFiles.schemaHints`, `addNewColumns`: schema_inference.py).
-Options the local side cannot honour (`cloudFiles.format` text/avro/..., `multiLine`, `header` false) are refused by
+Options the local side cannot honour (`cloudFiles.format` text/avro/...) are refused by
 name rather than read differently. Other reader options (`timestampFormat`, ...) are
 accepted: the parser reads ISO-8601 values.
 """
@@ -41,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse.dlt_runtime import context
 from lakehouse.dlt_runtime.schema import parse
-from lakehouse.dlt_runtime.schema_inference import stream_schema
+from lakehouse.dlt_runtime.schema_inference import reader_options, stream_schema
 from lakehouse.dlt_runtime.sources import SourceRequest, local_path, register_streaming_source
 from lakehouse.faults import maybe_crash
 
@@ -121,7 +123,7 @@ def read_cloud_files(request: SourceRequest) -> tuple[Any, Callable[[], None]]:
     if fmt == "parquet":
         table = _parquet(files, columns)
     else:
-        batch = read_files(files, fmt, columns)
+        batch = read_files(files, fmt, columns, reader_options(options))
         for stats in batch.stats:
             _report(stats)
         table = batch.table.drop(["_line"])
@@ -147,10 +149,6 @@ def _format(options: Mapping[str, str]) -> str:
     fmt = options.get("cloudFiles.format")
     if fmt not in FORMATS:
         raise NotImplementedError(f"cloudFiles.format {fmt!r} is not supported locally: use one of {sorted(FORMATS)}")
-    if options.get("multiLine", "false").lower() == "true":
-        raise NotImplementedError("cloudFiles with multiLine true is not supported locally (JSON lines only)")
-    if fmt == "csv" and options.get("header", "false").lower() != "true":
-        raise NotImplementedError("cloudFiles csv is supported locally only with option('header', 'true')")
     return fmt
 
 

@@ -6,7 +6,7 @@ As Databricks documents it (https://docs.databricks.com/aws/en/ingestion/cloud-o
   the stored schema;
 * JSON and CSV columns are strings unless `cloudFiles.inferColumnTypes` is true; `cloudFiles.schemaHints`
   (`name TYPE, ...`) override the inferred types; JSON fields come in name order, as Spark's JSON inference sorts
-  them, CSV columns in header order;
+  them, CSV columns in header order (`header` false: `_c0`, `_c1`, ..., as Spark names them);
 * a `_rescued_data` column is added (named by `rescuedDataColumn` when given);
 * `cloudFiles.schemaEvolutionMode` `addNewColumns` (the default): a file with a column the schema lacks stops the
   stream with an error after the new columns were appended to the stored schema, so the next update reads them.
@@ -21,8 +21,12 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakehouse.dlt_runtime.schema import parse
+
+if TYPE_CHECKING:  # pyarrow loads when files are read
+    from lakehouse.ingest.parse import ReaderOptions
 
 SAMPLE_FILES = 1000
 _SCHEMAS = "_schemas"
@@ -41,12 +45,14 @@ def stream_schema(files: Sequence[str], fmt: str, options: Mapping[str, str], lo
     """The stream's schema: stored, or inferred now and stored; raises SchemaEvolved when `files` add columns."""
     current = _stored(location)
     if current is None:
-        current = _hinted(infer(files[:SAMPLE_FILES], fmt, _true(options, "cloudFiles.inferColumnTypes")), options)
+        current = _hinted(infer(files[:SAMPLE_FILES], fmt, _true(options, "cloudFiles.inferColumnTypes"),
+                                reader_options(options)), options)
         _store(location, current)
         return current
     mode = options.get("cloudFiles.schemaEvolutionMode", "addNewColumns")
     known = {name for name, _ in current}
-    new = [c for c in infer(files, fmt, _true(options, "cloudFiles.inferColumnTypes")) if c[0] not in known]
+    inferred = infer(files, fmt, _true(options, "cloudFiles.inferColumnTypes"), reader_options(options))
+    new = [c for c in inferred if c[0] not in known]
     if new and mode == "addNewColumns":
         _store(location, current + _hinted(new, options))
         raise SchemaEvolved(
@@ -56,17 +62,26 @@ def stream_schema(files: Sequence[str], fmt: str, options: Mapping[str, str], lo
     return current
 
 
-def infer(files: Sequence[str], fmt: str, infer_types: bool) -> Columns:
+def infer(files: Sequence[str], fmt: str, infer_types: bool, csv: ReaderOptions) -> Columns:
     """The columns of `files` with their types (all strings for JSON/CSV unless `infer_types`)."""
     seen: dict[str, str | None] = {}
     for file in files:
-        for name, kind in _file_columns(file, fmt, infer_types):
+        for name, kind in _file_columns(file, fmt, infer_types, csv):
             seen[name] = _wider(seen.get(name), kind)
     names = sorted(seen) if fmt == "json" else list(seen)
     return [(n, seen[n] or "string") for n in names]
 
 
-def _file_columns(file: str, fmt: str, infer_types: bool) -> list[tuple[str, str | None]]:
+def reader_options(options: Mapping[str, str]) -> ReaderOptions:
+    """CSV `header` (Spark's default: false) and `sep` / `delimiter` (default ","), JSON `multiLine` (default false)
+    (https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/options, CSV and JSON options)."""
+    from lakehouse.ingest.parse import ReaderOptions
+
+    return ReaderOptions(header=_true(options, "header"), sep=options.get("sep", options.get("delimiter", ",")),
+                         multi_line=_true(options, "multiLine"))
+
+
+def _file_columns(file: str, fmt: str, infer_types: bool, options: ReaderOptions) -> list[tuple[str, str | None]]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -78,10 +93,17 @@ def _file_columns(file: str, fmt: str, infer_types: bool) -> list[tuple[str, str
     if fmt == "csv":
         import csv
 
-        rows = list(csv.reader(line for line in text.splitlines() if line))
-        header, body = (rows[0], rows[1:]) if rows else ([], [])
+        rows = list(csv.reader((line for line in text.splitlines() if line), delimiter=options.sep))
+        if options.header:
+            header, body = (rows[0], rows[1:]) if rows else ([], [])
+        else:
+            header, body = [f"_c{i}" for i in range(max(map(len, rows), default=0))], rows
         return [(name, _column_type([r[i] for r in body if i < len(r)]) if infer_types else "string")
                 for i, name in enumerate(header)]
+    if options.multi_line:
+        from lakehouse.ingest.parse import json_records
+
+        text = json_records(Path(file).read_bytes()).decode(errors="replace")
     found: dict[str, str | None] = {}
     for line in text.splitlines():
         try:

@@ -7,10 +7,11 @@ semantics (`parse_file`) and hands the rows to Spark as Parquet (`to_spark`).
 
 from lakehouse.ingest.batch import Batch, read_files, read_new_files, to_spark
 from lakehouse.ingest.files import IngestLog
-from lakehouse.ingest.parse import LINE, RESCUED, SOURCE_FILE, FileStats, output_schema, parse_file
+from lakehouse.ingest.parse import LINE, RESCUED, SOURCE_FILE, ReaderOptions, FileStats, output_schema, parse_file
 
 __all__ = [
     "Batch",
+    "ReaderOptions",
     "FileStats",
     "IngestLog",
     "LINE",

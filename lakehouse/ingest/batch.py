@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.ingest.files import IngestLog
-from lakehouse.ingest.parse import FileStats, Schema, output_schema, parse_file
+from lakehouse.ingest.parse import ReaderOptions, FileStats, Schema, output_schema, parse_file
 
 
 @dataclass(frozen=True)
@@ -33,9 +33,10 @@ class Batch:
     files: list[str]
 
 
-def read_files(files: Sequence[str | os.PathLike[str]], fmt: str, schema: Schema) -> Batch:
+def read_files(files: Sequence[str | os.PathLike[str]], fmt: str, schema: Schema,
+               reader_options: ReaderOptions = ReaderOptions()) -> Batch:
     """Parse the files and concatenate them (an empty table of the output schema when there are none)."""
-    parsed = [parse_file(f, fmt, schema) for f in files]
+    parsed = [parse_file(f, fmt, schema, reader_options) for f in files]
     table = pa.concat_tables([t for t, _ in parsed]) if parsed else output_schema(schema).empty_table()
     return Batch(table, [s for _, s in parsed], [s.file for _, s in parsed])
 

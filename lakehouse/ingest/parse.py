@@ -1,4 +1,4 @@
-"""Tolerant parsing of one landing file (JSON lines or CSV with a header) into an Arrow table.
+"""Tolerant parsing of one landing file (JSON lines, or CSV with or without a header) into an Arrow table.
 
 Why: Sail fails a whole read on one malformed line and has no rescued-data column, so landing files
 are parsed here, with Auto Loader's rescued-data semantics. Every non-blank line becomes exactly one
@@ -8,7 +8,9 @@ null; a missing field is just null. A line that cannot be parsed at all (not a J
 with the wrong field count) becomes a row of nulls whose `_rescued_data` holds `_corrupt_record`.
 Invalid UTF-8 is decoded with replacement and the line is rescued with `_invalid_utf8` (the line with
 the undecodable bytes escaped). Empty lines are skipped and counted. `_source_file` and `_line`
-(1-based; a CSV header is line 1) name the exact origin of every row.
+(1-based; a CSV header is line 1) name the exact origin of every row. A CSV file without a header (`ReaderOptions`)
+maps its fields to the schema's columns by position, as Spark's CSV reader does given a schema; a multiLine JSON
+file's records are numbered as lines.
 
 Speed: pyarrow parses the whole file with every CSV column read as a string, then values are checked
 and cast column by column with vectorized regexes; Python only touches the JSON lines pyarrow rejects
@@ -69,6 +71,17 @@ csv.field_size_limit(2**31 - 1)  # the csv module's 128 KiB default would make a
 
 
 @dataclass(frozen=True)
+class ReaderOptions:
+    """Spark's file reader options the parser honours: CSV `header` (default true here, the landing contract's files
+    have one) and field separator `sep`; JSON `multiLine` (a file is one JSON record or an array of records, read
+    as one line per record; a file that does not parse is one corrupt record)."""
+
+    header: bool = True
+    sep: str = ","
+    multi_line: bool = False
+
+
+@dataclass(frozen=True)
 class FileStats:
     """What one file produced, for the runtime's log line and event log."""
 
@@ -88,8 +101,9 @@ def output_schema(schema: Schema) -> pa.Schema:
     return pa.schema(fields + extra)
 
 
-def parse_file(path: str | os.PathLike[str], fmt: str, schema: Schema) -> tuple[pa.Table, FileStats]:
-    """Parse one file ("json" = JSON lines, or "csv" with a header) into a table of `output_schema(schema)`."""
+def parse_file(path: str | os.PathLike[str], fmt: str, schema: Schema,
+               reader_options: ReaderOptions = ReaderOptions()) -> tuple[pa.Table, FileStats]:
+    """Parse one file ("json" = JSON lines, or "csv") into a table of `output_schema(schema)`."""
     out_schema = output_schema(schema)
     if fmt not in FORMATS:
         raise ValueError(f"unsupported format {fmt!r}: use one of {sorted(FORMATS)}")
@@ -98,14 +112,18 @@ def parse_file(path: str | os.PathLike[str], fmt: str, schema: Schema) -> tuple[
     data = raw_bytes.removeprefix(b"\xef\xbb\xbf")
     if not data:
         return out_schema.empty_table(), FileStats(source, 0, 0, 0, 0, len(raw_bytes))
+    if FORMATS[fmt] == "json" and reader_options.multi_line:
+        data = json_records(data)
     lines = _Lines.of(data)
     notes: dict[int, dict[str, Any]] = {}
     if not _valid_utf8(data):
         data, notes = _repair_utf8(data, lines)
         lines = _Lines.of(data)
-    parse = _parse_csv if FORMATS[fmt] == "csv" else _parse_json
-    raw, line_no, corrupt = parse(data, lines, schema, notes)
-    header = 1 if FORMATS[fmt] == "csv" else 0
+    if FORMATS[fmt] == "csv":
+        raw, line_no, corrupt = _parse_csv(data, lines, schema, notes, reader_options)
+    else:
+        raw, line_no, corrupt = _parse_json(data, lines, schema, notes)
+    header = 1 if FORMATS[fmt] == "csv" and reader_options.header else 0
     blank = int(np.count_nonzero(lines.end[header:] == lines.start[header:]))
     table, rescued = _finish(raw, line_no, notes, schema, out_schema, source)
     return table, FileStats(source, table.num_rows, rescued, corrupt, blank, len(raw_bytes))
@@ -168,15 +186,20 @@ def _repair_utf8(data: bytes, lines: _Lines) -> tuple[bytes, dict[int, dict[str,
 
 
 # -- CSV -------------------------------------------------------------------------------------------
-def _parse_csv(data: bytes, lines: _Lines, schema: Schema, notes: dict) -> tuple[pa.Table, np.ndarray, int]:
-    """Rows as strings keyed by header name; wrong field counts become corrupt records."""
-    notes.pop(1, None)  # the header is not a row
-    header = next(csv.reader([lines.text(data, 0)]), None) or [""]
+def _parse_csv(data: bytes, lines: _Lines, schema: Schema, notes: dict,
+               options: ReaderOptions) -> tuple[pa.Table, np.ndarray, int]:
+    """Rows as strings keyed by header name (without a header, the schema's names in order); wrong field counts
+    become corrupt records."""
     body = np.flatnonzero(lines.end > lines.start)
-    body = body[body > 0]
-    cells, good = _csv_arrow(data, lines, body, len(header))
+    if options.header:
+        notes.pop(1, None)  # the header is not a row
+        header = next(csv.reader([lines.text(data, 0)], delimiter=options.sep), None) or [""]
+        body = body[body > 0]
+    else:
+        header = [name for name, _ in schema]
+    cells, good = _csv_arrow(data, lines, body, len(header), options)
     if cells is None:
-        cells, good = _csv_python(data, lines, body, len(header))
+        cells, good = _csv_python(data, lines, body, len(header), options.sep)
     bad = np.setdiff1d(body, good, assume_unique=True)
     for i in bad.tolist():
         notes.setdefault(i + 1, {})[CORRUPT_RECORD] = lines.text(data, i)
@@ -192,7 +215,8 @@ def _parse_csv(data: bytes, lines: _Lines, schema: Schema, notes: dict) -> tuple
     return raw, np.concatenate([good, bad]) + 1, len(bad)
 
 
-def _csv_arrow(data: bytes, lines: _Lines, body: np.ndarray, width: int) -> tuple[list | None, np.ndarray]:
+def _csv_arrow(data: bytes, lines: _Lines, body: np.ndarray, width: int,
+               options: ReaderOptions) -> tuple[list | None, np.ndarray]:
     """pyarrow's reader, kept only when its rows map one to one onto the non-blank lines."""
     if not len(body):
         return [pa.array([], pa.string())] * width, body
@@ -205,9 +229,9 @@ def _csv_arrow(data: bytes, lines: _Lines, body: np.ndarray, width: int) -> tupl
 
     try:
         table = pa_csv.read_csv(
-            pa.BufferReader(pa.py_buffer(data).slice(int(lines.start[1]))),
+            pa.BufferReader(pa.py_buffer(data).slice(int(lines.start[1]) if options.header else 0)),
             read_options=pa_csv.ReadOptions(column_names=names, use_threads=False),  # threads lose row numbers
-            parse_options=pa_csv.ParseOptions(invalid_row_handler=on_invalid),
+            parse_options=pa_csv.ParseOptions(delimiter=options.sep, invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=True, null_values=[""]
             ),
@@ -220,12 +244,12 @@ def _csv_arrow(data: bytes, lines: _Lines, body: np.ndarray, width: int) -> tupl
     return [table.column(n).combine_chunks() for n in names], np.delete(body, idx)
 
 
-def _csv_python(data: bytes, lines: _Lines, body: np.ndarray, width: int) -> tuple[list, np.ndarray]:
+def _csv_python(data: bytes, lines: _Lines, body: np.ndarray, width: int, sep: str) -> tuple[list, np.ndarray]:
     """Line by line with the csv module: the reference semantics, used when pyarrow's rows do not align."""
     rows, good = [], []
     for i in body.tolist():
         try:
-            fields = next(csv.reader([lines.text(data, i)], strict=True))
+            fields = next(csv.reader([lines.text(data, i)], delimiter=sep, strict=True))
         except csv.Error:
             continue
         if len(fields) == width:
@@ -236,6 +260,18 @@ def _csv_python(data: bytes, lines: _Lines, body: np.ndarray, width: int) -> tup
 
 
 # -- JSON lines ------------------------------------------------------------------------------------
+def json_records(data: bytes) -> bytes:
+    """A multiLine JSON file as JSON lines: its record, or its array's records, one per line; a file that does not
+    parse becomes one line (a corrupt record), as Spark gives one corrupt row for it."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return b" ".join(data.splitlines()) + b"\n"
+    records = parsed if isinstance(parsed, list) else [parsed]
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+
 def _parse_json(data: bytes, lines: _Lines, schema: Schema, notes: dict) -> tuple[pa.Table, np.ndarray, int]:
     """pyarrow parses every line that looks like an object; the lines it rejects are parsed in Python."""
     b = np.frombuffer(data, np.uint8)
