@@ -102,6 +102,58 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'both windows read the same predictions table: one frame is None exactly when the other is',
     ("quality/drift/predictions.py", 'NumberReplacer', 'found = read_results(snapshot, types).columns[ -1]'):
         'a report of one column: [0] and [-1] are the same',
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def __init__(self, checkpoint_dir: str & os.PathLike[str]) -> None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd", "landing: str & os.PathLike[str],"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd", "through: date & None = None,"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def ingested_after(self, moment: datetime & None) -> list[str]:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def list_files(landing: str & os.PathLike[str], source: str, ext: str, *, through: date | None = None) -> list[str]:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def list_files(landing: str | os.PathLike[str], source: str, ext: str, *, through: date & None = None) -> list[str]:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_Mul_Div", "/,"):
+        "keyword-only marker made positional-only: every caller passes the first arguments by position, `through` by name",
+    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_Mul_Div",
+     "def list_files(landing: str | os.PathLike[str], source: str, ext: str, /, through: date | None = None) -> list[str]:"):
+        "keyword-only marker made positional-only: every caller passes the first arguments by position, `through` by name",
+    ("lakehouse/ingest/files.py", "ReplaceComparisonOperator_Eq_LtE",
+     'return sorted(p for p, e in self._load().items() if e["state"] <= "ingested")'):
+        "a state is 'pending' or 'ingested', and only 'ingested' sorts <= 'ingested'",
+    ("lakehouse/ingest/files.py", "ReplaceComparisonOperator_Eq_LtE",
+     'if e["state"] <= "ingested" and (moment is None or datetime.fromisoformat(e["ingested_at"]) > moment))'):
+        "a state is 'pending' or 'ingested', and only 'ingested' sorts <= 'ingested'",
+    ("lakehouse/ingest/files.py", "ReplaceComparisonOperator_Eq_GtE",
+     'pending = sorted(p for p, e in state.items() if e["state"] >= "pending")'):
+        "a state is 'pending' or 'ingested', and only 'pending' sorts >= 'pending'",
+    ("lakehouse/ingest/files.py", "NumberReplacer",
+     'json.dump({"version": 0, "files": files}, out, indent=1, sort_keys=True)'):
+        "nothing reads the state file's version field (there is one format)",
+    ("lakehouse/ingest/files.py", "NumberReplacer",
+     'json.dump({"version": 2, "files": files}, out, indent=1, sort_keys=True)'):
+        "nothing reads the state file's version field (there is one format)",
+    ("lakehouse/ingest/files.py", "NumberReplacer",
+     'json.dump({"version": 1, "files": files}, out, indent= 0, sort_keys=True)'):
+        "layout of a file that is only ever parsed as JSON",
+    ("lakehouse/ingest/files.py", "NumberReplacer",
+     'json.dump({"version": 1, "files": files}, out, indent= 2, sort_keys=True)'):
+        "layout of a file that is only ever parsed as JSON",
+    ("lakehouse/ingest/files.py", "ReplaceTrueWithFalse",
+     'json.dump({"version": 1, "files": files}, out, indent=1, sort_keys=False)'):
+        "key order of a file that is only ever parsed as JSON",
+    ("lakehouse/sources.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def drop_date(path: str) -> date & None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/sources.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def recompute_window(spark: Any, late_days: int) -> DateWindow & None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/sources.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to or hashes a DateWindow (gold.py only reads its fields)",
 }
 
 

@@ -326,3 +326,29 @@ def test_the_expectations_check_names_every_rule_over_the_rate_worst_first():
 def test_an_expectations_rate_outside_0_to_1_is_refused(rate):
     with pytest.raises(ValueError, match="max_rate"):
         TypeAdapter(LogCheck).validate_python({"type": "expectations", "severity": "warn", "max_rate": rate})
+
+
+def test_an_update_created_exactly_at_the_job_runs_start_is_the_runs_update(spark, store):
+    """'Not earlier than the job run's start' includes the start itself: an update whose create_update event carries
+    exactly that instant belongs to the run (the boundary of the window, to the microsecond)."""
+    log = EventLog("offline_features", "pipeline-1", "at-the-start")
+    log.emit("create_update", "started", {"create_update": {"cause": "JOB_TASK"}})
+    started = log.events[0]["timestamp"]
+    log.emit("update_progress", "completed", {"update_progress": {"state": "COMPLETED"}})
+    log.flush(store)
+    summary = read_summary(store, "offline_features", started)
+    assert (summary.update_id, summary.state) == ("at-the-start", "COMPLETED")
+    assert read_summary(store, "offline_features", started + timedelta(microseconds=1)).update_id is None
+
+
+def test_an_earlier_update_whose_id_sorts_first_adds_nothing_to_the_runs_metrics(spark, store):
+    """Update ids have no order (Databricks' are UUIDs): an earlier run's update whose id sorts before this run's
+    contributes none of its events, neither its failed records nor its state."""
+    log_update(store, "0-earlier-run", "FAILED", (("silver_transactions", {"dropped_records": 7,
+                                                                          "expectations": [rule("a", 1, 7)]}),))
+    job_started = log_update(store, "9-this-run", "COMPLETED", (
+        ("silver_transactions", {"dropped_records": 0, "expectations": [rule("a", 100, 0)]}),))
+    summary = read_summary(store, "offline_features", job_started)
+    assert (summary.update_id, summary.state) == ("9-this-run", "COMPLETED")
+    assert summary.expectations == (ExpectationMetric("silver_transactions", "a", 100, 0),)
+    assert summary.dropped_records == {"silver_transactions": 0}
