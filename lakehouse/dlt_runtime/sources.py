@@ -27,16 +27,21 @@ from lakehouse.dlt_runtime import context
 
 Commit = Callable[[], None]
 VOLUMES_DIR = "_volumes"  # under the storage root: the local folder of Unity Catalog volumes
+DATASETS_DIR = "_databricks_datasets"  # next to it: the local copy of what a workspace has under /databricks-datasets
 
 
 def local_path(path: str, volumes_root: Path | None) -> Path:
     """Where a path a pipeline reads is on this machine: `/Volumes/<catalog>/<schema>/<volume>/<path>`, a Unity
-    Catalog volume (https://docs.databricks.com/aws/en/volumes/), is the same path under `volumes_root`; `file:`
-    prefixes are dropped; any other path is itself."""
+    Catalog volume (https://docs.databricks.com/aws/en/volumes/), is the same path under `volumes_root`;
+    `/databricks-datasets/<path>`, the sample data Databricks' tutorials read
+    (https://docs.databricks.com/aws/en/discover/databricks-datasets), is under `DATASETS_DIR` beside it; `file:` and
+    `dbfs:` prefixes are dropped; any other path is itself."""
     plain = path.removeprefix("file:").removeprefix("dbfs:")
     parts = Path(plain).parts
     if volumes_root is not None and len(parts) >= 5 and parts[:2] == ("/", "Volumes"):
         return volumes_root.joinpath(*parts[2:])
+    if volumes_root is not None and parts[:2] == ("/", "databricks-datasets"):
+        return volumes_root.parent.joinpath(DATASETS_DIR, *parts[2:])
     return Path(plain)
 
 
