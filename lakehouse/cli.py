@@ -12,18 +12,21 @@ from lakehouse.cli_support import FriendlyGroup, parse_date
 from lakehouse.errors import LakehouseError
 from lakehouse.progress import console
 from lakehouse.settings import ENVIRONMENTS, Settings, load_settings
+from lakehouse.verbosity import configure_logging
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--env", type=click.Choice(ENVIRONMENTS), default=None, help="Environment settings to use (default: $LAKEHOUSE_ENV or local).")
 @click.option("--engine", type=click.Choice(["sail", "classic", "databricks"]), default=None, help="Override the compute engine.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show the libraries' log lines (MLflow, Azure, ...) from INFO up.")
 @click.pass_context
-def main(ctx: click.Context, env: str | None, engine: str | None) -> None:
+def main(ctx: click.Context, env: str | None, engine: str | None, verbose: bool) -> None:
     """Churn lakehouse: feature pipelines, training, batch scoring, data quality and drift.
 
     Runs locally with embedded defaults (Sail engine, Delta tables under ./data, MLflow in SQLite);
     the same code deploys to Azure Databricks through the bundle in bundle/.
     """
+    configure_logging(verbose)
     ctx.obj = load_settings(env, engine=engine)
 
 

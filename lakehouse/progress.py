@@ -1,14 +1,24 @@
-"""Progress display for long work: a rich progress bar on a terminal, plain lines otherwise (CI logs)."""
+"""Progress display for long work: a rich progress bar on a terminal, plain lines otherwise (CI logs).
+
+`console` is where every command prints its tables and summaries. On a terminal rich fits them to the window;
+in a log (`make demo 2>&1 | cat`, CI) it would assume 80 columns and cut dataset names and dates to `silver_cus…`,
+so there it gets LOG_WIDTH columns, unless COLUMNS says otherwise.
+"""
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+LOG_WIDTH = 160  # fits every table the commands print, with room for the long columns to wrap on words
+
 console = Console(stderr=True)
+if not console.is_terminal and "COLUMNS" not in os.environ:
+    console.width = LOG_WIDTH
 
 
 @contextmanager

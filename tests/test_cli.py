@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,15 @@ LAKEHOUSE = [sys.executable, "-m", "lakehouse.cli"]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
+    """The command with its output piped, as in a log or CI: not a terminal, no COLUMNS."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_") and k != "COLUMNS"}
     return subprocess.run([*LAKEHOUSE, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**clean, "COLUMNS": "200", **(env or {})})
+                          env={**clean, **(env or {})})
+
+
+def table_row(output: str, *cells: str) -> bool:
+    """Whether a rich table in `output` has a row starting with these whole cells."""
+    return re.search(r"│ " + r"\s+│ ".join(map(re.escape, cells)) + r"\s+│", output) is not None
 
 
 @pytest.fixture
@@ -41,9 +48,12 @@ def test_generate_then_pipeline_then_status(lake_env, tmp_path: Path):
     out = cli("pipeline", "run", "offline_features", "--date", "2026-01-03", "--full-refresh", env=lake_env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "offline_features: COMPLETED" in out.stderr
+    # In a log the summary keeps whole names (rich's 80 columns for a non-terminal cut them to `silver_cus…`)
+    assert table_row(out.stderr, "silver_customer_updates", "COMPLETED") and "…" not in out.stderr, out.stderr
     out = cli("status", env=lake_env)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "lakehouse.churn.ards" in out.stderr and "2026-01-03" in out.stderr
+    assert table_row(out.stderr, "lakehouse.churn.quarantine_transactions") and "…" not in out.stderr, out.stderr
+    assert "2026-01-03" in out.stderr
 
 
 @pytest.mark.parametrize(
@@ -63,3 +73,43 @@ def test_bad_input_is_one_clear_line_and_a_failing_exit(args, env, message, lake
     assert out.returncode != 0
     assert message in out.stderr
     assert "Traceback" not in out.stderr
+
+
+LOG_A_MODEL = """
+import sys
+from lakehouse.cli import main  # every module the command imports, as `lakehouse train` has them
+from lakehouse.verbosity import configure_logging
+configure_logging()  # what `lakehouse` does first; -v is LAKEHOUSE_VERBOSE=1
+import logging, mlflow, pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from ml.serialization import log_model_kwargs
+mlflow.set_tracking_uri(sys.argv[1])
+X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+model = Pipeline([("m", LogisticRegression())]).fit(X, [0, 0, 1, 1])
+with mlflow.start_run():
+    mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, X))
+logging.getLogger("mlflow.anything").error("a real error")
+"""
+MLFLOW_CHATTER = re.compile(r"^\S+ \S+ (INFO|WARNING) mlflow", re.MULTILINE)  # MLflow's own line format
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["quiet", "verbose"])
+def test_mlflow_logs_info_and_warnings_only_when_verbose_and_errors_always(tmp_path, verbose):
+    """Logging a model as training does: MLflow's INFO/WARNING lines (uv, pip, database setup) only with -v."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEHOUSE_", "MLFLOW_"))}
+    if verbose:
+        env["LAKEHOUSE_VERBOSE"] = "1"
+    out = subprocess.run([sys.executable, "-c", LOG_A_MODEL, f"sqlite:///{tmp_path / 'mlflow.db'}"],
+                         capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    output = out.stdout + out.stderr
+    assert bool(MLFLOW_CHATTER.search(output)) == verbose, output[-3000:]
+    assert "a real error" in output
+
+
+def test_verbose_flag_shows_info_lines(lake_env):
+    quiet, verbose = cli("status", env=lake_env), cli("-v", "status", env=lake_env)
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr[-2000:] + verbose.stderr[-2000:]
+    assert "INFO lakehouse.engine: starting engine sail" in verbose.stderr
+    assert "INFO" not in quiet.stderr

@@ -62,7 +62,9 @@ def serve_child(port: int) -> None:
     from lakehouse.engine import spark_session
     from lakehouse.shutdown import exit_when_stdin_closes
     from lakehouse.ui.server import serve
+    from lakehouse.verbosity import configure_logging
 
+    configure_logging()  # as verbose as the parent: `lakehouse -v ui` set LAKEHOUSE_VERBOSE
     settings: Settings = pickle.load(sys.stdin.buffer)
     exit_when_stdin_closes()
     with spark_session(settings) as spark:
