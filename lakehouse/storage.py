@@ -139,10 +139,15 @@ class TableStore:
         writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
         return self._save(_labelled(writer, user_metadata), table, partition_by)
 
-    def append(self, df: Any, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None) -> int:
-        """Add rows; the frame must match the table's columns and types. `user_metadata` labels the commit."""
-        df = self._conform(df, table)
-        return self._save(_labelled(df.write.format("delta").mode("append"), user_metadata), table, partition_by)
+    def append(self, df: Any, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None,
+               add_columns: bool = False) -> int:
+        """Add rows; the frame must match the table's columns and types. `user_metadata` labels the commit.
+        `add_columns`: columns the table lacks are added at its end (Delta's mergeSchema), nothing else may differ."""
+        df = self._conform(df, table, add_columns)
+        writer = df.write.format("delta").mode("append")
+        if add_columns:
+            writer = writer.option("mergeSchema", "true")
+        return self._save(_labelled(writer, user_metadata), table, partition_by)
 
     def has_commit(self, table: str, user_metadata: str, depth: int = 20) -> bool:
         """Whether one of the table's last `depth` commits carries `user_metadata`."""
@@ -196,17 +201,18 @@ class TableStore:
             writer.saveAsTable(self.name(table))
         return self.version(table)  # type: ignore[return-value]
 
-    def _conform(self, df: Any, table: str) -> Any:
-        """The frame with the table's column order; refuses any difference in columns or types."""
+    def _conform(self, df: Any, table: str, add_columns: bool = False) -> Any:
+        """The frame with the table's column order (then the columns added, with `add_columns`); refuses any other
+        difference in columns or types."""
         if not self.exists(table):
             return df
         current = {f.name: f.dataType.simpleString() for f in self.read(table).schema.fields}
         incoming = {f.name: f.dataType.simpleString() for f in df.schema.fields}
-        if current == incoming:
-            return df.select(*[f"`{c}`" for c in current])
         extra = sorted(set(incoming) - set(current))
         missing = sorted(set(current) - set(incoming))
         changed = sorted(c for c in set(current) & set(incoming) if current[c] != incoming[c])
+        if current == incoming or (add_columns and not missing and not changed):
+            return df.select(*[f"`{c}`" for c in [*current, *[c for c in incoming if c not in current]]])
         details = "; ".join(
             text
             for text in (

@@ -111,8 +111,11 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
             append = dataset.kind is Kind.STREAMING_TABLE
             increment = _increment(state, reader) if append else None
             token = commit_token(flow.name, increment) if increment else None
+            # Auto Loader's new columns (addNewColumns) reach its streaming table, as Databricks evolves it when the
+            # pipeline restarts on them (https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/schema)
             result.table_version = writers.write(
-                state.store, table, dataset, checked, append=append, replace_all=refresh and first, token=token
+                state.store, table, dataset, checked, append=append, replace_all=refresh and first, token=token,
+                add_columns=flow.uses_source and dataset.schema is None,
             )
             result.rows_written = checked.rows_in - checked.rows_dropped
     maybe_crash(f"flow.written:{flow.name}")

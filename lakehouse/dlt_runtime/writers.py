@@ -56,16 +56,18 @@ def tracked_columns(dataset: Dataset) -> tuple[str, ...]:
 
 
 def write(store: TableStore, table: str, dataset: Dataset, checked: Checked, *, append: bool, replace_all: bool,
-          token: str | None = None) -> int | None:
+          token: str | None = None, add_columns: bool = False) -> int | None:
     """Write the kept rows; returns the new table version, or None when the table was left as it was.
 
     `append`: a streaming flow's rows; `replace_all`: overwrite whatever the policy (full refresh, first flow).
     `token` (lakehouse.dlt_runtime.checkpoints.commit_token) labels an append: when a recent commit already
     carries it, a crash came between the append and the checkpoint save, and the rows are not appended again.
+    `add_columns`: an append may add columns the table lacks (Auto Loader's schema evolution reaching its table).
     A declared schema and the dataset's comment are then stored with the table (lakehouse/table_metadata.py),
     where the feature store reads the primary key, as Unity Catalog keeps them on Databricks.
     """
-    version = _write_rows(store, table, dataset, checked, append=append, replace_all=replace_all, token=token)
+    version = _write_rows(store, table, dataset, checked, append=append, replace_all=replace_all, token=token,
+                          add_columns=add_columns)
     if dataset.schema is not None and store.exists(table):
         declaration = table_metadata.TableDeclaration(dataset.schema, dataset.comment)
         if table_metadata.write(store, table, declaration):
@@ -74,14 +76,14 @@ def write(store: TableStore, table: str, dataset: Dataset, checked: Checked, *, 
 
 
 def _write_rows(store: TableStore, table: str, dataset: Dataset, checked: Checked, *, append: bool,
-                replace_all: bool, token: str | None) -> int | None:
+                replace_all: bool, token: str | None, add_columns: bool) -> int | None:
     partition_by = dataset.partition_cols
     if replace_all or not store.exists(table):
         return store.overwrite(checked.kept, table, partition_by, user_metadata=token)
     if append:
         if checked.rows_in - checked.rows_dropped == 0 or (token is not None and store.has_commit(table, token)):
             return None
-        return store.append(checked.kept, table, partition_by, user_metadata=token)
+        return store.append(checked.kept, table, partition_by, user_metadata=token, add_columns=add_columns)
     if write_policy(dataset) == REPLACE_PARTITIONS:
         if not checked.kept_values:
             return None
