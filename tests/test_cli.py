@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,19 @@ def test_verbose_flag_shows_info_lines(lake_env):
     assert quiet.returncode == verbose.returncode == 0, quiet.stderr[-2000:] + verbose.stderr[-2000:]
     assert "INFO lakehouse.engine: starting engine sail" in verbose.stderr
     assert "INFO" not in quiet.stderr
+
+
+def test_job_history_in_a_log_shows_whole_names_dates_and_the_errors_first_line(store, settings):
+    from lakehouse.jobs.history import TaskRun, record
+
+    error = "pipeline offline_features update u-1 failed: [expect_or_fail] currency_allowed " + "x" * 100 + "\ntrace"
+    start = datetime(2026, 6, 22, 5, 0, 1)
+    record(store, TaskRun("r1", "churn_daily", "offline_features", date(2026, 6, 22), 2, "FAILED", start,
+                          start + timedelta(seconds=12), error))
+    out = cli("job", "history", env={"LAKEHOUSE_STORAGE_ROOT": str(settings.storage_root),
+                                     "LAKEHOUSE_SCHEMA_NAME": settings.schema_name})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert table_row(out.stderr, "2026-06-22 05:00:01", "churn_daily", "offline_features", "2026-06-22", "2",
+                     "FAILED"), out.stderr
+    words = " ".join(line.split("│")[-2].strip() for line in out.stderr.splitlines() if line.count("│") == 9)
+    assert words.replace(" ", "") == error.splitlines()[0].replace(" ", "") and "…" not in out.stderr, out.stderr

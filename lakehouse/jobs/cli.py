@@ -72,6 +72,7 @@ def backfill(ctx: click.Context, start: str, end: str, force: bool) -> None:
 def history(ctx: click.Context, name: str | None, limit: int) -> None:
     """The latest task attempts from the job_runs table."""
     from rich.table import Table
+    from rich.text import Text
 
     from lakehouse.engine import spark_session
     from lakehouse.jobs.history import runs
@@ -81,11 +82,16 @@ def history(ctx: click.Context, name: str | None, limit: int) -> None:
     settings = context_settings(ctx)
     with spark_session(settings) as spark:
         rows = runs(TableStore(spark, settings), name, limit)
-    table = Table("started", "job", "task", "date", "attempt", "status", "seconds", "error")
-    for r in rows:
+    table = Table("started", "job", "task", "date", "attempt", "status", "seconds")
+    table.add_column("error", overflow="fold")  # its first line whole: wrapped, a long word folded, never cut
+    for r in rows:  # as Text: brackets in an error are not rich markup
         table.add_row(f"{r['started_at']:%Y-%m-%d %H:%M:%S}", r["job"], r["task"], str(r["run_date"]),
-                      str(r["attempt"]), r["status"], f"{r['duration_s']:.1f}", (r["error"] or "")[:80])
+                      str(r["attempt"]), r["status"], f"{r['duration_s']:.1f}", Text(_first_line(r["error"])))
     console.print(table if rows else "no job runs yet")
+
+
+def _first_line(error: str | None) -> str:
+    return error.strip().splitlines()[0] if error and error.strip() else ""
 
 
 @job.command(cls=FriendlyCommand)
