@@ -200,14 +200,10 @@ def apply_changes(
         raise NotImplementedError(f"apply_changes into {target!r}: {', '.join(given)} not supported by the local runtime")
     if column_list is not None and except_column_list is not None:
         raise ValueError(f"apply_changes into {target!r}: give column_list or except_column_list, not both")
-    if track_history_column_list is not None and track_history_except_column_list is not None:
-        raise ValueError(f"apply_changes into {target!r}: give track_history_column_list or "
-                         "track_history_except_column_list, not both")
+    _check_track_history(f"apply_changes into {target!r}", scd_type, track_history_column_list,
+                         track_history_except_column_list)
     if scd_type == 2 and apply_as_truncates is not None:
         raise ValueError(f"apply_changes into {target!r}: apply_as_truncates is supported only for SCD type 1")
-    if scd_type == 1 and (track_history_column_list is not None or track_history_except_column_list is not None):
-        raise ValueError(f"apply_changes into {target!r}: track_history_column_list / "
-                         "track_history_except_column_list are for SCD type 2 (stored_as_scd_type=2)")
     spec = ChangeSpec(
         source=source,
         keys=tuple(_column_name(k) for k in keys),
@@ -239,12 +235,8 @@ def apply_changes_from_snapshot(
     `latest_version -> (DataFrame, version) | None`) to streaming table `target` as SCD type 1 or 2 (snapshots.py,
     https://docs.databricks.com/aws/en/ldp/developer/ldp-python-ref-apply-changes-from-snapshot)."""
     scd_type = _scd_type(stored_as_scd_type, target)
-    if track_history_column_list is not None and track_history_except_column_list is not None:
-        raise ValueError(f"auto CDC from snapshot into {target!r}: give track_history_column_list or "
-                         "track_history_except_column_list, not both")
-    if scd_type == 1 and (track_history_column_list is not None or track_history_except_column_list is not None):
-        raise ValueError(f"auto CDC from snapshot into {target!r}: track_history_column_list / "
-                         "track_history_except_column_list are for SCD type 2 (stored_as_scd_type=2)")
+    _check_track_history(f"auto CDC from snapshot into {target!r}", scd_type, track_history_column_list,
+                         track_history_except_column_list)
     if not isinstance(source, str) and not callable(source):
         raise ValueError(f"auto CDC from snapshot into {target!r}: source must be a dataset or table name or a function")
     spec = ChangeSpec(
@@ -387,6 +379,15 @@ def _scd_type(stored_as_scd_type: int | str, target: str) -> int:
     if str(stored_as_scd_type) not in ("1", "2"):
         raise ValueError(f"apply_changes into {target!r}: stored_as_scd_type must be 1 or 2, not {stored_as_scd_type!r}")
     return int(stored_as_scd_type)
+
+
+def _check_track_history(flow: str, scd_type: int, columns: list[Any] | None, except_columns: list[Any] | None) -> None:
+    """The track_history lists are either/or and SCD type 2 only."""
+    if columns is not None and except_columns is not None:
+        raise ValueError(f"{flow}: give track_history_column_list or track_history_except_column_list, not both")
+    if scd_type == 1 and (columns is not None or except_columns is not None):
+        raise ValueError(f"{flow}: track_history_column_list / track_history_except_column_list are for SCD type 2 "
+                         "(stored_as_scd_type=2)")
 
 
 def _names(columns: list[Any] | None) -> tuple[str, ...] | None:
