@@ -60,6 +60,15 @@ def test_scd_type_2_keeps_every_version_closes_deletes_and_places_late_events_by
     assert schema == {"userId": "int", "name": "string", "city": "string", "__START_AT": "int", "__END_AT": "int"}
 
 
+def test_a_full_refresh_rebuilds_the_history_from_the_whole_feed(spark, settings, store, tmp_path):
+    before = _run_twice(spark, settings, store, tmp_path, 'stored_as_scd_type = "2"', LATE)
+    pipeline = pipeline_of(settings, tmp_path / "src")
+    fresh = run(spark, settings, pipeline, full_refresh=True)
+    assert fresh.ok and fresh.flows["target"].rows_in == len(FIRST) + len(LATE)
+    assert sorted(tuple(r) for r in store.read("target").collect()) == before
+    assert run(spark, settings, pipeline).flows["target"].rows_in == 0  # and nothing is read again after it
+
+
 def test_scd_type_2_untracked_columns_update_the_current_version_in_place(spark, settings, store, tmp_path):
     options = 'stored_as_scd_type = "2", track_history_except_column_list = ["city"]'
     rows = _run_twice(spark, settings, store, tmp_path, options, LATE)
