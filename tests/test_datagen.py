@@ -22,6 +22,7 @@ import pytest
 
 from lakehouse.datagen import GeneratorConfig, generate_range
 from lakehouse.datagen import drift as drift_scenario
+from lakehouse.datagen import incident
 from lakehouse.datagen.defects import RECORD_DEFECTS
 from lakehouse.datagen.schema import DOMAINS, SOURCES, manifest_path, relative_path
 from lakehouse.datagen.writer import write_atomic
@@ -156,6 +157,7 @@ def defective(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict
         ({"customers": 2.5}, "customers must be an integer"),
         ({"world_start": "2026-01-01"}, "world_start must be a datetime.date"),
         ({"drift_start": START - timedelta(days=1)}, "drift_start 2025-12-31 is before world_start"),
+        ({"incident_day": START - timedelta(days=1)}, "incident_day 2025-12-31 is before world_start"),
         ({"transactions_per_customer_day": 0}, "transactions_per_customer_day must be in (0, 1000]"),
         ({"defect_rate": 0.6}, "defect_rate must be a number between 0 and 0.5"),
         ({"late_fraction": -0.1}, "late_fraction must be a number between 0 and 0.5"),
@@ -458,6 +460,53 @@ def test_no_defects_without_defect_rate(
     # the twin has file_defect_rate 0.3 but defect_rate 0: no layout defects either
     twin_manifests = [json.loads((defective[2] / manifest_path(d)).read_text()) for d in days(START, DEFECT_END)]
     assert all(m["defects"] == [] and m["file_defects"] == [] for m in twin_manifests)
+
+
+# ---------------------------------------------------------------- the incident and its correction
+
+
+def test_the_incident_sends_paypal_payments_in_dollars_and_its_correction_restores_the_drop(tmp_path: Path) -> None:
+    """The broken file differs from the same world without the incident only in the PayPal rows' currency and amount;
+    nothing else of any drop changes; the staged correction is the drop as it should have been, and delivering it
+    retracts the broken file once (a second delivery does nothing, regenerating the day undoes it)."""
+    day = START + timedelta(days=2)
+    staged = dataclasses.replace(DEFECTIVE, incident_day=day)
+    manifests = generate_range(staged, tmp_path / "incident", START, day + timedelta(days=1))
+    generate_range(DEFECTIVE, tmp_path / "plain", START, day + timedelta(days=1))
+    landing, plain = tmp_path / "incident", tree(tmp_path / "plain")
+    entry = manifests[2]["incident"]
+    assert [m.get("incident") for m in manifests] == [None, None, entry, None]
+    assert entry["rule"] == "currency_is_eur" and entry["file"] == relative_path("transactions", day)
+    assert set(tree(landing)) - set(plain) == {entry["correction"]}
+    assert (landing / entry["correction"]).read_bytes() == plain[entry["file"]]
+    assert all(tree(landing)[p] == data for p, data in plain.items() if p != entry["file"] and "_manifest" not in p)
+
+    defective_lines = {e["line"] - 2 for e in manifests[2]["defects"] if e["source"] == "transactions"}
+    sent, right = file_lines(landing, "transactions", day), file_lines(tmp_path / "plain", "transactions", day)
+    columns = header(landing, "transactions", day)[:len(SOURCES["transactions"].column_names)]
+    paypal = 0
+    for number, (a, b) in enumerate(zip(sent, right)):
+        if number in defective_lines:
+            continue
+        got, want = dict(zip(columns, a.split(","))), dict(zip(columns, b.split(",")))
+        if want["payment_method"] == "paypal":
+            paypal += 1
+            assert got["currency"] == "USD" and abs(float(got["amount"]) - float(want["amount"]) * 1.08) <= 0.005
+            assert {k: v for k, v in got.items() if k not in ("currency", "amount")} == \
+                {k: v for k, v in want.items() if k not in ("currency", "amount")}
+        else:
+            assert a == b
+    assert paypal > 100 and entry["rows"] >= paypal
+
+    assert incident.deliver_correction(landing, day) is True
+    assert not (landing / entry["file"]).exists()
+    assert (landing / entry["delivered_as"]).read_bytes() == plain[entry["file"]]
+    assert (landing / incident.RETRACTED_DIR / entry["file"]).read_text().splitlines()[1:] == sent
+    after = tree(landing)
+    assert incident.deliver_correction(landing, day) is False and tree(landing) == after
+    assert incident.deliver_correction(landing, day + timedelta(days=1)) is False
+    generate_range(staged, landing, day, day)
+    assert (landing / entry["file"]).exists() and not (landing / entry["delivered_as"]).exists()
 
 
 # ---------------------------------------------------------------- drift

@@ -17,7 +17,8 @@ class GeneratorConfig:
     world_start is the day of the first drop, which holds the initial customer snapshot.
     file_defect_rate is the chance, per day, that the transactions file gains a column and
     (independently) that the support file loses one; like all defects it applies only when
-    defect_rate > 0.
+    defect_rate > 0. incident_day is the day whose transactions drop breaks the pipelines' fail rule
+    (lakehouse.datagen.incident); None: no incident.
     """
 
     seed: int = 42
@@ -27,6 +28,7 @@ class GeneratorConfig:
     defect_rate: float = 0.0
     file_defect_rate: float = 0.1
     drift_start: date | None = None
+    incident_day: date | None = None
     late_fraction: float = 0.02
     duplicate_fraction: float = 0.01
 
@@ -42,6 +44,10 @@ class GeneratorConfig:
             _require_day("drift_start", self.drift_start)
             if self.drift_start < self.world_start:
                 raise ValueError(f"drift_start {self.drift_start} is before world_start {self.world_start}")
+        if self.incident_day is not None:
+            _require_day("incident_day", self.incident_day)
+            if self.incident_day < self.world_start:
+                raise ValueError(f"incident_day {self.incident_day} is before world_start {self.world_start}")
         tpcd = self.transactions_per_customer_day
         if isinstance(tpcd, bool) or not isinstance(tpcd, (int, float)) or not 0 < tpcd <= 1000:
             raise ValueError(f"transactions_per_customer_day must be in (0, 1000], got {tpcd!r}")

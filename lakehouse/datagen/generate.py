@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from lakehouse.datagen import defects, delivery, drift, events, render, writer
+from lakehouse.datagen import defects, delivery, drift, events, incident, render, writer
 from lakehouse.datagen.config import GeneratorConfig
 from lakehouse.datagen.schema import SOURCES, manifest_path, relative_path
 from lakehouse.datagen.table import Table, n_rows, take
@@ -88,9 +88,15 @@ def _write_day(
             "duplicates": [],
         },
     }
+    if day == config.incident_day:
+        clean = drop[incident.SOURCE]
+        manifest["incident"] = incident.entry(day, clean)
+        files[manifest["incident"]["correction"]] = _render(incident.SOURCE, clean, layout.get(incident.SOURCE))[0]
+        drop = {**drop, incident.SOURCE: incident.convert(clean)}
     for source, frame in drop.items():
         path = relative_path(source, day)
-        data, columns, codes = _render(source, frame, layout.get(source))
+        broken = source == incident.SOURCE and day == config.incident_day
+        data, columns, codes = _render(source, frame, layout.get(source), broken)
         files[path] = data
         manifest["files"][source] = {
             "path": path,
@@ -106,19 +112,24 @@ def _write_day(
         if "duplicate" in frame:
             manifest["realism"]["late"] += delivery.late_entries(source, day, frame)
             manifest["realism"]["duplicates"] += delivery.duplicate_entries(source, frame)
+    (landing / incident.corrected_path(day)).unlink(missing_ok=True)  # delivered after an earlier generation
     writer.write_drop(landing, files, manifest_path(day), _manifest_text(manifest).encode())
     return manifest
 
 
 def _render(
-    source: str, frame: Table, layout_defect: defects.LayoutDefect | None
+    source: str, frame: Table, layout_defect: defects.LayoutDefect | None, incident_file: bool = False
 ) -> tuple[bytes, list[str], np.ndarray]:
-    """The file bytes, its columns and the defect codes applied to its rows."""
+    """The file bytes, its columns and the defect codes applied to its rows (`incident_file`: as the broken feed
+    sent them, lakehouse.datagen.incident)."""
     fmt = SOURCES[source].format
     chunks, codes, columns = [], [], []
     for lo in range(0, max(n_rows(frame), 1), CHUNK_ROWS):
         part = take(frame, slice(lo, lo + CHUNK_ROWS))
-        fields, applied = defects.inject(source, part, render.fields(source, part), layout_defect)
+        encoded = render.fields(source, part)
+        if incident_file:
+            encoded = incident.relabel(part, encoded)
+        fields, applied = defects.inject(source, part, encoded, layout_defect)
         chunks.append(render.concat(defects.break_lines(source, render.lines(fmt, fields), applied)))
         codes.append(applied)
         columns = list(fields)
