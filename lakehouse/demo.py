@@ -1,33 +1,98 @@
-"""The README's main command: the system on generated data, as a first deployment would run it.
+"""The README's main command: the system on generated data whose days have a life, as a first deployment runs it.
 
-Generates the default history (skipped when the same drops are already there), then drives the
-bundle's jobs through the local runner exactly as Databricks would run them: the daily job once over
-all but the last days with a full refresh of the pipelines (a first deployment: features, data
-quality, the first model trained and promoted, scores), then the daily job for each of the last
-days, then the monthly drift job for the last complete month; and says where to look.
+Generates the history (skipped when the same drops are already there) with the demo's story in it (`story`): a few
+broken records every day, one day whose transactions arrive in US dollars, and a price and channel drift in the last
+month. Then drives the bundle's jobs through the local runner exactly as Databricks would run them: the daily job once
+with a full refresh of the pipelines (a first deployment: features, data quality, the first model trained and
+promoted, scores), the monthly drift job for the month before the last (clean), the daily job for each of the last
+days (the incident day's pipeline update fails on its fail rule; the next day the supplier's corrected file arrives,
+the operator fully refreshes the affected tables and the daily job succeeds again), and the drift job for the last
+month (drifted: retraining follows). A failure other than the staged one stops the demo; at the end it says what
+happened and where to see each part (lakehouse.demo_summary).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 from lakehouse.azurite import local_blob
-from lakehouse.datagen import GeneratorConfig, generate_range
+from lakehouse.datagen import GeneratorConfig, generate_range, incident
 from lakehouse.datagen.schema import manifest_path
+from lakehouse.demo_summary import summarize
 from lakehouse.engine import spark_session
 from lakehouse.errors import LakehouseError
+from lakehouse.jobs import conditions as cond
+from lakehouse.jobs.history import TABLE as JOB_RUNS, succeeded_tasks
 from lakehouse.jobs.runner import JobRun, RunOptions, run_job
 from lakehouse.jobs.spec import JobSpec, bundle_jobs
+from lakehouse.pipelines import run_pipeline
 from lakehouse.progress import console, progress_bar
 from lakehouse.settings import Settings
-from lakehouse.status import status_table, table_status
 from lakehouse.storage import TableStore, ensure_writable
+from ml.features.definitions import LOOKBACK_DAYS
+from quality.drift.windows import last_complete_month
 
 DAILY_DAYS = 7
 DAILY_JOB, MONTHLY_JOB = "churn_daily", "churn_drift"
+DEFECT_RATE = 0.002  # about 1 record in 500 broken: quarantine and warnings every day, far below the gate's limits
+INCIDENT_RUN = 3  # the incident is the third of the daily runs, its recovery the fourth
+PIPELINE, FAILING_TASK = "offline_features", "offline_features"
+# Every table the broken transactions reached or would have reached: refreshed from the landing files again once the
+# broken file is retracted (README "Reprocessing a past day": a retracted file needs a full refresh of what read it).
+RECOVERY_TABLES = ("bronze_transactions", "silver_transactions", "quarantine_transactions", "customer_daily", "ards")
+
+
+@dataclass(frozen=True)
+class Story:
+    """The days the demo runs and what happens on them."""
+
+    config: GeneratorConfig
+    first_deployment: date
+    daily: tuple[date, ...]
+    incident_day: date
+    clean_month: date  # first day of the month checked for drift before the drifted one
+    drift_month: date
+
+    @property
+    def recovery_day(self) -> date:
+        return self.incident_day + timedelta(days=1)
+
+    @property
+    def last(self) -> date:
+        return self.daily[-1]
+
+
+def story(config: GeneratorConfig, days: int) -> Story:
+    """The demo's days and the generator configuration that stages them: defects at DEFECT_RATE (unless configured),
+    the incident on the INCIDENT_RUN-th daily day, drift from the first day of the last complete month.
+
+    The clean month's drift reference (the champion's training dates before it) must hold a month of complete feature
+    windows, so the history needs the longest window, two months and the last; fewer days are refused."""
+    last = config.world_start + timedelta(days=days - 1)
+    drift_month = last_complete_month(last)
+    clean_month = last_complete_month(drift_month - timedelta(days=1))
+    first_complete = config.world_start + timedelta(days=LOOKBACK_DAYS - 1)
+    if _month_before(clean_month) < first_complete:
+        reference = first_complete if first_complete.day == 1 else _month_after(first_complete)
+        enough = (_month_after(_month_after(_month_after(reference))) - config.world_start).days
+        raise LakehouseError(f"the demo's clean month needs a month of complete {LOOKBACK_DAYS}-day feature windows "
+                             f"before it and a drifted month after it: {days} days from {config.world_start} are too "
+                             f"few, give at least {enough} (--days)")
+    daily = tuple(last - timedelta(days=offset) for offset in range(DAILY_DAYS - 1, -1, -1))
+    staged = replace(config, defect_rate=config.defect_rate or DEFECT_RATE, drift_start=config.drift_start or drift_month,
+                     incident_day=daily[INCIDENT_RUN - 1])
+    return Story(staged, last - timedelta(days=DAILY_DAYS), daily, daily[INCIDENT_RUN - 1], clean_month, drift_month)
+
+
+def _month_before(month: date) -> date:
+    return (month - timedelta(days=1)).replace(day=1)
+
+
+def _month_after(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def _already_generated(config: GeneratorConfig, settings: Settings, last: date) -> bool:
@@ -46,38 +111,75 @@ def generate_history(settings: Settings, config: GeneratorConfig, first: date, l
     return True
 
 
-def _run(spark: Any, settings: Settings, job: JobSpec, day: date, options: RunOptions) -> JobRun:
-    console.rule(f"{job.key} for {day}{' (full refresh)' if options.full_refresh else ''}")
+def _run(spark: Any, settings: Settings, job: JobSpec, day: date, options: RunOptions, what: str = "") -> JobRun:
+    console.rule(f"{job.key} for {day}{what}{' (full refresh)' if options.full_refresh else ''}")
     run = run_job(spark, settings, job, day, options)
     if not run.leaves_ok(job):
         raise LakehouseError(f"job {job.key} for {day} failed: {'; '.join(run.failures()) or run.status}")
     return run
 
 
+def _incident(spark: Any, settings: Settings, job: JobSpec, day: date, options: RunOptions, rerun: bool) -> None:
+    """The incident day's run, which must fail exactly as staged: the pipeline update on the fail rule, every other
+    task upstream failed. On a rerun of the demo a failure already recorded stands (it is the story, not a fault)."""
+    console.rule(f"{job.key} for {day}: the incident (transactions in {incident.CURRENCY})")
+    if rerun and _failed_as_staged(TableStore(spark, settings), day):
+        console.print(f"  the run of {day} already failed as staged; not repeated")
+        return
+    run = run_job(spark, settings, job, day, options)
+    failed = run.tasks[FAILING_TASK]
+    rest = {key: status for key, status in run.status.items() if key != FAILING_TASK}
+    if failed.status != cond.FAILED or incident.RULE not in (failed.error or "") or set(rest.values()) != {
+            cond.UPSTREAM_FAILED}:
+        raise LakehouseError(f"the incident day {day} did not fail as staged (the update on {incident.RULE}, every "
+                             f"other task upstream failed): {run.status}; {'; '.join(run.failures())}")
+    console.print(f"  [yellow]as staged:[/yellow] {FAILING_TASK} failed on expect_or_fail {incident.RULE}; "
+                  "data quality, the gate, training and scoring did not run")
+
+
+def _failed_as_staged(store: TableStore, day: date) -> bool:
+    if not store.exists(JOB_RUNS):
+        return False
+    return store.read(JOB_RUNS).where(
+        f"job = '{DAILY_JOB}' AND run_date = DATE'{day}' AND task = '{FAILING_TASK}' AND status = 'FAILED' "
+        f"AND error LIKE '%{incident.RULE}%'").limit(1).count() > 0
+
+
+def _recover(spark: Any, settings: Settings, job: JobSpec, day: date, fresh: bool) -> None:
+    """The supplier's correction of `day`'s broken file, then the operator's full refresh of what read it, unless
+    the next day's run already succeeded (a rerun of the demo)."""
+    store = TableStore(spark, settings)
+    if not fresh and FAILING_TASK in succeeded_tasks(store, job.key, day + timedelta(days=1)):
+        return
+    console.rule(f"recovery on {day + timedelta(days=1)}: the corrected file of {day}")
+    incident.deliver_correction(settings.landing, day)
+    console.print(f"  the broken file is retracted, the corrected one delivered; full refresh of "
+                  f"{', '.join(RECOVERY_TABLES)}")
+    result = run_pipeline(spark, settings, PIPELINE, day, full_refresh_selection=RECOVERY_TABLES, console=console)
+    if not result.ok:
+        raise LakehouseError(f"the recovery update {result.update_id} failed: {result.error}")
+
+
 def run_demo(settings: Settings, config: GeneratorConfig, days: int) -> None:
-    """Generate `days` of data, a first deployment up to the last DAILY_DAYS, then one daily run per day."""
-    first = config.world_start
-    last = first + timedelta(days=days - 1)
-    first_deployment = last - timedelta(days=DAILY_DAYS)
-    fresh = generate_history(settings, config, first, last)
+    """Generate `days` of data with the demo's story, a first deployment, the daily runs and both drift months."""
+    plan = story(config, days)
+    fresh = generate_history(settings, plan.config, config.world_start, plan.last)
     jobs = bundle_jobs()
+    daily, monthly = jobs[DAILY_JOB], jobs[MONTHLY_JOB]
     options = RunOptions(resume=not fresh, console=console)  # a rerun on the same data only redoes what failed
     with local_blob(settings) as settings, spark_session(settings) as spark:
-        _run(spark, settings, jobs[DAILY_JOB], first_deployment, replace(options, full_refresh=True))
-        for offset in range(DAILY_DAYS - 1, -1, -1):
-            _run(spark, settings, jobs[DAILY_JOB], last - timedelta(days=offset), options)
-        drift = _run(spark, settings, jobs[MONTHLY_JOB], last, options)
-        rows = table_status(TableStore(spark, settings))
+        _run(spark, settings, daily, plan.first_deployment, replace(options, full_refresh=True))
+        month_end = plan.drift_month - timedelta(days=1)
+        _run(spark, settings, monthly, month_end, options, f" (drift of {plan.clean_month:%B})")
+        for day in plan.daily:
+            if day == plan.incident_day:
+                _incident(spark, settings, daily, day, options, rerun=not fresh)
+                continue
+            if day == plan.recovery_day:
+                _recover(spark, settings, daily, plan.incident_day, fresh)
+            _run(spark, settings, daily, day, options)
+        _run(spark, settings, monthly, plan.last, options, f" (drift of {plan.drift_month:%B})")
+        lines = summarize(TableStore(spark, settings), settings, plan)
     console.rule("done")
-    console.print(status_table(f"{settings.catalog}.{settings.schema_name}", rows))
-    signal = drift.tasks["drift"].values.get("retrain", "?")
-    console.print(
-        f"\ntables: {settings.storage_root}\nlanding files: {settings.landing}\n"
-        f"reports (data quality daily, drift monthly; retraining signal: {signal}): "
-        f"container {settings.blob.container}, see `.venv/bin/lakehouse quality azurite`\n"
-        "pipeline graphs, expectation dashboards, job runs, models: .venv/bin/lakehouse ui   "
-        "(then http://127.0.0.1:8050)\n"
-        "job runs: .venv/bin/lakehouse job history\n"
-        "models and runs: .venv/bin/lakehouse mlflow-ui   (then http://127.0.0.1:5000)\n"
-        "tables: .venv/bin/lakehouse status"
-    )
+    for line in lines:
+        console.print(line)

@@ -41,16 +41,17 @@ def validate_identifier(value: str, what: str) -> str:
 class GeneratorSettings(BaseModel):
     """Defaults for the source data generator (see lakehouse.datagen), sized for `make demo`.
 
-    180 days: the longest feature window is 90 days, so the first complete feature date is day 90, and the demo's
-    first training (day 173: train as-of dates from day 90 on) and its drift month (May against the champion's
-    April) see complete windows only. 6,000 customers keeps the demo under 10 minutes on 2 cores (10.6M
-    transactions; 10,000 customers over 90 days were 9M) with about 75 churners in its test split."""
+    181 days (2026-01-01..06-30): the longest feature window is 90 days, so the first complete feature date is day 90
+    (03-31); the demo's first training (day 174: train as-of dates from day 90 on), its clean drift month (May against
+    the champion's April) and its drifted one (June, complete on the last day) see complete windows only
+    (lakehouse.demo.story). 6,000 customers keeps the demo under 10 minutes on 2 cores (10.6M transactions; 10,000
+    customers over 90 days were 9M) with about 75 churners in its test split."""
 
     seed: int = 42
     customers: int = Field(6_000, gt=0)
     transactions_per_customer_day: float = Field(10.0, gt=0)
     world_start: date = date(2026, 1, 1)
-    days: int = Field(180, gt=0)
+    days: int = Field(181, gt=0)
     defect_rate: float = Field(0.0, ge=0, le=0.5)
     drift_start: date | None = None
 
