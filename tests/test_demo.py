@@ -1,7 +1,10 @@
 """The README's main command end to end at a small size, in a subprocess as a user runs it.
 
-Generation, the first deployment (full refresh, first model promoted), seven daily runs and the
-monthly drift run all succeed; a rerun on the same data resumes and redoes nothing. It is also the end-to-end
+The demo's story happens and is told: generation with defects, the first deployment (full refresh, first model
+promoted), a clean month's drift run ("no drift"), seven daily runs of which the third fails on the staged incident
+(expect_or_fail currency_is_eur: the pipeline update fails, nothing after it runs) and the fourth recovers from the
+corrected delivery, and the drifted month's drift run ("drift, retrain"); quarantine and expectation metrics hold the
+defects. A rerun on the same data resumes, redoes nothing and does not repeat the incident. It is also the end-to-end
 test of the Databricks contract (docs/databricks-contract.md): the jobs run on the Databricks-shaped paths, the
 gate a notebook task's value, the event logs under the bundle's names, the feature tables' keys declared, the
 champion's tags within Unity Catalog's rules.
@@ -9,6 +12,7 @@ champion's tags within Unity Catalog's rules.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -23,18 +27,21 @@ from lakehouse.bundle import load_bundle
 from lakehouse.table_metadata import SCHEMA_PROPERTY
 from ml import uc_tags
 
-# 153 days: the 90-day windows are complete from 03-31, so the first training (05-26) has train as-of dates from
-# 03-31 on and the drift month (May) has the champion's complete April as reference (ml/features/definitions.py)
-DAYS, CUSTOMERS = 153, 800
+# The demo's default history, 181 days (the fewest its story allows): the 90-day windows are complete from 03-31, so
+# the first training (06-23) has train as-of dates from 03-31 on, the clean month (May) has the champion's complete
+# April as reference and the drifted month (June) ends on the last day (ml/features/definitions.py, lakehouse/demo.py)
+DAYS, CUSTOMERS = 181, 800
 LAST = date(2026, 1, 1) + timedelta(days=DAYS - 1)
 FIRST_COMPLETE = date(2026, 1, 1) + timedelta(days=89)
+INCIDENT, RECOVERY = LAST - timedelta(days=4), LAST - timedelta(days=3)
+CLEAN_MONTH, DRIFT_MONTH = date(2026, 5, 1), date(2026, 6, 1)
 
 
 def demo(tmp: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "LAKEHOUSE_STORAGE_ROOT": str(tmp / "warehouse"), "LAKEHOUSE_LANDING_PATH": str(tmp / "landing"),
            "LAKEHOUSE_TRAINING__AS_OF_EVERY_DAYS": "2", "LAKEHOUSE_TRAINING__HORIZON_DAYS": "7",
            "LAKEHOUSE_TRAINING__GATE__MINIMUMS": '{"roc_auc": 0.55}',
-           "LAKEHOUSE_TRAINING__GATE__MIN_POSITIVES": "5"}  # 800 customers: fewer churners than the default 50
+           "LAKEHOUSE_TRAINING__GATE__MIN_POSITIVES": "3"}  # 800 customers: fewer churners than the default 50
     return subprocess.run([sys.executable, "-m", "lakehouse.cli", "demo", "--days", str(DAYS), "--customers",
                            str(CUSTOMERS)], env=env, cwd=tmp, capture_output=True, text=True, timeout=900)
 
@@ -46,9 +53,10 @@ def table(tmp: Path, name: str):
 def databricks_shaped(tmp: Path, daily) -> None:
     """What the daily runs did went through the paths Databricks runs: the gate is the notebook task's value, the
     event logs are the tables the bundle publishes, the ARDS declares its key, the champion's tags pass UC's rules."""
-    gates = daily[daily.task == "data_quality"].task_values.tolist()
+    ran = daily[daily.run_date != INCIDENT]
+    gates = ran[ran.task == "data_quality"].task_values.tolist()
     assert gates and all('"gate_passed": "true"' in values for values in gates)
-    assert set(daily[daily.task == "train"].status) == {"SUCCESS"}
+    assert set(ran[ran.task == "train"].status) == {"SUCCESS"}
     for pipeline in load_bundle("local")["resources"]["pipelines"].values():
         assert len(table(tmp, pipeline["event_log"]["name"])) > 0
     declared = DeltaTable(str(tmp / "warehouse" / "lakehouse" / "churn" / "ards")).metadata().configuration
@@ -71,33 +79,69 @@ def complete_windows_only(tmp: Path) -> None:
     assert set(drift.reference_source) == {"champion training window"}
 
 
+def the_incident_and_its_recovery(tmp: Path, daily) -> None:
+    """The incident day's pipeline update failed on the fail rule and nothing after it ran; the offline_features event
+    log holds that failed update and a later completed one; every other day succeeded, with scores."""
+    incident = daily[daily.run_date == INCIDENT].set_index("task")
+    assert incident.status.to_dict() == {**{t: "UPSTREAM_FAILED" for t in incident.index}, "offline_features": "FAILED"}
+    assert "currency_is_eur" in incident.error["offline_features"]
+    others = daily[daily.run_date != INCIDENT]
+    assert set(others.status) == {"SUCCESS"}, others[others.status != "SUCCESS"][["run_date", "task", "error"]]
+    events = table(tmp, "event_log_offline_features")
+    states = [json.loads(d)["update_progress"]["state"] for d in
+              events[events.event_type == "update_progress"].sort_values("timestamp").details]
+    assert "FAILED" in states and states[-1] == "COMPLETED"
+    predictions = table(tmp, "predictions")
+    assert set(predictions.score_date) == {LAST - timedelta(days=d) for d in range(7, -1, -1)} - {INCIDENT}
+
+
+def defects_reach_quarantine_and_expectations(tmp: Path) -> None:
+    """The day's defects are dropped into quarantine with their rules and count as failed expectation records."""
+    quarantined = table(tmp, "quarantine_transactions")
+    assert len(quarantined) > 0
+    assert {"amount_positive", "customer_id_present"} <= {r for rules in quarantined._failed_rules for r in rules}
+    events = table(tmp, "event_log_offline_features")
+    failed = sum(e["failed_records"] for d in events[events.event_type == "flow_progress"].details
+                 for e in json.loads(d)["flow_progress"].get("data_quality", {}).get("expectations", []))
+    assert failed > 0
+
+
+def both_drift_verdicts(runs) -> None:
+    """The clean month says no drift (retrain excluded), the drifted month drift and retrain (retrain ran)."""
+    drift = runs[runs.job == "churn_drift"]
+    assert sorted(drift.run_date.unique()) == [DRIFT_MONTH - timedelta(days=1), LAST]
+    status = {(r.run_date, r.task): r.status for r in drift.itertuples()}
+    assert status[(DRIFT_MONTH - timedelta(days=1), "retrain")] == "EXCLUDED"
+    assert status[(LAST, "retrain")] == "SUCCESS"
+    values = {r.run_date: json.loads(r.task_values) for r in drift[drift.task == "drift"].itertuples()}
+    assert values[DRIFT_MONTH - timedelta(days=1)] == {"retrain": "false", "dataset_drift": "false"}
+    assert values[LAST] == {"retrain": "true", "dataset_drift": "true"}
+
+
 @pytest.mark.slow
-def test_demo_runs_every_job_and_a_rerun_resumes(tmp_path):
+def test_demo_tells_its_story_and_a_rerun_resumes(tmp_path):
     first = demo(tmp_path)
     assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-4000:]
     runs = table(tmp_path, "job_runs")
     daily = runs[runs.job == "churn_daily"]
     assert sorted(daily.run_date.unique()) == [LAST - timedelta(days=d) for d in range(7, -1, -1)]
-    results = table(tmp_path, "data_quality_results")
-    failed_checks = results[results.level == "error"]
-    assert set(daily.status) == {"SUCCESS"}, (daily[daily.status != "SUCCESS"][["run_date", "task", "error"]],
-                                              failed_checks[["run_date", "table_name", "check_name", "message"]].to_dict("records"))
     assert len(daily) == 8 * 7
-    drift = runs[runs.job == "churn_drift"]
-    status = dict(zip(drift.task, drift.status))
-    assert status["drift"] == "SUCCESS" and status["retrain_needed"] == "SUCCESS" and (drift.run_date == LAST).all()
-    predictions = table(tmp_path, "predictions")
-    assert predictions.score_date.nunique() == 8 and len(predictions) > 8 * CUSTOMERS * 0.8
-    assert predictions.features_complete.all()  # scored days are long after the history's first 90 days
+    the_incident_and_its_recovery(tmp_path, daily)
+    defects_reach_quarantine_and_expectations(tmp_path)
+    both_drift_verdicts(runs)
+    assert table(tmp_path, "predictions").features_complete.all()  # scored days are long after the first 90 days
     complete_windows_only(tmp_path)
     databricks_shaped(tmp_path, daily)
     printed = " ".join((first.stdout + first.stderr).split())  # progress goes to stderr; the console wraps lines
-    assert "lakehouse job history" in printed and "lakehouse ui" in printed, printed[-2000:]
+    for told in (f"failed: {INCIDENT}", "expect_or_fail currency_is_eur", f"on {RECOVERY} the corrected file",
+                 "May vs champion training window 2026-04-01..2026-04-30: no drift, no retraining",
+                 "June vs champion training window", "drift, retrain", "lakehouse job history", "lakehouse ui"):
+        assert told in printed, (told, printed[-3000:])
 
     again = demo(tmp_path)
     assert again.returncode == 0, again.stdout[-4000:] + again.stderr[-4000:]
     rerun = table(tmp_path, "job_runs")
     rerun = rerun[~rerun.run_id.isin(set(runs.run_id))]
-    assert len(rerun) == len(runs)
+    assert len(rerun) == len(runs) - 7 and INCIDENT not in set(rerun.run_date)  # the incident is not repeated
     work = rerun[~rerun.task.isin(["quality_gate", "retrain_needed"])]
     assert set(work.status) <= {"SKIPPED", "EXCLUDED"}, work[["task", "status"]]
