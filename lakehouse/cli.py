@@ -115,7 +115,7 @@ def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
-@click.option("--days", type=int, default=None, help="Days of history to generate (default: settings, 180).")
+@click.option("--days", type=int, default=None, help="Days of history to generate (default: settings, 181; the demo needs at least 181).")
 @click.option("--customers", type=int, default=None, help="Customers in the simulated world (default: settings, 6000).")
 @click.pass_obj
 def demo(settings: Settings, days: int | None, customers: int | None) -> None:
