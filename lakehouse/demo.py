@@ -70,7 +70,8 @@ def story(config: GeneratorConfig, days: int) -> Story:
     the incident on the INCIDENT_RUN-th daily day, drift from the first day of the last complete month.
 
     The clean month's drift reference (the champion's training dates before it) must hold a month of complete feature
-    windows, so the history needs the longest window, two months and the last; fewer days are refused."""
+    windows, so the history needs the longest feature window, then that reference month, the clean month and the
+    drifted month; fewer days are refused, naming the fewest that suffice."""
     last = config.world_start + timedelta(days=days - 1)
     drift_month = last_complete_month(last)
     clean_month = last_complete_month(drift_month - timedelta(days=1))

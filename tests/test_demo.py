@@ -24,6 +24,9 @@ from deltalake import DeltaTable
 from mlflow import MlflowClient
 
 from lakehouse.bundle import load_bundle
+from lakehouse.datagen import GeneratorConfig
+from lakehouse.demo import story
+from lakehouse.errors import LakehouseError
 from lakehouse.table_metadata import SCHEMA_PROPERTY
 from ml import uc_tags
 
@@ -77,6 +80,17 @@ def complete_windows_only(tmp: Path) -> None:
     drift = table(tmp, "drift_history")
     assert (drift.reference_start >= FIRST_COMPLETE).all() and (drift.month > FIRST_COMPLETE).all()
     assert set(drift.reference_source) == {"champion training window"}
+
+
+def test_the_story_is_placed_from_the_history_and_refuses_one_too_short():
+    plan = story(GeneratorConfig(customers=CUSTOMERS), DAYS)
+    assert (plan.first_deployment, plan.daily[0], plan.last) == (LAST - timedelta(days=7), LAST - timedelta(days=6), LAST)
+    assert (plan.incident_day, plan.recovery_day, plan.clean_month, plan.drift_month) == (INCIDENT, RECOVERY, CLEAN_MONTH,
+                                                                                          DRIFT_MONTH)
+    assert (plan.config.incident_day, plan.config.drift_start, plan.config.defect_rate) == (INCIDENT, DRIFT_MONTH, 0.002)
+    assert story(GeneratorConfig(defect_rate=0.01), DAYS).config.defect_rate == 0.01  # a configured rate is kept
+    with pytest.raises(LakehouseError, match="180 days from 2026-01-01 are too few, give at least 181"):
+        story(GeneratorConfig(), DAYS - 1)
 
 
 def the_incident_and_its_recovery(tmp: Path, daily) -> None:
