@@ -70,11 +70,13 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
     staging_dir = state.state_dir / STAGING / flow.name
     if flow.cdc is not None and flow.cdc.snapshot:
         with session_conf(state.store.spark, dataset.spark_conf), context.using(context.current_reader, reader):
-            applied = snapshots.apply(state.store, table, flow.cdc, dataset,
-                                      lambda: reader.read_table(flow.cdc.source, streaming=False),
-                                      state.state_dir / change_log.LOGS / flow.name, staging_dir, reset=refresh and first)
+            applied = snapshots.apply(
+                state.store, table, flow.cdc, dataset, lambda: reader.read_table(flow.cdc.source, streaming=False),
+                state.state_dir / change_log.LOGS / flow.name, staging_dir, reset=refresh and first,
+            )
         result.rows_in = result.rows_written = applied.source_rows
-        result.rows_upserted, result.rows_deleted, result.table_version = applied.upserted, applied.deleted, applied.version
+        result.rows_upserted, result.rows_deleted = applied.upserted, applied.deleted
+        result.table_version = applied.version
         _commit(state, flow, reader)
         result.duration_s = time.monotonic() - started
         return result
@@ -112,7 +114,8 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
             increment = _increment(state, reader) if append else None
             token = commit_token(flow.name, increment) if increment else None
             # Auto Loader's new columns (addNewColumns) reach its streaming table, as Databricks evolves it when the
-            # pipeline restarts on them (https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/schema)
+            # pipeline restarts on them:
+            # https://docs.databricks.com/aws/en/ingestion/cloud-object-storage/auto-loader/schema
             result.table_version = writers.write(
                 state.store, table, dataset, checked, append=append, replace_all=refresh and first, token=token,
                 add_columns=flow.uses_source and dataset.schema is None,

@@ -45,7 +45,8 @@ def apply(store: TableStore, table: str, spec: ChangeSpec, dataset: Dataset, rea
         stored = list(frame.columns)
         missing = [k for k in spec.keys if k not in stored]
         if missing:
-            raise PipelineDefinitionError(f"auto CDC from snapshot into {dataset.name!r}: keys {missing} not in the snapshot")
+            raise PipelineDefinitionError(
+                f"auto CDC from snapshot into {dataset.name!r}: keys {missing} not in the snapshot")
         applied = change_log.log_and_rebuild(
             store, table, _changes(store.spark, frame, spec, stored, log_dir, version), spec, dataset, stored, log_dir,
             staging_dir, reset=reset and totals.version is None, rebuild_empty=True,
