@@ -216,3 +216,25 @@ def test_csv_without_header_maps_fields_by_position_and_multiline_json_reads_who
     assert json.loads(rows[2]._rescued_data)["extra"] is True
     assert "_corrupt_record" in json.loads(rows[3]._rescued_data)
     assert run(spark, settings, pipeline).datasets["multi_line"].rows_written == 0  # each file once
+
+
+def test_batch_reads_of_volume_paths_in_a_pipeline_file_read_the_local_folder(spark, settings, store, tmp_path):
+    """`spark.read.csv("/Volumes/...")` and `spark.read.option(...).format(...).load("/Volumes/...")` read the
+    volume's local folder (https://docs.databricks.com/aws/en/volumes/), like Auto Loader's paths."""
+    volume = settings.storage_root / "_volumes" / "main" / "ref" / "files"
+    volume.mkdir(parents=True)
+    (volume / "zones.csv").write_text("zone,name\n1,north\n2,south\n")
+    body = """
+        from pyspark import pipelines as dp
+
+        @dp.materialized_view
+        def zones():
+            return spark.read.csv("/Volumes/main/ref/files/zones.csv", header=True)
+
+        @dp.materialized_view
+        def zones_again():
+            return spark.read.option("header", True).format("csv").load(["/Volumes/main/ref/files/zones.csv"])
+    """
+    assert run(spark, settings, pipeline_of(settings, write_files(tmp_path / "src", {"p.py": body}))).ok
+    for table in ("zones", "zones_again"):
+        assert sorted(tuple(r) for r in store.read(table).collect()) == [("1", "north"), ("2", "south")]

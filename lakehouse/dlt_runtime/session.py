@@ -44,23 +44,20 @@ class PipelineSession:
 
 
 class _TableReader:
-    """A DataFrameReader / DataStreamReader whose `table(name)` is a pipeline read while a flow is declared or runs."""
+    """A DataFrameReader / DataStreamReader whose `table(name)` is a pipeline read while a flow is declared or runs;
+    everything else is the real reader's, with file paths mapped (_FileReader)."""
 
     def __init__(self, reader: Any, streaming: bool, volumes_root: Path) -> None:
         self._reader, self._streaming, self._volumes_root = reader, streaming, volumes_root
 
-    def __getattr__(self, name: str) -> Any:  # option(), schema(), ...: the real reader's
-        return getattr(self._reader, name)
+    def __getattr__(self, name: str) -> Any:  # option(), schema(), load(), csv(), ...
+        return getattr(_FileReader(self._reader, self._volumes_root), name)
 
     def format(self, source: str) -> Any:  # noqa: A003 - the PySpark name
-        """`readStream.format("cloudFiles")` is Auto Loader (auto_loader.py); any other format the real reader's,
-        with its file paths mapped."""
+        """`readStream.format("cloudFiles")` is Auto Loader (auto_loader.py); any other format the real reader's."""
         if self._streaming and source == auto_loader.SOURCE:
             return auto_loader.CloudFilesReader()
         return _FileReader(self._reader.format(source), self._volumes_root)
-
-    def load(self, path: str | None = None, *args: Any, **kwargs: Any) -> Any:
-        return _FileReader(self._reader, self._volumes_root).load(path, *args, **kwargs)
 
     def table(self, tableName: str) -> Any:  # noqa: N803 - the PySpark name
         reader = context.current_reader.get()
@@ -69,19 +66,26 @@ class _TableReader:
         return reader.read_table(tableName, streaming=self._streaming)
 
 
+_CONFIGURE = ("option", "options", "schema", "format")
+_LOADERS = ("load", "csv", "json", "parquet", "text", "orc")
+
+
 class _FileReader:
-    """A reader whose `load(path)` reads a `/Volumes/...` path from its local folder; what configures the reader
-    (option(), schema(), ...) keeps this wrapper, anything else is the real reader's."""
+    """A reader whose loads (`load`, `csv`, `json`, ...) read a `/Volumes/...` path from its local folder; what
+    configures the reader (option(), schema(), ...) keeps this wrapper, anything else is the real reader's."""
 
     def __init__(self, reader: Any, volumes_root: Path) -> None:
         self._reader, self._volumes_root = reader, volumes_root
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._reader, name)
-        if name not in ("option", "options", "schema", "format"):
-            return attribute
-        return lambda *args, **kwargs: _FileReader(attribute(*args, **kwargs), self._volumes_root)
+        if name in _CONFIGURE:
+            return lambda *args, **kwargs: _FileReader(attribute(*args, **kwargs), self._volumes_root)
+        if name in _LOADERS:
+            return lambda path=None, *args, **kwargs: attribute(self._local(path), *args, **kwargs)
+        return attribute
 
-    def load(self, path: str | None = None, *args: Any, **kwargs: Any) -> Any:
-        local = None if path is None else str(local_path(path, self._volumes_root))
-        return self._reader.load(local, *args, **kwargs)
+    def _local(self, path: Any) -> Any:
+        if isinstance(path, str):
+            return str(local_path(path, self._volumes_root))
+        return None if path is None else [str(local_path(p, self._volumes_root)) for p in path]
