@@ -218,3 +218,30 @@ def test_a_snapshot_function_on_a_volume_is_called_until_it_has_no_newer_version
     assert sorted(tuple(r) for r in store.read("target_versioned").collect()) == [
         ("1", "Oaxaca", 1, 2), ("2", "Carmel", 2, None), ("2", "Monterrey", 1, 2), ("3", "Los Angeles", 2, None),
         ("3", "Tijuana", 1, 2), ("4", "Death Valley", 2, None)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ("stored_as_scd_type = 2, ignore_null_updates = True",
+     "ignore_null_updates with stored_as_scd_type=2 not supported by the local runtime"),
+    ('stored_as_scd_type = 1, ignore_null_updates_column_list = ["city"]',
+     "ignore_null_updates_column_list not supported by the local runtime"),
+])  # fmt: skip
+def test_what_the_local_runtime_cannot_honour_is_refused_when_the_pipeline_loads(spark, settings, tmp_path, options,
+                                                                                 message):
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(options=options)}))
+    with pytest.raises(NotImplementedError, match=message):
+        run(spark, settings, pipeline)
+
+
+def test_ignore_null_updates_on_the_change_log_a_declared_target_schema_and_sinks_are_refused(spark, settings, store, tmp_path):
+    store.overwrite(raw(spark, FIRST, USERS), "raw")
+    folder = write_files(tmp_path / "src", {"cdc.py": FLOW.format(options="ignore_null_updates = True")})
+    failed = run(spark, settings, pipeline_of(settings, folder))  # SCD type 1 without the sequence: the change log
+    assert failed.state == "FAILED" and "ignore_null_updates is not supported" in failed.flows["target"].error
+    declared = FLOW.format(options="").replace('create_streaming_table("target")',
+                                               'create_streaming_table("target", schema="userId INT")')
+    with pytest.raises(NotImplementedError, match="a declared schema on an apply_changes target"):
+        run(spark, settings, pipeline_of(settings, write_files(tmp_path / "declared", {"cdc.py": declared})))
+    sink = "from pyspark import pipelines as dp\n@dp.foreach_batch_sink(name='s')\ndef s(df, batch_id):\n    pass\n"
+    with pytest.raises(PipelineDefinitionError, match="has no attribute 'foreach_batch_sink'"):
+        run(spark, settings, pipeline_of(settings, write_files(tmp_path / "sink", {"s.py": sink})))
