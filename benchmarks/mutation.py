@@ -154,6 +154,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an annotation, never evaluated (from __future__ import annotations)",
     ("lakehouse/sources.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
         "nothing assigns to or hashes a DateWindow (gold.py only reads its fields)",
+    ("lakehouse/dlt_runtime/expectations.py", "ReplaceComparisonOperator_Is_LtE",
+     "drop_rules = {n: c for n, c in rules.items() if actions[n] <= Action.DROP}"):
+        "an action is 'warn', 'drop' or 'fail' (a str enum), and only 'drop' sorts <= 'drop'",
+    ("lakehouse/dlt_runtime/expectations.py", "ReplaceComparisonOperator_Is_Eq",
+     "drop_rules = {n: c for n, c in rules.items() if actions[n] == Action.DROP}"):
+        "enum members are singletons: == and is agree",
+    ("lakehouse/dlt_runtime/expectations.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to a Checked's fields",
 }
 
 
