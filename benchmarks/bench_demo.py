@@ -53,14 +53,15 @@ def task_totals() -> dict[str, float]:
 
 
 def summary(output: str) -> str:
-    """The demo's closing summary, from its "What happened" line on, with the console's wrapping undone."""
+    """The demo's closing summary, from its "What happened" line on, with the console's wrapping undone (a wrapped
+    line continues after the space the console broke it at)."""
     text = output[output.rfind("What happened"):] if "What happened" in output else ""
     lines: list[str] = []
     for line in text.splitlines():
         if line.startswith(" ") or line.endswith(":") or not lines:
             lines.append(line.rstrip())
         else:
-            lines[-1] += line.rstrip()
+            lines[-1] += " " + line.rstrip()
     return "\n".join(lines)
 
 
