@@ -181,6 +181,27 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a token is only compared with tokens of the same code; 25 hex digits identify an increment as well as 24",
     ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", 'return f"lakehouse-flow:{flow}:{digest[: 23]}"'):
         "a token is only compared with tokens of the same code; 23 hex digits identify an increment as well as 24",
+    ("ml/feature_store/pit.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def as_of_date(instant: Column & str) -> Column:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/feature_store/pit.py", "ReplaceComparisonOperator_GtE_Gt",
+     'renamed = renamed.where(F.col(as_of) > F.lit(bounds["lo"] - lookback - timedelta(days=1)))'):
+        "the pruning bound has a day of slack: every row a lookback can reach (t >= lo - lookback) passes > as >=",
+    ("ml/feature_store/pit.py", "ReplaceBinaryOperator_BitOr_BitAnd", "lookback: timedelta & None = None,"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/feature_store/pit.py", "ReplaceBinaryOperator_Mul_Div", "/,"):
+        "keyword-only marker made positional-only: every caller passes spine and table by position, the rest by name",
+    ("ml/feature_store/pit.py", "ReplaceComparisonOperator_Eq_LtE",
+     "last_seen = F.last(F.when(F.col(_PROBE) <= 0, F.col(as_of)), ignorenulls=True).over(ordered)"):
+        "_PROBE is 0 (a table row) or 1 (a probe): <= 0 is == 0",
+    ("ml/feature_store/pit.py", "ReplaceComparisonOperator_Eq_GtE",
+     "earlier = events.select(*keys, as_of, last_seen.alias(_MATCH)).where(F.col(_PROBE) >= 1)"):
+        "_PROBE is 0 (a table row) or 1 (a probe): >= 1 is == 1",
+    ("ml/feature_store/pit.py", "ReplaceComparisonOperator_GtE_NotEq",
+     'renamed = renamed.where(F.col(as_of) != F.lit(bounds["lo"] - lookback - timedelta(days=1)))'):
+        "a pruning filter: the rows it keeps still include every one a lookback reaches (only more rows are read)",
+    ("ml/feature_store/pit.py", "NumberReplacer",
+     'renamed = renamed.where(F.col(as_of) >= F.lit(bounds["lo"] - lookback - timedelta(days= 0)))'):
+        "a pruning filter: without its slack day it still keeps every row a lookback reaches (t >= lo - lookback)",
 }
 
 
