@@ -72,6 +72,15 @@ class Page:
                 raise BrowserError(f"{self.url}: {expression!r} still false after {timeout_s} s; problems {self.problems}")
             time.sleep(0.1)
 
+    def table(self, selector: str) -> list[dict[str, str]]:
+        """The rows of the table at `selector` as {column: text}, keyed by its header texts."""
+        return self.evaluate(f"""(() => {{
+            const t = document.querySelector({json.dumps(selector)});
+            const heads = [...t.querySelectorAll('thead th')].map(h => h.textContent.trim());
+            return [...t.querySelectorAll('tbody tr')].map(r =>
+                Object.fromEntries([...r.children].map((c, i) => [heads[i], c.textContent.trim()])));
+        }})()""")
+
     def screenshot(self, path: Path) -> Path:
         """A PNG of the whole page."""
         size = self.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")

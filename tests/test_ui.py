@@ -16,6 +16,8 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -27,6 +29,7 @@ from pyspark.sql import functions as F
 from rich.console import Console
 
 from browser import Browser, Page
+from lakehouse.azurite import Azurite
 from lakehouse.datagen import GeneratorConfig, generate_range
 from lakehouse.dlt_runtime import event_log_table
 from lakehouse.pipelines import run_pipeline
@@ -36,6 +39,8 @@ from lakehouse.ui.server import create_app
 from ml import uc_tags
 from ml.registry import decide, decision_tags
 from ml.training.paired import HeldOut, Interval
+from pydantic import SecretStr
+from quality.publish import Publisher
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
 CONFIG = GeneratorConfig(seed=3, customers=60, defect_rate=0.05, file_defect_rate=0.3, transactions_per_customer_day=2.0)
@@ -153,7 +158,8 @@ def make_registry(settings: Any) -> dict[str, dict[str, float]]:
     metrics = {}
     for i in range(3):
         run = client.create_run(experiment, run_name=f"train {i}")
-        metrics[str(i + 1)] = {"roc_auc": 0.70 + 0.03 * i, "pr_auc": 0.30 + 0.02 * i}
+        metrics[str(i + 1)] = {"roc_auc": 0.70 + 0.03 * i, "pr_auc": 0.30 + 0.02 * i, "brier": 0.08 - 0.01 * i,
+                               "lift_at_k": 2.5 + 0.4 * i, "rows": 10_000.0 + 500 * i}  # as ml/training/metrics.py logs
         for name, value in metrics[str(i + 1)].items():
             client.log_metric(run.info.run_id, f"test_{name}", value)
         client.set_terminated(run.info.run_id)
@@ -170,16 +176,25 @@ def registry(registry_job):
     return registry_job.result()
 
 
-@pytest.fixture(scope="module")
-def server(spark, lake, registry):
+@contextmanager
+def serving(spark: Any, settings: Any) -> Iterator[str]:
+    """The UI of `settings` served from a thread; yields its base URL."""
     from werkzeug.serving import make_server
 
-    httpd = make_server("127.0.0.1", 0, create_app(spark, lake), threaded=False)
+    httpd = make_server("127.0.0.1", 0, create_app(spark, settings), threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def server(spark, lake, registry):
+    with serving(spark, lake) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -196,16 +211,6 @@ def visit(browser: Browser, url: str, shot: str) -> Page:
     assert page.evaluate(CHARTS_DRAWN) == "ready"
     assert page.problems == [], page.problems
     return page
-
-
-def table(page: Page, selector: str) -> list[dict[str, str]]:
-    """The rows of a table as {column: text}, keyed by the header texts."""
-    return page.evaluate(f"""(() => {{
-        const t = document.querySelector({json.dumps(selector)});
-        const heads = [...t.querySelectorAll('thead th')].map(h => h.textContent.trim());
-        return [...t.querySelectorAll('tbody tr')].map(r =>
-            Object.fromEntries([...r.children].map((c, i) => [heads[i], c.textContent.trim()])));
-    }})()""")
 
 
 def number(text: str) -> int | None:
@@ -254,7 +259,7 @@ PAGES = {
 }
 
 
-CHARTS = {"expectations-offline": 3, "jobs": 1, "models": 2}
+CHARTS = {"expectations-offline": 3, "jobs": 1, "models": 4, "pipeline-offline": 1, "pipeline-online": 1}
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -264,7 +269,7 @@ def test_every_page_loads_without_console_messages_and_draws_its_graph_and_chart
     drawn = page.evaluate("document.querySelectorAll('.chart.js-plotly-plot .main-svg .cartesianlayer .subplot').length")
     assert drawn == specs
     if name == "expectations-online":  # failures per update, and pass rates and top rules when a rule failed
-        assert specs in (1, 3)
+        assert specs in (0, 1, 3)
     else:
         assert specs == CHARTS.get(name, 0)
     if name.startswith("pipeline"):
@@ -283,7 +288,7 @@ def test_pipeline_graph_shows_each_datasets_numbers_from_the_event_log(spark, la
     assert page.evaluate("document.getElementById('update-id').textContent") == older[-1]
 
     expected = per_dataset(events, older[-1])
-    shown = {r["dataset"]: r for r in table(page, "#dataset-table")}
+    shown = {r["dataset"]: r for r in page.table("#dataset-table")}
     assert set(shown) == set(expected)
     for dataset, (written, dropped) in expected.items():
         assert (number(shown[dataset]["rows written"]), number(shown[dataset]["dropped"])) == (written, dropped), dataset
@@ -293,7 +298,7 @@ def test_pipeline_graph_shows_each_datasets_numbers_from_the_event_log(spark, la
         assert number(shown[checked]["quarantined"]) == expected[f"quarantine_{source}"][0] == expected[checked][1] > 0
 
     rules = per_rule(events, {older[-1]})
-    rows = {(r["dataset"], r["rule"]): r for r in table(page, "#rule-table")}
+    rows = {(r["dataset"], r["rule"]): r for r in page.table("#rule-table")}
     assert set(rows) == set(rules)
     for key, (passed, failed) in rules.items():
         rate = "—" if passed + failed == 0 else f"{100 * passed / (passed + failed):.2f}%"
@@ -316,19 +321,19 @@ def test_expectation_dashboard_numbers_equal_the_event_log(spark, lake, browser,
 
     rules = per_rule(events, set(updates))
     failing = sorted(((k, v) for k, v in rules.items() if v[1]), key=lambda kv: (-kv[1][1], kv[0]))[:10]
-    top = table(page, "#top-rule-table")
+    top = page.table("#top-rule-table")
     assert [((r["dataset"], r["rule"]), (number(r["passed records"]), number(r["failed records"]))) for r in top] == failing
     legend = page.evaluate("[...document.querySelectorAll('#chart-pass-rates .legendtext')].map(t => t.textContent)")
     assert sorted(legend) == sorted(f"{d}.{r}" for (d, r), v in rules.items() if v[1])
 
-    per_update = {r["update"]: r for r in table(page, "#update-table")}
+    per_update = {r["update"]: r for r in page.table("#update-table")}
     assert list(per_update) == [u[:8] for u in updates]
     for update in updates:
         failed = sum(v[1] for v in per_rule(events, {update}).values())
         dropped = sum(v[1] for v in per_dataset(events, update).values())
         assert (number(per_update[update[:8]]["failed records"]), number(per_update[update[:8]]["dropped records"])) == (failed, dropped)
 
-    samples = table(page, "#sample-table")
+    samples = page.table("#sample-table")
     store = TableStore(spark, lake)
     broken = {", ".join(r["_failed_rules"]) for source in ("customers", "transactions", "support", "churn")
               for r in store.read(f"quarantine_{source}").select("_failed_rules").collect()}
@@ -337,14 +342,15 @@ def test_expectation_dashboard_numbers_equal_the_event_log(spark, lake, browser,
 
 def test_job_runs_page_shows_every_run_with_duration_and_error(browser, server):
     page = visit(browser, f"{server}/jobs", "jobs-runs")
-    runs = table(page, "#run-table")
+    runs = page.table("#run-table")
     assert sorted((r["task"], r["run date"], r["status"], r["duration"]) for r in runs) == sorted(
         (row[2], row[3].isoformat(), row[5], f"{row[8]:.1f} s") for row in job_runs())
     failed = [r for r in runs if r["status"] == "FAILED"]
     assert len(failed) == 1 and failed[0]["error"] == "ValueError: not enough rows to train" and failed[0]["attempt"] == "2"
     reports = page.evaluate("[...document.querySelectorAll('#run-table a')].map(a => a.getAttribute('href'))")
-    assert sorted(reports) == sorted(f"/blob/data-quality/{day:%Y/%m/%d}/report.{kind}" for day in DAYS[1:]
-                                     for kind in ("html", "json"))
+    assert reports == [f"/blob/data-quality/{DAYS[-1]:%Y/%m/%d}/report.html"]  # the one report file published
+    unpublished = page.evaluate("[...document.querySelectorAll('#run-table .missing')].map(m => m.textContent)")
+    assert unpublished == ["not published"]  # the first day's data_quality run
     bars = page.evaluate("document.querySelectorAll('#chart-timeline .bars .point').length")
     assert bars == len(job_runs())
 
@@ -365,28 +371,203 @@ def test_models_page_shows_champion_challenger_metrics_and_last_scoring_run(brow
     assert method == "paired customer bootstrap, percentile; 2000 resamples; seed 0"
     promoted = " ".join(page.evaluate("document.querySelector('#champion .gate-evidence').textContent").split())
     assert promoted == "2,000 held-out rows, 130 positives, 412 customers (60 churners)"  # a first model: no interval
-    assert "95% CI [-0.0080, +0.0160]" in table(page, "#version-table")[0]["gate"]  # newest first
-    versions = {r["version"]: r for r in table(page, "#version-table")}
+    assert "95% CI [-0.0080, +0.0160]" in page.table("#version-table")[0]["gate"]  # newest first
+    versions = {r["version"]: r for r in page.table("#version-table")}
     assert versions["1"]["pr_auc"] == f"{registry['1']['pr_auc']:.4f}" and versions["2"]["aliases"] == "champion"
     last = [row for row in predictions() if row[1] == DAYS[-1]]
     text = " ".join(page.evaluate("document.getElementById('last-scoring').textContent").split())
     assert f"score date {DAYS[-1]}, {len(last)} rows with model version 2, {sum(r[3] for r in last)} positive" in text
 
 
-def test_report_links_open_the_published_reports(browser, server):
+def test_report_links_open_the_published_reports_and_only_those(browser, server):
     page = visit(browser, f"{server}/reports", "reports-links")
     links = page.evaluate("[...document.querySelectorAll('#quality-table a, #drift-table a')].map(a => a.href)")
-    assert f"{server}/blob/data-quality/{DAYS[-1]:%Y/%m/%d}/report.html" in links
-    assert f"{server}/blob/drift/2026/01/report.html" in links
-    report = browser.open(f"{server}/blob/data-quality/{DAYS[-1]:%Y/%m/%d}/report.html")
+    assert links == [f"{server}/blob/data-quality/{DAYS[-1]:%Y/%m/%d}/report.html"]
+    drift = page.table("#drift-table")
+    assert drift[0]["month"] == "2026-01" and drift[0]["report"] == "not published"
+    assert page.evaluate("document.getElementById('report-problem')") is None  # the folder store answered
+    report = browser.open(links[0])
     assert report.evaluate("document.getElementById('dq').textContent") == "data quality report"
-    with pytest.raises(urllib.error.HTTPError, match="404"):  # not published: a clear 404, no traceback page
+    with pytest.raises(urllib.error.HTTPError, match="404") as missing:  # not published: a clear 404 saying so
         urllib.request.urlopen(f"{server}/blob/drift/2026/01/report.html")
+    assert "is not published" in missing.value.read().decode()
     with pytest.raises(urllib.error.HTTPError, match="404"):  # only report files are served
         urllib.request.urlopen(f"{server}/blob/..%2F..%2Fetc/passwd")
 
 
 def test_unknown_pipeline_or_update_is_404(server):
-    for path in (f"/pipelines/nope", f"/pipelines/{OFFLINE}/updates/nope", "/expectations/nope", "/static/x.js"):
+    for path in (f"/pipelines/nope", f"/pipelines/{OFFLINE}/updates/nope", "/expectations/nope", "/static/x.js",
+                 f"/pipelines/{OFFLINE}/datasets/nope", "/pipelines/nope/datasets/ards"):
         with pytest.raises(urllib.error.HTTPError, match="404"):
             urllib.request.urlopen(server + path)
+
+
+# -- charts that read at a glance, dataset pages, flow timelines, report links --------------------------
+def chart_axes(page: Page, chart: str) -> dict[str, Any]:
+    """What a person reads off a drawn chart: its y axis range, its series and the values they hold."""
+    return page.evaluate(f"""(() => {{ const c = document.getElementById('chart-{chart}');
+        const values = c.data.flatMap(t => t.y.filter(v => v !== null));
+        return {{y: c._fullLayout.yaxis.range, series: c.data.map(t => t.name), low: Math.min(...values),
+                 high: Math.max(...values), points: c.data.map(t => t.y.filter(v => v !== null).length)}}; }})()""")
+
+
+def test_models_page_draws_scores_on_a_unit_axis_and_other_metrics_apart(browser, server, registry):
+    page = visit(browser, f"{server}/models", "models-charts")
+    scores = chart_axes(page, "scores")
+    assert scores["y"] == [0, 1] and scores["series"] == ["brier", "pr_auc", "roc_auc"] and scores["points"] == [3, 3, 3]
+    for metric in ("lift_at_k", "rows"):  # each on an axis of its own, which holds all its values
+        own = chart_axes(page, f"metric-{metric}")
+        values = [m[metric] for m in registry.values()]
+        assert own["series"] == [metric] and own["y"][0] <= min(values) and max(values) <= own["y"][1], own
+    assert page.evaluate("document.querySelectorAll('#metrics .chart').length") == 3
+
+
+def test_pass_rate_axes_stop_at_100_percent_and_show_the_lowest_rate(browser, server):
+    page = visit(browser, f"{server}/expectations/{OFFLINE}", "expectations-axes")
+    rates = chart_axes(page, "pass-rates")
+    assert rates["y"][1] == 100 and 0 <= rates["y"][0] < rates["low"] and rates["high"] <= 100
+
+
+def test_dataset_page_shows_schema_history_expectations_and_quarantined_rows(spark, lake, browser, server):
+    dataset, quarantine = "silver_customer_updates", "quarantine_customers"
+    page = visit(browser, f"{server}/pipelines/{OFFLINE}/datasets/{dataset}", "dataset-silver")
+    store = TableStore(spark, lake)
+    assert [(r["column"], r["type"]) for r in page.table("#schema-table")] == [
+        (f.name, f.dataType.simpleString()) for f in store.read(dataset).schema.fields]
+
+    assert_history(store, dataset, page)
+
+    events = flow_events(spark, lake, OFFLINE)  # per update and rule: the event log's passed and failed records
+    expected = {(u[:8], rule): counts for u in update_ids(spark, lake, OFFLINE)
+                for (d, rule), counts in per_rule(events, {u}).items() if d == dataset}
+    rows = {(r["update"], r["rule"]): (number(r["passed"]), number(r["failed"])) for r in page.table("#expectation-table")}
+    assert rows == expected and any(failed for _, failed in rows.values())
+    rates = chart_axes(page, "dataset-pass-rates")
+    assert rates["y"][1] == 100 and rates["low"] < 100
+
+    samples = page.table("#quarantine-table")  # the latest quarantined rows, each with the rules it broke
+    quarantined = store.read(quarantine).select("_failed_rules").collect()
+    assert len(samples) == min(20, len(quarantined)) > 0
+    assert {s["table"] for s in samples} == {quarantine}
+    assert {s["failed rules"] for s in samples} <= {", ".join(r["_failed_rules"]) for r in quarantined}
+
+
+def assert_history(store: TableStore, dataset: str, page: Page) -> None:
+    """The page's history table holds every commit of the Delta table, newest first, with the rows it wrote."""
+    from deltalake import DeltaTable
+
+    history = DeltaTable(str(store.path(dataset))).history()
+    shown = page.table("#history-table")
+    assert [(int(r["version"]), r["operation"]) for r in shown] == [(h["version"], h["operation"]) for h in history]
+    for row, commit in zip(shown, history):
+        for metric in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated"):
+            value = commit.get("operationMetrics", {}).get(metric)
+            assert value is None or f"{metric}={value:,}" in row["rows"], (metric, row, commit)
+
+
+def test_dataset_page_of_a_table_written_by_each_update_shows_every_version(spark, lake, browser, server):
+    page = visit(browser, f"{server}/pipelines/{OFFLINE}/datasets/silver_transactions", "dataset-versions")
+    assert_history(TableStore(spark, lake), "silver_transactions", page)
+    writes = [r for r in page.table("#history-table") if r["operation"] != "CREATE TABLE"]
+    assert len(writes) == 2  # one commit per update, each with the rows it wrote
+    written = {r["update"]: number(r["rows written"]) for r in page.table("#update-table")}
+    assert sorted(int(w["rows"].split("=")[1].replace(",", "")) for w in writes) == sorted(written.values())
+    assert "No expectation is declared on this dataset." in page.evaluate("document.getElementById('expectations').textContent")
+
+
+def test_dataset_page_of_a_feature_table_shows_its_declared_key_and_comments(spark, lake, browser, server):
+    from lakehouse import table_metadata
+
+    page = visit(browser, f"{server}/pipelines/{OFFLINE}/datasets/ards", "dataset-ards")
+    declared = table_metadata.read(TableStore(spark, lake), "ards")
+    rows = {r["column"]: r for r in page.table("#schema-table")}
+    assert rows["customer_id"]["key"] == "primary key" and rows["feature_date"]["key"] == "primary key, TIMESERIES"
+    assert sum(1 for r in rows.values() if r["key"]) == 2
+    for column in declared.schema.columns:
+        assert rows[column.name]["comment"] == (column.comment or "")
+        assert (rows[column.name]["nullable"] == "NOT NULL") == (not column.nullable)
+    assert "This dataset has no quarantine table." in page.evaluate("document.getElementById('quarantine').textContent")
+
+
+def test_update_page_shows_the_timeline_of_its_flows(spark, lake, browser, server):
+    newest = update_ids(spark, lake, OFFLINE)[0]
+    log = TableStore(spark, lake).read(event_log_table(OFFLINE)).where(F.col("origin.update_id") == newest)
+    ended = {r["flow"]: (json.loads(r["details"])["flow_progress"]["status"], r["timestamp"]) for r in log.where(
+        "event_type = 'flow_progress'").select(F.col("origin.flow_name").alias("flow"), "details", "timestamp").collect()}
+    running = log.where("event_type = 'update_progress' AND details LIKE '%RUNNING%'").first()["timestamp"]
+    page = visit(browser, f"{server}/pipelines/{OFFLINE}", "pipeline-timeline")
+    flows = page.table("#flow-table")
+    assert {(f["flow"], f["status"]) for f in flows} == {(flow, status) for flow, (status, _) in ended.items()}
+    assert [f["flow"] for f in flows] == sorted(ended, key=lambda flow: ended[flow][1])  # the order they ran in
+    # the local log records a flow when it ends, one flow at a time: each starts where the one before ended
+    assert all(f["started"].endswith("*") for f in flows)
+    assert all(later["started"][:-1] == earlier["ended"] for earlier, later in zip(flows, flows[1:]))
+    bars = page.evaluate("document.getElementById('chart-flows').data.flatMap(t => t.x)")
+    assert len(bars) == len(ended)
+    busy = (max(at for _, at in ended.values()) - running).total_seconds()
+    assert abs(sum(bars) / 1000 - busy) < 0.01  # the bars tile the update from RUNNING to its last flow's end
+    rows = page.evaluate("[...document.querySelectorAll('#chart-flows .ytick text')].map(t => t.textContent)")
+    assert sorted(rows) == sorted(ended)
+
+
+def test_graph_nodes_and_the_overview_link_every_dataset_page_and_each_page_is_served(browser, server):
+    page = visit(browser, f"{server}/pipelines/{OFFLINE}", "pipeline-links")
+    nodes = page.evaluate("Object.fromEntries([...document.querySelectorAll('#dataset-graph a')].map("
+                          "a => [a.querySelector('g.node').dataset.dataset, a.getAttribute('href')]))")
+    datasets = {r["dataset"] for r in page.table("#dataset-table")}
+    assert nodes == {d: f"/pipelines/{OFFLINE}/datasets/{d}" for d in datasets}
+    index = visit(browser, f"{server}/", "index-datasets")
+    linked = index.evaluate("[...document.querySelectorAll('#dataset-index a')].map(a => a.getAttribute('href'))")
+    assert set(nodes.values()) <= set(linked) and any(f"/pipelines/{ONLINE}/datasets/" in href for href in linked)
+    kinds = ("transactions_checked", "quarantine_support", "bronze_churn")  # a view, a quarantine table, a bronze table
+    for href in [h for h in linked if h.rsplit("/", 1)[1] in kinds or f"/{ONLINE}/" in h][:len(kinds) + 1]:
+        with urllib.request.urlopen(server + href, timeout=120) as reply:
+            assert reply.status == 200 and "Delta history" in reply.read().decode()
+
+
+@pytest.fixture(scope="module")
+def azurite():
+    with Azurite() as server:
+        yield server
+
+
+def blob_settings(settings: Any, connection_string: str | None) -> Any:
+    """`settings` with its reports in the Blob container of `connection_string` (None: no report store at all)."""
+    changed = settings.model_copy(deep=True)
+    changed.blob.local_dir = None
+    changed.blob.connection_string = None if connection_string is None else SecretStr(connection_string)
+    changed.blob.container = f"ui-{uuid.uuid4().hex[:8]}"
+    return changed
+
+
+def test_reports_published_to_azurite_are_linked_and_served(spark, lake, azurite, browser):
+    settings = blob_settings(lake, azurite.connection_string)
+    Publisher(settings).publish("drift/2026/01", {"report.html": b"<h1 id='drift'>drift report</h1>",
+                                                  "summary.json": b'{"dataset_drift": false}'}, {"kind": "drift"})
+    with serving(spark, settings) as url:
+        page = visit(browser, f"{url}/reports", "reports-azurite")
+        links = page.evaluate("[...document.querySelectorAll('#quality-table a, #drift-table a')].map(a => a.href)")
+        assert links == [f"{url}/blob/drift/2026/01/report.html", f"{url}/blob/drift/2026/01/summary.json"]
+        assert browser.open(links[0]).evaluate("document.getElementById('drift').textContent") == "drift report"
+        with urllib.request.urlopen(links[1]) as reply:
+            assert reply.headers["Content-Type"] == "application/json" and json.load(reply) == {"dataset_drift": False}
+        with pytest.raises(urllib.error.HTTPError, match="404") as missing:
+            urllib.request.urlopen(f"{url}/blob/data-quality/{DAYS[-1]:%Y/%m/%d}/report.html")
+        assert f"is not published in Blob container {settings.blob.container}" in missing.value.read().decode()
+
+
+@pytest.mark.parametrize("store", ["stopped Azurite", "none"])
+def test_a_report_store_that_cannot_answer_is_named_and_never_a_404(spark, lake, browser, store):
+    connection_string = None
+    if store == "stopped Azurite":
+        with Azurite() as stopped:
+            connection_string = stopped.connection_string
+    with serving(spark, blob_settings(lake, connection_string)) as url:
+        page = visit(browser, f"{url}/reports", f"reports-{store.replace(' ', '-')}")
+        problem = page.evaluate("document.getElementById('report-problem').textContent")
+        expected = "is not reachable" if connection_string else "no report store is configured"
+        assert expected in problem
+        assert page.evaluate("document.querySelectorAll('#quality-table a, #drift-table a').length") == 0
+        with pytest.raises(urllib.error.HTTPError, match="503") as unavailable:
+            urllib.request.urlopen(f"{url}/blob/drift/2026/01/report.html")
+        assert expected in unavailable.value.read().decode()

@@ -39,6 +39,7 @@ DATASET = f"checked_{IMG}"
 PIPELINE = "hostile"
 DAY = date(2026, 1, 3)
 CONTAINER_FOLDER = f"ui/{DAY:%Y/%m/%d}"
+DATASET_PAGE = ExportLinks.dataset_file(PIPELINE, DATASET)[:-len(".html")]
 
 
 def write_event_log(store: TableStore) -> None:
@@ -107,7 +108,8 @@ def test_export_writes_every_page_and_plotly_side_by_side(site):
     out, files = site
     names = {f.name for f in files}
     assert {"index.html", "jobs.html", "models.html", "reports.html", f"expectations-{PIPELINE}.html",
-            f"pipeline-{PIPELINE}-update-1.html", "plotly.min.js", "ui.js", "ui.css"} == names
+            f"pipeline-{PIPELINE}-update-1.html", f"{DATASET_PAGE}.html", f"dataset-{PIPELINE}-quarantine_evil.html",
+            "plotly.min.js", "ui.js", "ui.css"} == names
     for page in out.glob("*.html"):
         html = page.read_text()
         assert "cdn" not in html.lower() and "https://" not in html
@@ -118,7 +120,7 @@ def test_export_writes_every_page_and_plotly_side_by_side(site):
 
 
 @pytest.mark.parametrize("page_name", ["index", f"pipeline-{PIPELINE}-update-1", f"expectations-{PIPELINE}", "jobs",
-                                       "models", "reports"])
+                                       "models", "reports", DATASET_PAGE])
 def test_html_in_names_is_shown_escaped_from_disk(site, browser, page_name):
     out, _ = site
     page = browser.open((out / f"{page_name}.html").as_uri(), ready="document.body.dataset.charts")
@@ -138,6 +140,10 @@ def test_html_in_names_is_shown_escaped_from_disk(site, browser, page_name):
         bars = page.evaluate("[...document.querySelectorAll('#chart-top-rules .ytick text')].map(t => t.textContent)")
         assert f"{DATASET}.{IMG}" in bars
         assert page.evaluate("document.querySelectorAll('#chart-pass-rates tspan[style*=bold]').length") == 0
+    if page_name == DATASET_PAGE:  # its rules over the update, and the quarantined row with the rules it broke
+        rules = [r["rule"] for r in page.table("#expectation-table")]
+        assert sorted(rules) == sorted([IMG, BOLD, SCRIPT])
+        assert [r["failed rules"] for r in page.table("#quarantine-table")] == [f"{IMG}, {BOLD}"]
     if page_name.startswith("pipeline"):
         nodes = page.evaluate("Object.fromEntries([...document.querySelectorAll('#dataset-graph g.node')].map("
                               "g => [g.dataset.dataset, g.textContent]))")

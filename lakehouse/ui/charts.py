@@ -6,19 +6,24 @@ is HTML-escaped here: plotly then shows it literally (`<b>` stays the text `<b>`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from markupsafe import escape
 
 from lakehouse.ui.expectations import Dashboard
+from lakehouse.ui.flows import QUEUED, FlowSpan
 from lakehouse.ui.history import JobRun, ScoringRun
 from lakehouse.ui.models import Registry
 
 Figure = dict[str, Any]
 STATUS_COLOURS = {"SUCCESS": "#2e9d5b", "COMPLETED": "#2e9d5b", "FAILED": "#d64541", "SKIPPED": "#9aa5b1",
-                  "EXCLUDED": "#c9d1d9", "RUNNING": "#2f7fd1"}
+                  "EXCLUDED": "#c9d1d9", "RUNNING": "#2f7fd1", "QUEUED": "#bcccdc"}
 OTHER_COLOUR = "#e0a526"
+COUNTS = frozenset({"rows"})  # test metrics that count rows: never on a score axis, whatever their value
 
 
 def text(value: object) -> str:
@@ -41,7 +46,7 @@ def updates_axis(board: Dashboard) -> dict[str, Any]:
 def pass_rates(board: Dashboard) -> Figure:
     """Pass rate (%) per update of each rule that failed records: one line per dataset.rule."""
     traces = [
-        {"type": "scatter", "mode": "lines+markers", "name": text(f"{r.dataset}.{r.name}"),
+        {"type": "scatter", "mode": "lines+markers", "name": text(f"{r.dataset}.{r.name}"), "cliponaxis": False,
          "x": [text(p.update.label) for p in r.points],
          "y": [None if p.counts.pass_rate is None else round(100 * p.counts.pass_rate, 4) for p in r.points],
          "customdata": [[p.counts.passed, p.counts.failed] for p in r.points],
@@ -49,8 +54,17 @@ def pass_rates(board: Dashboard) -> Figure:
                           "%{customdata[1]:,} failed)<br>update %{x}<extra></extra>"}
         for r in board.failing
     ]
+    rates = [y for t in traces for y in t["y"] if y is not None]
     return figure(traces, title={"text": "Pass rate per rule (rules that failed records)"},
-                  yaxis={"title": {"text": "% records passing"}, "ticksuffix": "%"}, xaxis=updates_axis(board))
+                  yaxis={"title": {"text": "% records passing"}, "ticksuffix": "%", "range": percent_range(rates)},
+                  xaxis=updates_axis(board))
+
+
+def percent_range(rates: Sequence[float]) -> list[float]:
+    """A % axis that never passes 100 or drops below 0, zoomed on the rates shown (99.2 and 99.8 stay apart)."""
+    low = min(rates, default=0.0)
+    pad = max((100 - low) * 0.1, 0.5)
+    return [max(0.0, low - pad), 100.0]
 
 
 def failures(board: Dashboard) -> Figure:
@@ -75,41 +89,93 @@ def top_failing(board: Dashboard) -> Figure:
                   margin={"l": 260, "r": 20, "t": 40, "b": 40}, showlegend=False)
 
 
-def timeline(runs: Sequence[JobRun]) -> Figure:
-    """One bar per task run from its start to its end, coloured by status, grouped by job and task."""
-    timed = [r for r in runs if r.started_at is not None]
+@dataclass(frozen=True)
+class Span:
+    """One bar of a Gantt chart: a row (task, flow) busy from `start` for `seconds`, in a status."""
+
+    row: str
+    start: datetime
+    seconds: float
+    status: str
+    detail: str = ""  # plain text lines for the hover, escaped here
+
+
+def gantt(spans: Sequence[Span], rows: Sequence[str], title: str) -> Figure:
+    """Bars from start to end on a time axis, one colour per status, rows top-down in the order of `rows`."""
     traces = []
-    for status in sorted({r.status for r in timed}):
-        mine = [r for r in timed if r.status == status]
+    for status in sorted({s.status for s in spans}):
+        mine = [s for s in spans if s.status == status]
         traces.append({
             "type": "bar", "orientation": "h", "name": text(status),
-            "base": [r.started_at.isoformat() for r in mine],  # type: ignore[union-attr]  (timed runs only)
-            "x": [1000 * _duration(r) for r in mine],
-            "y": [text(f"{r.job} · {r.task}") for r in mine],
+            "base": [s.start.isoformat() for s in mine],
+            "x": [1000 * s.seconds for s in mine],
+            "y": [text(s.row) for s in mine],
             "marker": {"color": STATUS_COLOURS.get(status, OTHER_COLOUR)},
-            "customdata": [[text(r.run_date), r.attempt, round(_duration(r), 1), text(r.error or "")] for r in mine],
-            "hovertemplate": "%{y}<br>run date %{customdata[0]}, attempt %{customdata[1]}<br>"
-                             "%{customdata[2]} s<br>%{customdata[3]}<extra>%{fullData.name}</extra>",
+            "customdata": [[_seconds(s.seconds), "<br>".join(text(line) for line in s.detail.splitlines())] for s in mine],
+            "hovertemplate": "%{y}<br>%{customdata[0]}<br>%{customdata[1]}<extra>%{fullData.name}</extra>",
         })
-    tasks = len({(r.job, r.task) for r in timed})
-    return figure(traces, title={"text": "Job runs"}, xaxis={"type": "date"}, barmode="overlay",
-                  yaxis={"automargin": True, "categoryorder": "category descending"},
-                  height=max(240, 120 + 26 * tasks))
+    return figure(traces, title={"text": title}, xaxis={"type": "date"}, barmode="overlay",
+                  yaxis={"automargin": True, "type": "category", "categoryorder": "array",
+                         "categoryarray": [text(r) for r in reversed(rows)]},
+                  height=max(240, 120 + 26 * len(rows)))
 
 
-def model_metrics(reg: Registry) -> Figure:
-    """Each test metric of every registered version, oldest version first (one category per version)."""
-    versions = reg.versions[::-1]
+def timeline(runs: Sequence[JobRun]) -> Figure:
+    """One bar per task run from its start to its end, coloured by status, grouped by job and task."""
+    spans = [Span(f"{r.job} · {r.task}", r.started_at, _duration(r), r.status,
+                  f"run date {r.run_date}, attempt {r.attempt}\n{r.error or ''}")
+             for r in runs if r.started_at is not None]
+    return gantt(spans, sorted({s.row for s in spans}), "Job runs")
+
+
+def flow_timeline(flows: Sequence[FlowSpan]) -> Figure:
+    """An update's flows as Databricks' update details show them: time queued, then running until the end state."""
+    spans = [Span(f.flow, f.queued_at, (f.started_at - f.queued_at).total_seconds(), QUEUED, f"dataset {f.dataset}")
+             for f in flows if f.queued_at is not None and f.started_at is not None and f.queued_at < f.started_at]
+    spans += [Span(f.flow, f.started_at, f.seconds, f.status, f"dataset {f.dataset}\n{f.error or ''}")
+              for f in flows if f.started_at is not None]
+    return gantt(spans, [f.flow for f in flows], "Flows of this update")
+
+
+def model_scores(reg: Registry) -> Figure | None:
+    """The test metrics that are scores in [0, 1] (ROC AUC, PR AUC, Brier, ...) of every version, on one 0-1 axis."""
+    names = [m for m in reg.metric_names if _unit_interval(reg, m)]
+    if not names:
+        return None
+    return _metric_lines(reg, names, "Test scores per model version (trained for run date)",
+                         yaxis={"range": [0, 1], "title": {"text": "score (0-1)"}})
+
+
+def model_other_metrics(reg: Registry) -> dict[str, Figure]:
+    """Every other test metric (rows, lift at k, log loss, ...) on an axis of its own: one chart per metric."""
+    return {name: _metric_lines(reg, [name], f"Test {name} per model version", height=260, showlegend=False,
+                                yaxis={"title": {"text": text(name)}, "rangemode": "tozero"})
+            for name in reg.metric_names if not _unit_interval(reg, name)}
+
+
+def _unit_interval(reg: Registry, metric: str) -> bool:
+    """Every recorded value lies in [0, 1] (NaN, e.g. a one-class ROC AUC, says nothing) and it is not a count."""
+    values = [v.metrics[metric] for v in reg.versions if metric in v.metrics and math.isfinite(v.metrics[metric])]
+    return metric not in COUNTS and bool(values) and all(0 <= v <= 1 for v in values)
+
+
+def _metric_lines(reg: Registry, names: list[str], title: str, **layout: Any) -> Figure:
+    versions = reg.versions[::-1]  # oldest version first, one category per version
     label = {v.version: text(f"v{v.version} ({v.run_date})" if v.run_date else f"v{v.version}") for v in versions}
     traces = [
         {"type": "scatter", "mode": "lines+markers", "name": text(metric),
          "x": [label[v.version] for v in versions if metric in v.metrics],
-         "y": [v.metrics[metric] for v in versions if metric in v.metrics],
+         "y": [_finite(v.metrics[metric]) for v in versions if metric in v.metrics],
          "hovertemplate": "%{fullData.name} %{y:.4f}<br>%{x}<extra></extra>"}
-        for metric in reg.metric_names
+        for metric in names
     ]
-    return figure(traces, title={"text": "Test metrics per model version (trained for run date)"},
-                  xaxis={"type": "category", "categoryorder": "array", "categoryarray": list(label.values())})
+    return figure(traces, title={"text": title},
+                  xaxis={"type": "category", "categoryorder": "array", "categoryarray": list(label.values())}, **layout)
+
+
+def _finite(value: float) -> float | None:
+    """A value plotly can take from JSON (NaN is no JSON number: it would break the whole spec)."""
+    return value if math.isfinite(value) else None
 
 
 def scoring(runs: Sequence[ScoringRun]) -> Figure:
@@ -119,6 +185,10 @@ def scoring(runs: Sequence[ScoringRun]) -> Figure:
     traces = [{"type": "bar", "name": "rows scored", "x": x, "y": [r.rows for r in ordered]},
               {"type": "bar", "name": "positive decisions", "x": x, "y": [r.positives for r in ordered]}]
     return figure(traces, title={"text": "Predictions per score date"}, barmode="group", xaxis={"type": "date"})
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
 
 
 def _duration(run: JobRun) -> float:

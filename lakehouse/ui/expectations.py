@@ -55,7 +55,7 @@ class Dashboard:
     updates: list[Update]  # oldest first
     rules: list[RuleHistory]
     totals: list[UpdateTotals]  # oldest first
-    samples: list[Sample]
+    datasets: set[str]  # the pipeline's datasets in these updates
 
     @property
     def failing(self) -> list[RuleHistory]:
@@ -89,14 +89,13 @@ def dashboard(tables: Tables, pipeline: str) -> Dashboard | None:
     rules = [RuleHistory(d, n, sorted(p, key=lambda p: p.update.started_at)) for (d, n), p in histories.items()]
     totals = [UpdateTotals(u, failed[u.update_id], dropped[u.update_id]) for u in shown]
     own = {row["dataset"] for row in datasets}
-    return Dashboard(pipeline, shown, rules, totals, _samples(tables, own))
+    return Dashboard(pipeline, shown, rules, totals, own)
 
 
-def _samples(tables: Tables, datasets: set[str]) -> list[Sample]:
-    """The latest quarantined rows of the pipeline's quarantine tables, each with the rules it broke."""
+def samples(tables: Tables, names: set[str], limit: int = SAMPLES) -> list[Sample]:
+    """The latest quarantined rows of the quarantine tables `names`, each with the rules it broke."""
     found = []
-    for row in tables.quarantine_samples(SAMPLES):
-        if row["table_name"] in datasets:
-            record = {k: v for k, v in json.loads(row["record"]).items() if k != "_failed_rules"}
-            found.append(Sample(row["table_name"], list(row["rules"] or []), record))
+    for row in tables.quarantine_samples(names, limit):
+        record = {k: v for k, v in json.loads(row["record"]).items() if k != "_failed_rules"}
+        found.append(Sample(row["table_name"], list(row["rules"] or []), record))
     return found

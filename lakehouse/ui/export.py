@@ -1,7 +1,7 @@
 """The UI as static files: every page rendered once into a folder, and that folder published to Blob.
 
 The export holds the overview, job runs, models and reports pages, each pipeline's expectation
-dashboard and the graphs of its latest updates, plus the assets (plotly.js included), all side by
+dashboard, the graphs of its latest updates and a page per dataset, plus the assets (plotly.js included), all side by
 side so it opens from disk or from the container. Published under `ui/<yyyy>/<mm>/<dd>/`, its
 report links point at the data-quality and drift reports of the same container.
 """
@@ -32,11 +32,15 @@ def export_site(tables: Tables, out_dir: Path, day: date, updates_per_pipeline: 
         links.latest.setdefault(update.pipeline, update.update_id)
         if len(exported) < updates_per_pipeline:
             exported.add(update.update_id)
+    for pipeline in tables.pipelines():
+        links.datasets[pipeline] = {row["dataset"] for row in tables.datasets(pipeline)}
     rendered: dict[str, str | None] = {links.index(): pages.index(tables, links)}
     for name in PAGES:
         rendered[links.page(name)] = getattr(pages, name)(tables, links)
     for pipeline in tables.pipelines():
         rendered[links.expectations(pipeline)] = pages.expectations(tables, links, pipeline)
+        for dataset in sorted(links.datasets[pipeline]):
+            rendered[links.dataset_file(pipeline, dataset)] = pages.dataset(tables, links, pipeline, dataset)
         for update_id in links.updates.get(pipeline, ()):
             rendered[links.update_file(pipeline, update_id)] = pages.pipeline(tables, links, pipeline, update_id)
     written = []

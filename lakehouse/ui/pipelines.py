@@ -7,6 +7,7 @@ project's quarantine pattern) and each expectation's passed and failed records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -128,13 +129,22 @@ def _node(row: Row, rules: list[Rule]) -> Node:
                 rules=rules, error=row["error"] or None)
 
 
-def _set_quarantined(nodes: dict[str, Node], pairs: list[tuple[str, str]]) -> None:
-    """A dataset's quarantined rows: what the quarantine datasets sharing one of its inputs wrote."""
+def quarantine_siblings(pairs: Sequence[tuple[str, str]]) -> dict[str, set[str]]:
+    """Per dataset, the quarantine datasets that read one of its inputs (where the rows it rejects go)."""
     inputs: dict[str, set[str]] = {}
     for source, target in pairs:
         inputs.setdefault(target, set()).add(source)
+    quarantines = [n for n in inputs if n.startswith(QUARANTINE_PREFIX)]
+    return {name: {q for q in quarantines if read & inputs[q]} for name, read in inputs.items()
+            if not name.startswith(QUARANTINE_PREFIX) and any(read & inputs[q] for q in quarantines)}
+
+
+def _set_quarantined(nodes: dict[str, Node], pairs: list[tuple[str, str]]) -> None:
+    """A dataset's quarantined rows: what the quarantine datasets sharing one of its inputs wrote."""
     for quarantine in (n for n in nodes.values() if n.quarantine and n.rows_written is not None):
         quarantine.quarantined = quarantine.rows_written
-        for node in nodes.values():
-            if not node.quarantine and node.rows_written is not None and inputs.get(node.name, set()) & inputs.get(quarantine.name, set()):
-                node.quarantined = (node.quarantined or 0) + quarantine.rows_written
+    for name, siblings in quarantine_siblings(pairs).items():
+        node = nodes.get(name)
+        written = [nodes[q].rows_written for q in siblings if q in nodes and nodes[q].rows_written is not None]
+        if node is not None and node.rows_written is not None and written:
+            node.quarantined = sum(written)  # type: ignore[arg-type]

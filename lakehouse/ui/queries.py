@@ -97,6 +97,23 @@ WHERE event_type = 'flow_definition' AND origin.update_id = :update_id
 
 UPDATE_FILTER = "AND origin.update_id = :update_id"
 
+# An update's flow_progress events (every status change of every flow) and update_progress events, in time order:
+# the flow timeline of the update page.
+FLOW_EVENTS = """
+WITH events AS ({events})
+SELECT event_type,
+       origin.flow_name AS flow,
+       origin.dataset_name AS dataset,
+       coalesce(get_json_object(details, '$.flow_progress.status'),
+                get_json_object(details, '$.update_progress.state')) AS status,
+       CAST(get_json_object(details, '$.flow_progress.metrics.num_output_rows') AS BIGINT) AS rows_written,
+       error,
+       timestamp
+FROM events
+WHERE event_type IN ('flow_progress', 'update_progress') AND origin.update_id = :update_id
+ORDER BY timestamp
+"""
+
 
 def quarantine_samples(tables: Sequence[tuple[str, str, str | None]], limit: int) -> str:
     """The latest `limit` rows of each quarantine table, as (table_name, rules, record JSON).

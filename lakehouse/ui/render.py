@@ -1,7 +1,7 @@
 """HTML rendering: the Jinja environment (autoescape on for every template) and the two ways pages link.
 
 Pages never build URLs themselves: they ask `links`, which is `ServerLinks` when served (routes,
-`/static/...`, reports through `/blob/...`) and `ExportLinks` in a static export (file names side by
+`/static/...`, reports through `/blob/...` and only those published) and `ExportLinks` in a static export (file names side by
 side, reports relative to the export's folder in the report container, and no link to a page that
 was not exported).
 """
@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from lakehouse.ui.blob import Published
 from lakehouse.ui.layout import NODE_H, NODE_W
 
 STATIC = ("ui.css", "ui.js", "plotly.min.js")
@@ -42,12 +43,22 @@ class Links(Protocol):
 
     def expectations(self, pipeline: str) -> str: ...
 
+    def dataset(self, pipeline: str, dataset: str) -> str | None: ...
+
     def static(self, name: str) -> str: ...
 
-    def report(self, path: str) -> str: ...
+    def report(self, path: str) -> str | None: ...
+
+    @property
+    def report_problem(self) -> str | None: ...
 
 
+@dataclass
 class ServerLinks:
+    """Routes of the served UI; a report is linked only when `reports` lists it (built per request)."""
+
+    reports: Published = field(default_factory=Published)
+
     def index(self) -> str:
         return "/"
 
@@ -61,11 +72,18 @@ class ServerLinks:
     def expectations(self, pipeline: str) -> str:
         return f"/expectations/{quote(pipeline, safe='')}"
 
+    def dataset(self, pipeline: str, dataset: str) -> str | None:
+        return f"/pipelines/{quote(pipeline, safe='')}/datasets/{quote(dataset, safe='')}"
+
     def static(self, name: str) -> str:
         return f"/static/{name}"
 
-    def report(self, path: str) -> str:
-        return f"/blob/{quote(path)}"
+    def report(self, path: str) -> str | None:
+        return f"/blob/{quote(path)}" if self.reports.has(path) else None
+
+    @property
+    def report_problem(self) -> str | None:
+        return self.reports.problem
 
 
 def slug(value: str) -> str:
@@ -80,6 +98,8 @@ class ExportLinks:
     to_root: str = ""
     updates: dict[str, set[str]] = field(default_factory=dict)  # pipeline -> exported update ids
     latest: dict[str, str] = field(default_factory=dict)  # pipeline -> its newest update id
+    datasets: dict[str, set[str]] = field(default_factory=dict)  # pipeline -> exported dataset pages
+    report_problem: str | None = None
 
     def index(self) -> str:
         return "index.html"
@@ -100,10 +120,18 @@ class ExportLinks:
     def expectations(self, pipeline: str) -> str:
         return f"expectations-{slug(pipeline)}.html"
 
+    def dataset(self, pipeline: str, dataset: str) -> str | None:
+        return self.dataset_file(pipeline, dataset) if dataset in self.datasets.get(pipeline, set()) else None
+
+    @staticmethod
+    def dataset_file(pipeline: str, dataset: str) -> str:
+        return f"dataset-{slug(pipeline)}-{slug(dataset)}.html"
+
     def static(self, name: str) -> str:
         return name
 
-    def report(self, path: str) -> str:
+    def report(self, path: str) -> str | None:
+        """Relative to the export's folder in the container (the export cannot see what the container holds)."""
         return self.to_root + quote(path)
 
 

@@ -1,11 +1,14 @@
 """The UI served on localhost: a small Flask app over the pages, reading fresh data on every request.
 
-Requests are handled one at a time (one Spark session behind them); plotly.js and the UI's own
-assets are served from the installed packages, so nothing is fetched from the internet.
+Each connection has its own thread, so a connection a browser opens ahead of time and leaves idle
+(Chromium preconnects) never holds up the others; the pages themselves are built one at a time, as one
+Spark session stands behind them. plotly.js and the UI's own assets are served from the installed
+packages, so nothing is fetched from the internet.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +17,7 @@ from flask import Flask, Response, abort, send_file
 from lakehouse.errors import LakehouseError
 from lakehouse.settings import Settings
 from lakehouse.ui import pages
-from lakehouse.ui.blob import content_type, read_report
+from lakehouse.ui.blob import NOT_A_REPORT, NOT_PUBLISHED, ReportUnavailable, content_type, published, read_report
 from lakehouse.ui.render import PAGES, ServerLinks, static_file
 from lakehouse.ui.source import Tables
 
@@ -22,29 +25,34 @@ from lakehouse.ui.source import Tables
 def create_app(spark: Any, settings: Settings) -> Flask:
     """The UI as a WSGI app over `spark` and the tables of `settings`."""
     app = Flask(__name__, static_folder=None)
-    links = ServerLinks()
+    one_at_a_time = threading.Lock()
 
-    def html(build: Callable[[Tables], str | None]) -> Response:
-        body = build(Tables(spark, settings))
+    def html(build: Callable[[Tables, ServerLinks], str | None]) -> Response:
+        with one_at_a_time:
+            body = build(Tables(spark, settings), ServerLinks(published(settings)))
         if body is None:
             abort(404)
         return Response(body, mimetype="text/html")
 
     @app.get("/")
     def index() -> Response:
-        return html(lambda t: pages.index(t, links))
+        return html(pages.index)
 
     @app.get("/pipelines/<pipeline>")
     @app.get("/pipelines/<pipeline>/updates/<update_id>")
     def pipeline(pipeline: str, update_id: str | None = None) -> Response:
-        return html(lambda t: pages.pipeline(t, links, pipeline, update_id))
+        return html(lambda t, links: pages.pipeline(t, links, pipeline, update_id))
+
+    @app.get("/pipelines/<pipeline>/datasets/<dataset>")
+    def dataset(pipeline: str, dataset: str) -> Response:
+        return html(lambda t, links: pages.dataset(t, links, pipeline, dataset))
 
     @app.get("/expectations/<pipeline>")
     def expectations(pipeline: str) -> Response:
-        return html(lambda t: pages.expectations(t, links, pipeline))
+        return html(lambda t, links: pages.expectations(t, links, pipeline))
 
     for name in PAGES:
-        app.add_url_rule(f"/{name}", name, lambda name=name: html(lambda t: getattr(pages, name)(t, links)))
+        app.add_url_rule(f"/{name}", name, lambda name=name: html(getattr(pages, name)))
 
     @app.get("/static/<name>")
     def static(name: str) -> Response:
@@ -55,9 +63,11 @@ def create_app(spark: Any, settings: Settings) -> Flask:
 
     @app.get("/blob/<path:path>")
     def report(path: str) -> Response:
-        data = read_report(settings, path)
-        if data is None:
-            abort(404, description=f"report {path} was not found (not published yet, or published elsewhere)")
+        """A report file; 404 when it is not published (or no report), 503 when the report store cannot answer."""
+        try:
+            data = read_report(settings, path)
+        except ReportUnavailable as exc:
+            abort(404 if exc.reason in (NOT_PUBLISHED, NOT_A_REPORT) else 503, description=str(exc))
         return Response(data, content_type=content_type(path))
 
     return app
@@ -68,7 +78,7 @@ def serve(spark: Any, settings: Settings, port: int, on_ready: Callable[[str], N
     from werkzeug.serving import make_server
 
     try:
-        server = make_server("127.0.0.1", port, create_app(spark, settings), threaded=False)
+        server = make_server("127.0.0.1", port, create_app(spark, settings), threaded=True)
     except OSError as exc:
         raise LakehouseError(f"cannot serve the UI on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     on_ready(f"http://127.0.0.1:{server.server_port}")

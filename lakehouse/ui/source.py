@@ -78,14 +78,17 @@ class Tables:
     def edges(self, pipeline: str, update_id: str) -> list[Row]:
         return self.rows(queries.EDGES.format(events=self.event_logs(pipeline)), {"update_id": update_id})
 
+    def flow_events(self, pipeline: str, update_id: str) -> list[Row]:
+        return self.rows(queries.FLOW_EVENTS.format(events=self.event_logs(pipeline)), {"update_id": update_id})
+
     def _per_pipeline(self, template: str, pipeline: str, update_id: str | None) -> list[Row]:
         sql = template.format(events=self.event_logs(pipeline), update_filter=queries.UPDATE_FILTER if update_id else "")
         return self.rows(sql, {"update_id": update_id} if update_id else {})
 
-    def quarantine_samples(self, limit: int) -> list[Row]:
-        """The latest `limit` rows of every quarantine table that has `_failed_rules`."""
+    def quarantine_samples(self, names: set[str], limit: int) -> list[Row]:
+        """The latest `limit` rows of each quarantine table among `names` that has `_failed_rules`."""
         found = []
-        for table in (t for t in self.tables() if t.startswith(QUARANTINE_PREFIX)):
+        for table in (t for t in self.tables() if t.startswith(QUARANTINE_PREFIX) and t in names):
             name = self.name(table)
             columns = self.spark.table(name).columns
             if "_failed_rules" in columns:
