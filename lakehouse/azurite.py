@@ -13,8 +13,10 @@ its stdin, a pipe only this process holds, reaches end of file.
 from __future__ import annotations
 
 import atexit
+import json
 import re
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -34,6 +36,7 @@ ACCOUNT = "devstoreaccount1"
 # Azurite's documented, publicly known development account key: it only opens the local emulator.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 GUARD = Path(__file__).with_name("azurite_guard.js")
+ANNOUNCEMENT = "lakehouse-azurite.json"  # in the location: the URL of the Azurite serving it
 LISTENING = re.compile(r"Blob service (?:successfully listens|is successfully listening) (?:on|at) (http://[^\s/]+)")
 
 
@@ -52,8 +55,18 @@ def azurite_command(root: Path = REPO_ROOT) -> list[str]:
     return [node, "--require", str(GUARD), str(launcher.resolve())]
 
 
+def connection_string(url: str) -> str:
+    """The connection string of the Azurite listening at `url`."""
+    return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"BlobEndpoint={url}/{ACCOUNT};")
+
+
 class Azurite:
-    """One Azurite Blob server; use as a context manager or call start()/stop()."""
+    """One Azurite Blob server; use as a context manager or call start()/stop().
+
+    With a location, the server announces its URL there (`ANNOUNCEMENT`) while it runs, so `local_blob` in
+    other commands uses it instead of starting a second server on the same folder.
+    """
 
     def __init__(self, location: Path | None = None, root: Path = REPO_ROOT, startup_timeout_s: float = 30.0) -> None:
         self.location = location
@@ -67,8 +80,7 @@ class Azurite:
     def connection_string(self) -> str:
         if self.url is None:
             raise AzuriteError("Azurite is not running")
-        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-                f"BlobEndpoint={self.url}/{ACCOUNT};")
+        return connection_string(self.url)
 
     def start(self) -> "Azurite":
         """Start the server and wait until it listens; raises AzuriteError with its output otherwise."""
@@ -89,6 +101,8 @@ class Azurite:
         except BaseException:  # also KeyboardInterrupt (a signal): a server that is starting is stopped too
             self.stop()
             raise
+        if self.location is not None:
+            (self.location / ANNOUNCEMENT).write_text(json.dumps({"url": self.url, "pid": self._process.pid}))
         return self
 
     def _wait_until_listening(self) -> None:
@@ -124,9 +138,20 @@ class Azurite:
         self.url = None
         if process is None:
             return
+        if self.location is not None:
+            self._withdraw(process.pid)
         stop_group(process)  # one TERM: a second one, before Azurite has saved its blob metadata, would kill it
         if process.stdin is not None:
             process.stdin.close()
+
+    def _withdraw(self, pid: int) -> None:
+        """Remove the announcement if it is still this server's (a later one may have replaced it)."""
+        announcement = self.location / ANNOUNCEMENT  # type: ignore[operator]
+        try:
+            if json.loads(announcement.read_text()).get("pid") == pid:
+                announcement.unlink()
+        except (OSError, ValueError):
+            pass
 
     def __enter__(self) -> "Azurite":
         return self.start()
@@ -148,15 +173,39 @@ def wants_azurite(settings: Settings, flag: bool | None = None) -> bool:
 
 
 @contextmanager
-def local_blob(settings: Settings, flag: bool | None = None) -> Iterator[Settings]:
-    """The settings, pointed at an Azurite started for the block when `wants_azurite` says so.
+def local_blob(settings: Settings, flag: bool | None = None, reuse: bool = True) -> Iterator[Settings]:
+    """The settings, pointed at the local Azurite when `wants_azurite` says so.
 
-    Blobs persist in `azurite_dir`, so reports outlive the run.
+    Blobs persist in `azurite_dir`, so reports outlive the run. One Azurite per folder: each holds the folder's
+    blob index in memory, so a second one would not see what the first publishes. So with `reuse` the Azurite
+    already serving the folder (a running `lakehouse ui`, say) is used when there is one; otherwise one is
+    started for the block and announced in the folder (`ANNOUNCEMENT`). A long-running command passes
+    reuse=False: it must not depend on another command's server, which stops when that command ends.
     """
     if not wants_azurite(settings, flag):
         yield settings
         return
-    with Azurite(location=azurite_dir(settings)) as server:
-        local = settings.model_copy(deep=True)
-        local.blob.connection_string = SecretStr(server.connection_string)
-        yield local
+    location = azurite_dir(settings)
+    url = running_url(location) if reuse else None
+    if url is not None:
+        yield _pointed_at(settings, url)
+        return
+    with Azurite(location=location) as server:
+        yield _pointed_at(settings, server.url)  # type: ignore[arg-type]
+
+
+def running_url(location: Path) -> str | None:
+    """The URL of the Azurite announced in `location` if it still answers there, else None."""
+    try:
+        announced = json.loads((location / ANNOUNCEMENT).read_text())
+        host, port = announced["url"].removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=2):
+            return str(announced["url"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _pointed_at(settings: Settings, url: str) -> Settings:
+    local = settings.model_copy(deep=True)
+    local.blob.connection_string = SecretStr(connection_string(url))
+    return local

@@ -20,7 +20,7 @@ from typing import Iterator
 
 import pytest
 
-from lakehouse.azurite import azurite_dir, local_blob
+from lakehouse.azurite import azurite_dir, local_blob, running_url
 from lakehouse.settings import load_settings
 from processes import alive, command_line, descendants, wait_for
 from quality.publish import Publisher
@@ -107,3 +107,18 @@ def test_a_parent_killed_with_sigkill_takes_the_ui_server_and_azurite_with_it(tm
     wait_for(lambda: not alive(children), STOP_S, "processes left after SIGKILL of their parent: "
              + "; ".join(command_line(pid) for pid, _ in alive(children)))
 
+
+
+def test_reports_published_while_the_ui_runs_go_through_its_azurite_and_show_at_once(tmp_path):
+    settings = load_settings("local", storage_root=tmp_path / "warehouse")
+    with started([*LAKEHOUSE, "ui", "--port", "0"], local_env(tmp_path), "lakehouse UI on ") as (process, line):
+        url = line.split(" on ", 1)[1].split()[0]
+        ui_azurite = running_url(azurite_dir(settings))
+        assert ui_azurite is not None
+        with local_blob(settings) as served:  # what `lakehouse quality validate` or the demo does meanwhile
+            assert f"BlobEndpoint={ui_azurite}/" in served.blob.connection_string.get_secret_value()
+            Publisher(served).publish(REPORT.rsplit("/", 1)[0], {"report.html": b"<p>later</p>"}, {"run_id": "r2"})
+        with urllib.request.urlopen(f"{url}/blob/{REPORT}", timeout=60) as reply:
+            assert reply.read() == b"<p>later</p>"
+        assert_stops_leaving_nothing(process, signal.SIGTERM, {"azurite", "lakehouse.ui.cli"})
+    assert running_url(azurite_dir(settings)) is None

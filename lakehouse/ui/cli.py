@@ -4,9 +4,10 @@ Mounted under the main CLI, which passes the Settings as the click context objec
 uses the default settings. A LakehouseError becomes one line on stderr and exit code 2.
 
 Serving runs in two processes (lakehouse/shutdown.py says why): this one starts the repo's Azurite when the
-reports have no store (locally, no connection string: `local_blob`, as `lakehouse quality validate` does), then
-runs `python -m lakehouse.ui.cli` in its own process group, hands it the settings over its stdin and waits.
-SIGTERM or SIGINT here stops that child's whole group, then Azurite: nothing is left running.
+reports have no store (locally, no connection string: `local_blob`, as `lakehouse quality validate` does; its
+own, since it outlives the jobs, which then publish through it), then runs `python -m lakehouse.ui.cli` in its
+own process group, hands it the settings over its stdin and waits. SIGTERM or SIGINT here stops that child's
+whole group, then Azurite: nothing is left running.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _serve(settings: Settings, port: int) -> None:
     from lakehouse.shutdown import interrupt_on_signals, supervise
 
     try:
-        with interrupt_on_signals(), local_blob(settings) as served:
+        with interrupt_on_signals(), local_blob(settings, reuse=False) as served:
             # The parent's own Settings object (the Blob connection string included), over a private pipe.
             code = supervise([sys.executable, "-m", "lakehouse.ui.cli", str(port)], pickle.dumps(served))
     except KeyboardInterrupt:
