@@ -104,3 +104,18 @@ def test_agrees_with_pandas_merge_asof_on_random_data(spark, seed, lookback_days
     )
     assert got == {int(r.id): (None if pd.isna(r.value) else r.value) for r in expected.itertuples()}
     assert sum(v is not None for v in got.values()) > 500  # the comparison is not vacuous
+
+
+def test_a_key_with_exact_and_earlier_matches_keeps_each_spine_row_once(spark, table):
+    """C1 has spine rows at a table date and between table dates: the exact and the as-of paths must not both
+    answer the exact one (a duplicated training row)."""
+    spine = spark.createDataFrame([(1, "C1", D("2026-01-03")), (2, "C1", D("2026-01-02")), (3, "C1", D("2026-01-05"))],
+                                  "id int, customer_id string, as_of_date date")
+    out = point_in_time_join(spine, table, keys=["customer_id"], as_of="as_of_date", table_keys=["customer_id"],
+                             timeseries_column="feature_date", features={"value": "value"})
+    assert sorted((r.id, r.value) for r in out.collect()) == [(1, 3.0), (2, 1.0), (3, 4.0)]
+
+
+def test_a_spine_without_a_usable_row_gets_nulls_also_with_a_lookback(spark, table):
+    rows = [(1, "C1", None), (2, None, D("2026-01-03"))]
+    assert _join(spark, table, rows, lookback=timedelta(days=2)) == {1: None, 2: None}
