@@ -166,3 +166,26 @@ def test_a_model_trusting_other_types_is_refused(frame, tmp_path):
     mlflow.sklearn.save_model(fitted, path, **kwargs)
     with pytest.raises(UntrustedModel, match="builtins.eval"):
         check_trusted(path)
+
+
+# -- labels at their boundaries (mutation testing, benchmarks/results/mutation.md) --------------------------------
+def test_as_of_dates_are_exactly_the_matured_steps_back_from_the_last_within_the_window():
+    cfg = TrainingSettings(horizon_days=14, as_of_every_days=7, window_days=30)
+    # the window bounds them (run - 30 = 03-01, later than the first feature date): 03-17 back by 7 to 03-03
+    assert as_of_dates(D("2026-01-01"), RUN, cfg) == [D("2026-03-03"), D("2026-03-10"), D("2026-03-17")]
+    # the first feature date bounds them
+    assert as_of_dates(D("2026-03-09"), RUN, cfg) == [D("2026-03-10"), D("2026-03-17")]
+    # a single matured date is enough; one day less history is not
+    assert as_of_dates(D("2026-03-17"), RUN, cfg) == [D("2026-03-17")]
+    with pytest.raises(NotEnoughHistory, match="no as-of date"):
+        as_of_dates(D("2026-03-18"), RUN, cfg)
+
+
+def test_label_boundaries_signup_on_the_as_of_date_churn_on_the_run_date_horizon_ending_on_it(spark):
+    """A customer signed up on the as-of date is in that day's population; a churn on the run date is known that
+    day; an as-of date whose horizon ends exactly on the run date is matured."""
+    customers = spark.createDataFrame([("S", D("2026-03-17")), ("R", D("2025-01-01"))],
+                                      "customer_id string, signup_date date")
+    churn = spark.createDataFrame([("R", RUN)], "customer_id string, churn_date date")
+    spine = labeled_spine(customers, churn, [D("2026-03-17")], horizon_days=14, run_date=RUN)
+    assert {r.customer_id: r.churned for r in spine.collect()} == {"S": 0, "R": 1}
