@@ -202,6 +202,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/feature_store/pit.py", "NumberReplacer",
      'renamed = renamed.where(F.col(as_of) >= F.lit(bounds["lo"] - lookback - timedelta(days= 0)))'):
         "a pruning filter: without its slack day it still keeps every row a lookback reaches (t >= lo - lookback)",
+    ("ml/feature_store/pit.py", "NumberReplacer",
+     'renamed = renamed.where(F.col(as_of) >= F.lit(bounds["lo"] - lookback - timedelta(days= 2)))'):
+        "a pruning filter: a looser bound keeps every row the tighter one keeps (only more rows are read)",
 }
 
 

@@ -119,3 +119,11 @@ def test_a_key_with_exact_and_earlier_matches_keeps_each_spine_row_once(spark, t
 def test_a_spine_without_a_usable_row_gets_nulls_also_with_a_lookback(spark, table):
     rows = [(1, "C1", None), (2, None, D("2026-01-03"))]
     assert _join(spark, table, rows, lookback=timedelta(days=2)) == {1: None, 2: None}
+
+
+def test_as_of_date_takes_a_column_expression_as_well_as_a_name(spark):
+    from pyspark.sql import functions as F
+
+    frame = spark.createDataFrame([(datetime(2026, 1, 4, 23, 59, 59),)], "at timestamp")
+    row = frame.select(as_of_date("at").alias("by_name"), as_of_date(F.col("at") + F.expr("INTERVAL 1 SECOND"))).first()
+    assert tuple(row) == (D("2026-01-03"), D("2026-01-04"))
