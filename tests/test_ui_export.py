@@ -153,18 +153,29 @@ def test_html_in_names_is_shown_escaped_from_disk(site, browser, page_name):
         assert edges == 2 and "edges from the event log" in text
 
 
-def test_empty_lakehouse_shows_every_empty_state(spark, base_settings, tmp_path):
+EMPTY_STATES = {"index": ["No pipeline has run yet", "No dataset yet", "No job run recorded yet", "No data-quality run yet"],
+                "jobs": ["No job run recorded yet"], "models": ["No MLflow registry", "No predictions yet"],
+                "reports": ["No data-quality run yet", "No drift run yet"]}
+
+
+def test_empty_lakehouse_shows_every_empty_state_and_no_chart(spark, base_settings, browser, tmp_path):
     settings = own_mlflow(base_settings.model_copy(update={"storage_root": tmp_path / "warehouse", "schema_name": "empty"}),
                           tmp_path)
     tables = Tables(spark, settings)
     links = ExportLinks()
-    assert "No pipeline has run yet" in pages.index(tables, links)
-    assert "No job run recorded yet" in pages.jobs(tables, links)
-    assert "No MLflow registry" in pages.models(tables, links)
-    reports = pages.reports(tables, links)
-    assert "No data-quality run yet" in reports and "No drift run yet" in reports
     assert pages.pipeline(tables, links, "offline_features") is None
     assert pages.expectations(tables, links, "offline_features") is None
+    assert pages.dataset(tables, links, "offline_features", "ards") is None
+    out = tmp_path / "site"
+    export_site(tables, out, DAY)
+    for name, messages in EMPTY_STATES.items():
+        page = browser.open((out / f"{name}.html").as_uri(), ready="document.readyState === 'complete'")
+        page.screenshot(ARTIFACTS / f"empty-{name}.png")
+        assert page.problems == [], page.problems
+        assert page.evaluate("document.querySelectorAll('.chart, script[data-chart]').length") == 0
+        shown = page.evaluate("[...document.querySelectorAll('.empty, li')].map(e => e.textContent).join(' | ')")
+        for message in messages:
+            assert message in shown, (name, message, shown)
 
 
 def cli_env(settings: Any) -> dict[str, str]:

@@ -17,13 +17,12 @@ from markupsafe import escape
 from lakehouse.ui.expectations import Dashboard
 from lakehouse.ui.flows import QUEUED, FlowSpan
 from lakehouse.ui.history import JobRun, ScoringRun
-from lakehouse.ui.models import Registry
+from lakehouse.ui.models import COUNTS, Registry
 
 Figure = dict[str, Any]
 STATUS_COLOURS = {"SUCCESS": "#2e9d5b", "COMPLETED": "#2e9d5b", "FAILED": "#d64541", "SKIPPED": "#9aa5b1",
                   "EXCLUDED": "#c9d1d9", "RUNNING": "#2f7fd1", "QUEUED": "#bcccdc"}
 OTHER_COLOUR = "#e0a526"
-COUNTS = frozenset({"rows"})  # test metrics that count rows: never on a score axis, whatever their value
 
 
 def text(value: object) -> str:
@@ -142,13 +141,15 @@ def model_scores(reg: Registry) -> Figure | None:
     names = [m for m in reg.metric_names if _unit_interval(reg, m)]
     if not names:
         return None
-    return _metric_lines(reg, names, "Test scores per model version (trained for run date)",
+    return _metric_lines(reg, names, title={"text": "Test scores per model version (trained for run date)"},
                          yaxis={"range": [0, 1], "title": {"text": "score (0-1)"}})
 
 
 def model_other_metrics(reg: Registry) -> dict[str, Figure]:
     """Every other test metric (rows, lift at k, log loss, ...) on an axis of its own: one chart per metric."""
-    return {name: _metric_lines(reg, [name], f"Test {name} per model version", height=260, showlegend=False,
+    return {name: _metric_lines(reg, [name], height=260, showlegend=False,
+                                title={"text": text(f"Test {name} per model version"), "x": 0.02, "xanchor": "left"},
+                                margin={"l": 60, "r": 40, "t": 50, "b": 50},
                                 yaxis={"title": {"text": text(name)}, "rangemode": "tozero"})
             for name in reg.metric_names if not _unit_interval(reg, name)}
 
@@ -159,7 +160,8 @@ def _unit_interval(reg: Registry, metric: str) -> bool:
     return metric not in COUNTS and bool(values) and all(0 <= v <= 1 for v in values)
 
 
-def _metric_lines(reg: Registry, names: list[str], title: str, **layout: Any) -> Figure:
+def _metric_lines(reg: Registry, names: list[str], **layout: Any) -> Figure:
+    """One line per metric over the versions, oldest first, one category per version."""
     versions = reg.versions[::-1]  # oldest version first, one category per version
     label = {v.version: text(f"v{v.version} ({v.run_date})" if v.run_date else f"v{v.version}") for v in versions}
     traces = [
@@ -169,8 +171,8 @@ def _metric_lines(reg: Registry, names: list[str], title: str, **layout: Any) ->
          "hovertemplate": "%{fullData.name} %{y:.4f}<br>%{x}<extra></extra>"}
         for metric in names
     ]
-    return figure(traces, title={"text": title},
-                  xaxis={"type": "category", "categoryorder": "array", "categoryarray": list(label.values())}, **layout)
+    return figure(traces, xaxis={"type": "category", "categoryorder": "array", "categoryarray": list(label.values())},
+                  **layout)
 
 
 def _finite(value: float) -> float | None:

@@ -18,6 +18,7 @@ from lakehouse.settings import Settings
 
 CHAMPION, CHALLENGER = "champion", "challenger"  # the aliases ml/registry.py moves
 TEST_PREFIX = "test_"  # run metrics on the held-out test split (ml/training/train.py)
+COUNTS = frozenset({"rows"})  # test metrics that count rows (ml/training/metrics.py): never scores, whatever their value
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from lakehouse.ui.blob import Published
 from lakehouse.ui.layout import NODE_H, NODE_W
+from lakehouse.ui.models import COUNTS
 
 STATIC = ("ui.css", "ui.js", "plotly.min.js")
 PAGES = ("jobs", "models", "reports")  # pages without parameters, besides the index
@@ -139,6 +140,11 @@ def _number(value: Any) -> str:
     return "—" if value is None else f"{value:,}"
 
 
+def _metric(value: float, name: str) -> str:
+    """A test metric: a count (rows) as a whole number, a score with four decimals."""
+    return f"{value:,.0f}" if name in COUNTS else f"{value:.4f}"
+
+
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.2f}%"
 
@@ -162,7 +168,7 @@ def _duration(seconds: float | None) -> str:
 
 ENV = Environment(loader=PackageLoader("lakehouse.ui", "templates"), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(number=_number, percent=_percent, moment=_moment, duration=_duration)
+ENV.filters.update(number=_number, percent=_percent, moment=_moment, duration=_duration, metric=_metric)
 ENV.globals.update(node_w=NODE_W, node_h=NODE_H)
 
 
