@@ -14,8 +14,12 @@ Configuration: `[tool.cosmic-ray]` in pyproject.toml: the module -> test files m
 behaviour are listed in EQUIVALENT below with a reason; a survivor of the previous recorded run that the
 tests now kill is reported as killed by the test that failed.
 
-    .venv/bin/python benchmarks/mutation.py [MODULE ...] [--minutes 20] [--work /tmp/lakehouse-mutation]
+    .venv/bin/python benchmarks/mutation.py [MODULE ...] [--minutes 20] [--work /tmp/lakehouse-mutation] [--survivors]
     make mutation MODULES="quality/event_checks.py ml/registry.py"
+
+`--survivors` runs only the mutants the previous recorded run left surviving or not run (after new tests:
+minutes instead of the whole module again) and keeps that run's other outcomes; it refuses a module whose
+source changed since that run (the mutants would not be the same).
 
 Writes benchmarks/results/mutation.md (and mutation.json, the data it is rendered from; modules not run
 keep their previous results).
@@ -24,6 +28,7 @@ keep their previous results).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -251,15 +256,17 @@ def test_command(spec: dict[str, Any]) -> list[str]:
 
 
 def run_module(module: str, spec: dict[str, Any], cfg: dict[str, Any], work: Path, tree: Path,
-               minutes: float) -> dict[str, Any]:
-    """Baseline, then every mutant of `module` until done or `minutes` have passed; returns the record."""
+               minutes: float, only: set[tuple[str, int]] | None = None) -> dict[str, Any]:
+    """Baseline, then every mutant of `module` (those of `only`, (operator, occurrence), when given) until done or
+    `minutes` have passed; returns the record."""
     env = {**os.environ, "PYTHONPATH": str(tree)}  # CLI subprocesses import the copy too
     command = shlex.join(test_command(spec))  # run as cosmic-ray will: shlex.split of this string
     started = time.monotonic()
     baseline = subprocess.run(shlex.split(command), cwd=tree, env=env, capture_output=True, text=True)
     baseline_s = time.monotonic() - started
     record: dict[str, Any] = {"module": module, "tests": spec["tests"], "k": spec.get("k"), "baseline_s": round(baseline_s, 1),
-                              "run_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "mutants": []}
+                              "run_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "mutants": [],
+                              "module_sha": module_sha(tree / module)}
     if baseline.returncode != 0:
         record["error"] = "baseline failed: " + (baseline.stdout + baseline.stderr)[-1500:]
         return record
@@ -280,6 +287,8 @@ def run_module(module: str, spec: dict[str, Any], cfg: dict[str, Any], work: Pat
     subprocess.run([tool("cosmic-ray"), "init", str(config), str(session)], cwd=tree, env=env, check=True)
     subprocess.run([tool("cr-filter-operators"), str(session), str(config)], cwd=tree, env=env, check=True)
     subprocess.run([tool("cr-filter-pragma"), str(session)], cwd=tree, env=env, check=True)  # `# pragma: no mutate`
+    if only is not None:
+        skip_others(session, only)
     remaining = max(minutes * 60 - (time.monotonic() - started), 1)
     process = subprocess.Popen([tool("cosmic-ray"), "exec", str(config), str(session)], cwd=tree, env=env,
                                start_new_session=True)
@@ -317,6 +326,39 @@ def run_module(module: str, spec: dict[str, Any], cfg: dict[str, Any], work: Pat
                 entry["outcome"], entry["output"] = "error", output[-500:]
         record["mutants"].append(entry)
     return record
+
+
+def module_sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def skip_others(session: Path, only: set[tuple[str, int]]) -> None:
+    """Mark every pending mutant not in `only` as skipped, as cosmic-ray's own filters do."""
+    from cosmic_ray.work_db import use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    with use_db(str(session)) as db:
+        for item in list(db.pending_work_items):
+            mutation = item.mutations[0]
+            if (mutation.operator_name.removeprefix("core/"), mutation.occurrence) not in only:
+                db.set_result(item.job_id, WorkResult(output="not rerun", worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def rerun_set(previous: dict[str, Any] | None, tree: Path, module: str) -> set[tuple[str, int]]:
+    """The (operator, occurrence) of the previous run's survivors and mutants not run; refuses a changed module."""
+    if not previous or previous.get("error"):
+        raise SystemExit(f"{module}: no previous run to take the survivors of")
+    if previous.get("module_sha") and previous["module_sha"] != module_sha(tree / module):
+        raise SystemExit(f"{module} changed since its recorded run: run all its mutants again")
+    return {(m["operator"], m["occurrence"]) for m in previous["mutants"] if m["outcome"] in ("survived", "not run")}
+
+
+def merge_rerun(record: dict[str, Any], previous: dict[str, Any], only: set[tuple[str, int]]) -> dict[str, Any]:
+    """The previous run's mutants with those rerun replaced by their new outcome."""
+    kept = [m for m in previous["mutants"] if (m["operator"], m["occurrence"]) not in only]
+    rerun = f"{len(only)} survivors / not run of the run at {previous['run_at']} rerun at {record['run_at']}"
+    return {**record, "mutants": kept + record["mutants"], "rerun": rerun,
+            "module_sha": previous.get("module_sha", record["module_sha"])}
 
 
 def _changed_lines(diff: str) -> tuple[str, str]:
@@ -391,6 +433,8 @@ def render(records: dict[str, dict[str, Any]], configured: list[str]) -> str:
             continue
         if r.get("stopped"):
             out.append(f"Stopped early: {r['stopped']}; the mutants not run are counted as such.")
+        if r.get("rerun"):
+            out.append(f"Rerun: {r['rerun']} (`--survivors`).")
         if not r["listed"]:
             out.append("No surviving mutant.")
             continue
@@ -412,6 +456,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=float(cfg.get("minutes-per-module", 20)),
                         help="time bound per module (mutants not reached are reported as not run)")
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "lakehouse-mutation")
+    parser.add_argument("--survivors", action="store_true", help="run only the previous run's surviving and "
+                        "not-run mutants, keeping its other outcomes")
     parser.add_argument("--render", action="store_true", help="only rewrite mutation.md from mutation.json "
                         "(after editing EQUIVALENT)")
     args = parser.parse_args()
@@ -430,7 +476,12 @@ def main() -> None:
     tree = copy_tree(args.work)
     for module in args.modules or list(modules):
         print(f"== {module}: {', '.join(modules[module]['tests'])}", flush=True)
-        record = summarize(run_module(module, modules[module], cfg, args.work, tree, args.minutes), records.get(module))
+        previous = records.get(module)
+        only = rerun_set(previous, tree, module) if args.survivors else None
+        record = run_module(module, modules[module], cfg, args.work, tree, args.minutes, only)
+        if only is not None and not record.get("error"):
+            record = merge_rerun(record, previous, only)
+        record = summarize(record, previous)
         records[module] = record
         c = record.get("counts", {})
         print(f"   score {record.get('score')}% killed {c.get('killed')} survived {c.get('survived')} "

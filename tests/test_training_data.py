@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, timedelta
 
 import pytest
 
 from lakehouse.job_settings import TrainingSettings
+from lakehouse.storage import TableStore
 from ml.errors import NotEnoughHistory
-from ml.features.definitions import Completeness
+from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, Completeness
+from ml.synthetic import synthetic_tables, write_tables
 from ml.training.dataset import first_as_of, load_training_data
 
 COMPLETE = Completeness(3)
@@ -47,3 +50,45 @@ def test_training_without_its_tables_is_refused_naming_each(spark, settings, sto
         load_training_data(spark, settings, date(2026, 3, 1), EXCLUDE)
     assert str(refused.value) == (f"training needs table(s) {[store.name(t) for t in ('ards', 'silver_customers', 'silver_churn')]}"
                                   ": run offline_features first")
+
+
+# -- a small warehouse: a stale lookup, an empty split ---------------------------------------------------------
+START, DAYS = date(2026, 1, 1), 40
+RUN = START + timedelta(days=DAYS - 1)
+SMALL = TrainingSettings(horizon_days=3, validation_days=3, test_days=3)
+
+
+@pytest.fixture(scope="module")
+def warehouse(spark, base_settings, tmp_path_factory):
+    """30 customers over 40 days whose 90-day windows are complete from 01-20; customer STALE's ARDS rows stop on
+    01-06 (its later lookups reach an incomplete row), and STALE never churns."""
+    root = tmp_path_factory.mktemp("training-data")
+    settings = base_settings.model_copy(update={"storage_root": root, "schema_name": f"s_{uuid.uuid4().hex[:8]}"})
+    tables = synthetic_tables(30, START, DAYS, seed=5, history_start=START - timedelta(days=70))
+    stale = tables["silver_customers"][ENTITY_KEY].iloc[0]
+    ards = tables["ards"]
+    tables["ards"] = ards[(ards[ENTITY_KEY] != stale) | (ards[TIMESERIES_KEY] <= START + timedelta(days=5))]
+    tables["silver_churn"] = tables["silver_churn"][tables["silver_churn"][ENTITY_KEY] != stale]
+    store = TableStore(spark, settings)
+    write_tables(spark, store, tables)
+    return settings, store, tables, stale
+
+
+def test_a_stale_lookup_that_reaches_an_incomplete_row_is_left_out_by_default(spark, warehouse):
+    settings, _, _, stale = warehouse
+    default = load_training_data(spark, settings, RUN, SMALL)
+    assert stale not in set(default.frame[ENTITY_KEY]) and default.frame["window_complete_90d"].all()
+    everything = load_training_data(spark, settings, RUN, SMALL.model_copy(update={"incomplete_windows": "include"}))
+    assert stale in set(everything.frame[ENTITY_KEY])
+
+
+def test_a_split_part_without_labeled_rows_is_refused(spark, warehouse):
+    """Every customer churns before the test window's as-of dates: no test rows, nothing to evaluate on."""
+    settings, store, tables, _ = warehouse
+    everyone = tables["silver_customers"][[ENTITY_KEY]].assign(churn_date=RUN - timedelta(days=8), reason="price")
+    write_tables(spark, store, {"silver_churn": everyone})
+    try:
+        with pytest.raises(NotEnoughHistory, match=f"^the test split has no labeled rows for run date {RUN}$"):
+            load_training_data(spark, settings, RUN, SMALL)
+    finally:
+        write_tables(spark, store, {"silver_churn": tables["silver_churn"]})
