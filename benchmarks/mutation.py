@@ -210,6 +210,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/feature_store/pit.py", "NumberReplacer",
      'renamed = renamed.where(F.col(as_of) >= F.lit(bounds["lo"] - lookback - timedelta(days= 2)))'):
         "a pruning filter: a looser bound keeps every row the tighter one keeps (only more rows are read)",
+    ("ml/training/dataset.py", "ReplaceComparisonOperator_Eq_GtE", 'if cfg.incomplete_windows >= "include":'):
+        "incomplete_windows is validated to 'exclude' or 'include', and only 'include' sorts >= 'include'",
+    ("ml/training/dataset.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to or hashes a TrainingData (training only reads its fields)",
 }
 
 
