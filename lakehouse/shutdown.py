@@ -102,10 +102,16 @@ def exit_when_stdin_closes() -> None:
 
     The parent closes the pipe to stop it, and the kernel closes it when the parent dies. A daemon thread
     blocked in read() sees that whatever the main thread is doing; `os._exit` skips cleanup that could hang.
+    It reads the file descriptor, not sys.stdin: a thread blocked inside sys.stdin's buffer holds its lock,
+    and an interpreter exiting another way aborts on that lock ("could not acquire lock ... at shutdown").
+    Whatever the child read from sys.stdin before must have been all the parent wrote.
     """
 
     def watch() -> None:
-        sys.stdin.buffer.read()
+        while os.read(fd, 4096):
+            pass
         os._exit(0)
+
+    fd = sys.stdin.fileno()
 
     threading.Thread(target=watch, name="exit-when-stdin-closes", daemon=True).start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import pickle
 import sys
 import tempfile
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
@@ -44,11 +45,16 @@ def ui(ctx: click.Context, port: int, export_dir: Path | None, publish: bool, da
 
 
 def _serve(settings: Settings, port: int) -> None:
-    from lakehouse.azurite import local_blob
+    from lakehouse.azurite import AzuriteError, local_blob
     from lakehouse.shutdown import interrupt_on_signals, supervise
 
     try:
-        with interrupt_on_signals(), local_blob(settings, reuse=False) as served:
+        with interrupt_on_signals(), ExitStack() as stack:
+            try:
+                served = stack.enter_context(local_blob(settings, reuse=False))
+            except AzuriteError as exc:  # every other page still works: serve them, and say why reports won't open
+                click.echo(f"warning: {exc}; the report links will not open", err=True)
+                served = settings
             # The parent's own Settings object (the Blob connection string included), over a private pipe.
             code = supervise([sys.executable, "-m", "lakehouse.ui.cli", str(port)], pickle.dumps(served))
     except KeyboardInterrupt:
