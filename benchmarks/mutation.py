@@ -214,6 +214,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "incomplete_windows is validated to 'exclude' or 'include', and only 'include' sorts >= 'include'",
     ("ml/training/dataset.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
         "nothing assigns to or hashes a TrainingData (training only reads its fields)",
+    ("ml/training/dataset.py", "ReplaceUnaryOperator_Invert_USub",
+     '"incomplete_rows": int((-frame[COMPLETE.name].astype(bool)).sum()),'):
+        "pandas negates a boolean Series as it inverts it: -s is ~s",
 }
 
 
