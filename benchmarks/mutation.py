@@ -217,6 +217,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/training/dataset.py", "ReplaceUnaryOperator_Invert_USub",
      '"incomplete_rows": int((-frame[COMPLETE.name].astype(bool)).sum()),'):
         "pandas negates a boolean Series as it inverts it: -s is ~s",
+    ("ml/training/dataset.py", "ReplaceComparisonOperator_Eq_LtE",
+     'if cfg.incomplete_windows <= "exclude":  # a stale lookup may still reach an incomplete row'):
+        "incomplete_windows is validated to 'exclude' or 'include', and only 'exclude' sorts <= 'exclude'",
 }
 
 
