@@ -44,6 +44,12 @@ def alive(procs: set[Proc]) -> set[Proc]:
     return {(pid, start) for pid, start in procs if (s := _stat(pid)) is not None and s[0] != "Z" and s[2] == start}
 
 
+def gone(pid: int) -> bool:
+    """Whether `pid` has ended (no process, or a zombie)."""
+    stat = _stat(pid)
+    return stat is None or stat[0] == "Z"
+
+
 def command_line(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()

@@ -22,7 +22,8 @@ import pytest
 
 from lakehouse.azurite import azurite_dir, local_blob, running_url
 from lakehouse.settings import load_settings
-from processes import alive, command_line, descendants, wait_for
+from lakehouse.shutdown import supervise
+from processes import alive, command_line, descendants, gone, wait_for
 from quality.publish import Publisher
 
 LAKEHOUSE = [sys.executable, "-m", "lakehouse.cli"]
@@ -122,3 +123,13 @@ def test_reports_published_while_the_ui_runs_go_through_its_azurite_and_show_at_
             assert reply.read() == b"<p>later</p>"
         assert_stops_leaving_nothing(process, signal.SIGTERM, {"azurite", "lakehouse.ui.cli"})
     assert running_url(azurite_dir(settings)) is None
+
+
+def test_a_supervised_child_that_ends_takes_its_own_children_with_it(tmp_path):
+    """The whole process group goes, as a JVM under the classic engine would: not just the child."""
+    pid_file = tmp_path / "grandchild"
+    script = (f"import subprocess; p = subprocess.Popen(['sleep', '600']); open({str(pid_file)!r}, 'w').write(str(p.pid)); "
+              "raise SystemExit(3)")
+    assert supervise([sys.executable, "-c", script]) == 3
+    grandchild = int(pid_file.read_text())
+    wait_for(lambda: gone(grandchild), STOP_S, f"the child's own child {command_line(grandchild)!r} is still running")
