@@ -10,6 +10,7 @@ dialog (`problems`), and evaluations and screenshots of the loaded page.
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import shutil
@@ -97,6 +98,13 @@ class Page:
             self.browser.call("Target.closeTarget", {"targetId": self.target})
 
 
+def _above_protocol_fds(fd: int) -> int:
+    """The same pipe end on a descriptor above REPLY_FD, so placing one end on fd 3 never closes the other."""
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, REPLY_FD + 1)
+    os.close(fd)
+    return moved
+
+
 class Browser:
     """One headless Chromium for a test module; open pages one after the other."""
 
@@ -107,14 +115,15 @@ class Browser:
         self.size = (width, height)
         to_browser, self._commands = os.pipe()
         self._replies, from_browser = os.pipe()
-
-        def pipes() -> None:  # in the child: the protocol's fds 3 and 4
-            os.dup2(to_browser, COMMAND_FD)
-            os.dup2(from_browser, REPLY_FD)
-
-        self.process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-                                         "about:blank"], preexec_fn=pipes, pass_fds=(COMMAND_FD, REPLY_FD),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        to_browser, from_browser = _above_protocol_fds(to_browser), _above_protocol_fds(from_browser)
+        # bash puts the pipes on the protocol's fds 3 and 4 (dash takes only one-digit fds) and execs Chromium. No
+        # preexec_fn: that forks this process, whose engine client (gRPC) then aborts the child now and then.
+        place = f'exec "$0" "$@" {COMMAND_FD}<&{to_browser} {REPLY_FD}>&{from_browser} {to_browser}<&- {from_browser}>&-'
+        self.log = profile.parent / f"{profile.name}.log"  # Chromium's own output, quoted if it exits early
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(["bash", "-c", place, binary, *FLAGS, f"--user-data-dir={profile}",
+                                             f"--window-size={width},{height}", "about:blank"],
+                                            pass_fds=(to_browser, from_browser), stdout=log, stderr=subprocess.STDOUT)
         os.close(to_browser)
         os.close(from_browser)
         self._buffer = b""
@@ -140,7 +149,10 @@ class Browser:
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
             message["sessionId"] = session
-        os.write(self._commands, json.dumps(message).encode() + b"\0")
+        try:
+            os.write(self._commands, json.dumps(message).encode() + b"\0")
+        except BrokenPipeError:
+            raise BrowserError(f"Chromium exited (code {self.process.poll()}): {self.log.read_text()[-3000:]}") from None
         return self._next_id
 
     def _event(self, event: dict[str, Any], events: list[dict[str, Any]] | None) -> None:
@@ -158,7 +170,7 @@ class Browser:
                 raise BrowserError("Chromium did not answer in time")
             chunk = os.read(self._replies, 1 << 20)
             if not chunk:
-                raise BrowserError("Chromium exited")
+                raise BrowserError(f"Chromium exited (code {self.process.poll()}): {self.log.read_text()[-3000:]}")
             self._buffer += chunk
         message, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(message)

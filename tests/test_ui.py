@@ -84,12 +84,47 @@ def lake(spark, ui_settings, registry_job):
         assert run_pipeline(spark, settings, OFFLINE, day, full_refresh=day == DAYS[1], console=console).ok
     for day in DAYS[2:]:
         assert run_pipeline(spark, settings, ONLINE, day, console=console).ok
+    assert run_incident(spark, settings, console).state == "FAILED"
     store = TableStore(spark, settings)
     store.overwrite(spark.createDataFrame(job_runs(), JOB_RUNS_SCHEMA), "job_runs")
     store.overwrite(spark.createDataFrame(drift_rows(), DRIFT_SCHEMA), "drift_history")
     store.overwrite(spark.createDataFrame(predictions(), PREDICTIONS_SCHEMA), "predictions")
     write_quality_results(store, settings)
     return settings
+
+
+# A delivery that breaks a fail rule: `checked` fails the update, `scored` downstream of it is skipped.
+INCIDENT = "incident"
+INCIDENT_PIPELINE = """
+import dlt
+from pyspark.sql import functions as F
+
+
+@dlt.table
+def delivery():
+    return spark.range(10).withColumn("amount", F.col("id") - 2)
+
+
+@dlt.table
+@dlt.expect_or_fail("amount_not_negative", "amount >= 0")
+def checked():
+    return dlt.read("delivery")
+
+
+@dlt.table
+def scored():
+    return dlt.read("checked")
+"""
+
+
+def run_incident(spark: Any, settings: Any, console: Console) -> Any:
+    from lakehouse.dlt_runtime.runner import run_update
+    from lakehouse.pipelines import folder_pipeline
+
+    folder = Path(settings.storage_root).parent / INCIDENT
+    folder.mkdir()
+    (folder / "pipeline.py").write_text(INCIDENT_PIPELINE)
+    return run_update(spark, settings, folder_pipeline(settings, [folder], {}, name=INCIDENT), console=console)
 
 
 def job_runs() -> list[tuple]:
@@ -580,3 +615,20 @@ def test_a_report_store_that_cannot_answer_is_named_and_never_a_404(spark, lake,
         with pytest.raises(urllib.error.HTTPError, match="503") as unavailable:
             urllib.request.urlopen(f"{url}/blob/drift/2026/01/report.html")
         assert expected in unavailable.value.read().decode()
+
+
+def test_a_failed_update_shows_the_failing_flow_its_error_and_what_it_skipped(browser, server):
+    page = visit(browser, f"{server}/pipelines/{INCIDENT}", "pipeline-failed")
+    flows = {f["flow"]: f for f in page.table("#flow-table")}
+    assert {name: f["status"] for name, f in flows.items()} == {
+        "delivery": "COMPLETED", "checked": "FAILED", "scored": "SKIPPED"}
+    assert "amount_not_negative" in flows["checked"]["error"]
+    statuses = page.evaluate("document.getElementById('chart-flows').data.map(t => t.name)")
+    assert sorted(statuses) == ["COMPLETED", "FAILED", "SKIPPED"]
+    colours = page.evaluate("Object.fromEntries(document.getElementById('chart-flows').data.map(t => [t.name, t.marker.color]))")
+    assert colours["FAILED"] == "#d64541" and colours["COMPLETED"] == "#2e9d5b"
+    assert page.evaluate("document.querySelector('#dataset-graph g.node[data-dataset=\"checked\"]').classList.contains('status-failed')")
+    overview = {r["pipeline"]: r for r in visit(browser, f"{server}/", "index-failed").table("#pipelines table")}
+    assert overview[INCIDENT]["state"] == "FAILED" and "amount_not_negative" in overview[INCIDENT]["error"]
+    dataset = visit(browser, f"{server}/pipelines/{INCIDENT}/datasets/checked", "dataset-failed")
+    assert [u["status"] for u in dataset.table("#update-table")] == ["FAILED"]

@@ -114,6 +114,7 @@ def gantt(spans: Sequence[Span], rows: Sequence[str], title: str) -> Figure:
             "hovertemplate": "%{y}<br>%{customdata[0]}<br>%{customdata[1]}<extra>%{fullData.name}</extra>",
         })
     return figure(traces, title={"text": title}, xaxis={"type": "date"}, barmode="overlay",
+                  margin={"l": 60, "r": 20, "t": 40, "b": 70},  # room for the date under the first time tick
                   yaxis={"automargin": True, "type": "category", "categoryorder": "array",
                          "categoryarray": [text(r) for r in reversed(rows)]},
                   height=max(240, 120 + 26 * len(rows)))

@@ -160,6 +160,8 @@ def _moment(value: datetime | date | None) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "—"
+    if seconds < 1:
+        return f"{1000 * seconds:.0f} ms"
     if seconds < 60:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(round(seconds), 60)
