@@ -50,6 +50,8 @@ def write_event_log(store: TableStore) -> None:
     for dataset, inputs in ((DATASET, [f"raw_{BOLD}"]), ("quarantine_evil", [f"raw_{BOLD}"])):
         log.emit("flow_definition", "defined", {"flow_definition": {"output_dataset": dataset, "input_datasets": inputs}},
                  flow=dataset, dataset=dataset)
+    for status in ("QUEUED", "RUNNING"):  # as Databricks records a flow; the quarantine flow only ends (as locally)
+        log.emit("flow_progress", status, {"flow_progress": {"status": status}}, flow=DATASET, dataset=DATASET)
     expectations = [{"name": IMG, "dataset": DATASET, "passed_records": 7, "failed_records": 3},
                     {"name": BOLD, "dataset": DATASET, "passed_records": 9, "failed_records": 1},
                     {"name": SCRIPT, "dataset": DATASET, "passed_records": 10, "failed_records": 0}]
@@ -144,7 +146,14 @@ def test_html_in_names_is_shown_escaped_from_disk(site, browser, page_name):
         rules = [r["rule"] for r in page.table("#expectation-table")]
         assert sorted(rules) == sorted([IMG, BOLD, SCRIPT])
         assert [r["failed rules"] for r in page.table("#quarantine-table")] == [f"{IMG}, {BOLD}"]
-    if page_name.startswith("pipeline"):
+    if page_name.startswith("pipeline"):  # the flow timeline: recorded start for one flow, the previous event for the other
+        flows = {f["flow"]: f for f in page.table("#flow-table")}
+        assert flows[DATASET]["queued"] != "—" and not flows[DATASET]["started"].endswith("*")
+        assert flows["quarantine_evil"]["queued"] == "—" and flows["quarantine_evil"]["started"].endswith("*")
+        traces = page.evaluate("document.getElementById('chart-flows').data.map(t => [t.name, t.y.length])")
+        assert sorted(traces) == [["COMPLETED", 2], ["QUEUED", 1]]
+        rows = page.evaluate("[...document.querySelectorAll('#chart-flows .ytick text')].map(t => t.textContent)")
+        assert rows == ["quarantine_evil", DATASET]  # shown literally, the first flow at the top
         nodes = page.evaluate("Object.fromEntries([...document.querySelectorAll('#dataset-graph g.node')].map("
                               "g => [g.dataset.dataset, g.textContent]))")
         assert sorted(nodes) == sorted([DATASET, "quarantine_evil", f"raw_{BOLD}"])
