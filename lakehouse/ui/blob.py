@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lakehouse.settings import Settings
 from quality.publish import CONTENT_TYPES, Publisher
@@ -23,6 +24,9 @@ from quality.publish import CONTENT_TYPES, Publisher
 REPORT_PATH = re.compile(r"^(data-quality|drift)/\d{4}/\d{2}(/\d{2})?/(report\.html|report\.json|summary\.json)$")
 KINDS = ("data-quality/", "drift/")
 NOT_PUBLISHED, UNREACHABLE, NOT_CONFIGURED, NOT_A_REPORT = "not published", "unreachable", "not configured", "not a report"
+_NO_STORE = ("no report store is configured: set AZURE_STORAGE_CONNECTION_STRING (Blob or Azurite) or "
+             "LAKEHOUSE_BLOB__LOCAL_DIR; locally `lakehouse ui` starts the repo's Azurite when neither is set")
+TIMEOUT_S = 5  # per Blob request: a page waits at most this long for a store that does not answer
 
 
 class ReportUnavailable(Exception):
@@ -85,16 +89,12 @@ def published(settings: Settings) -> Published:
     return Published(frozenset(p for p in found if REPORT_PATH.match(p)), problem)
 
 
-_NO_STORE = ("no report store is configured: set AZURE_STORAGE_CONNECTION_STRING (Blob or Azurite) or "
-             "LAKEHOUSE_BLOB__LOCAL_DIR; locally `lakehouse ui` starts the repo's Azurite when neither is set")
-TIMEOUT_S = 5
-
-
 def _local_root(settings: Settings) -> Path:
     return Path(settings.blob.local_dir).expanduser() / settings.blob.container  # type: ignore[arg-type]
 
 
-def _container(connection_string: str, container: str):  # noqa: ANN202 - azure's ContainerClient, imported lazily
+def _container(connection_string: str, container: str) -> Any:
+    """The container's client (azure's ContainerClient, imported here: only Blob-backed settings need it)."""
     from azure.storage.blob import BlobServiceClient
 
     try:
@@ -130,7 +130,7 @@ def _list(connection_string: str, container: str) -> set[str]:
         raise _unreachable(client, exc) from None
 
 
-def _unreachable(client: object, exc: Exception) -> ReportUnavailable:
-    where = f"Blob container {getattr(client, 'container_name', '?')} at {getattr(client, 'primary_hostname', '?')}"
+def _unreachable(client: Any, exc: Exception) -> ReportUnavailable:
+    where = f"Blob container {client.container_name} at {client.primary_hostname}"
     cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return ReportUnavailable(UNREACHABLE, f"the report store ({where}) is not reachable: {cause}")

@@ -91,11 +91,13 @@ def dataset_details(tables: Tables, pipeline: str, name: str) -> DatasetDetails 
                       for r in rows if r["update_id"] in by_id), key=lambda u: u.update.started_at, reverse=True)
     mine = replace(board, rules=[r for r in board.rules if r.dataset == name])
     quarantine = _quarantine_tables(tables, pipeline, name, board.updates[-1].update_id)
-    exists = tables.has(name)
-    return DatasetDetails(
-        pipeline, name, tables.store.name(name) if exists else None, *(_schema(tables, name) if exists else (None, [])),
-        history=_history(tables, name) if exists else [], updates=updates, board=mine, quarantine=quarantine,
-        samples=samples(tables, set(quarantine), SAMPLE_ROWS))
+    comment, columns, history, table = None, [], [], None
+    if tables.has(name):  # a view has no table
+        table = tables.store.name(name)
+        comment, columns = _schema(tables, name)
+        history = _history(tables, name)
+    return DatasetDetails(pipeline, name, table, comment, columns, history, updates, mine, quarantine,
+                          samples(tables, set(quarantine), SAMPLE_ROWS))
 
 
 def _quarantine_tables(tables: Tables, pipeline: str, name: str, update_id: str) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from lakehouse.ui.source import Tables
 
@@ -49,7 +50,7 @@ class FlowSpan:
 
 def flow_spans(tables: Tables, pipeline: str, update_id: str) -> list[FlowSpan]:
     """The flows of an update in the order they started (flows that never started last)."""
-    seen: dict[str, dict] = {}
+    seen: dict[str, dict[str, Any]] = {}
     previous: datetime | None = None
     for event in tables.flow_events(pipeline, update_id):
         at, status = event["timestamp"], event["status"]
