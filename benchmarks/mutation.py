@@ -220,6 +220,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/training/dataset.py", "ReplaceComparisonOperator_Eq_LtE",
      'if cfg.incomplete_windows <= "exclude":  # a stale lookup may still reach an incomplete row'):
         "incomplete_windows is validated to 'exclude' or 'include', and only 'exclude' sorts <= 'exclude'",
+    ("ml/training/dataset.py", "ReplaceTrueWithFalse",
+     'frame = frame.sort_values([AS_OF, ENTITY_KEY], kind="stable", ignore_index=False)  # Spark\'s order is not stable'):
+        "the frame's index is never read: parts are selected by boolean masks and fitted by position",
 }
 
 
