@@ -83,12 +83,19 @@ def test_a_stale_lookup_that_reaches_an_incomplete_row_is_left_out_by_default(sp
 
 
 def test_a_split_part_without_labeled_rows_is_refused(spark, warehouse):
-    """Every customer churns before the test window's as-of dates: no test rows, nothing to evaluate on."""
+    """Every customer churns before the test window's as-of dates: no test rows, nothing to evaluate on; or signs
+    up on the first validation date: no training rows, although the later parts have some."""
     settings, store, tables, _ = warehouse
-    everyone = tables["silver_customers"][[ENTITY_KEY]].assign(churn_date=RUN - timedelta(days=8), reason="price")
-    write_tables(spark, store, {"silver_churn": everyone})
+    split = load_training_data(spark, settings, RUN, SMALL).split
+    everyone = tables["silver_customers"][[ENTITY_KEY]].assign(churn_date=split.test[0] - timedelta(days=1),
+                                                                reason="price")
+    late = tables["silver_customers"].assign(signup_date=split.validation[0])
     try:
+        write_tables(spark, store, {"silver_churn": everyone})
         with pytest.raises(NotEnoughHistory, match=f"^the test split has no labeled rows for run date {RUN}$"):
             load_training_data(spark, settings, RUN, SMALL)
+        write_tables(spark, store, {"silver_churn": tables["silver_churn"], "silver_customers": late})
+        with pytest.raises(NotEnoughHistory, match=f"^the train split has no labeled rows for run date {RUN}$"):
+            load_training_data(spark, settings, RUN, SMALL)
     finally:
-        write_tables(spark, store, {"silver_churn": tables["silver_churn"]})
+        write_tables(spark, store, {"silver_churn": tables["silver_churn"], "silver_customers": tables["silver_customers"]})
