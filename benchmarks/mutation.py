@@ -223,6 +223,14 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/training/dataset.py", "ReplaceTrueWithFalse",
      'frame = frame.sort_values([AS_OF, ENTITY_KEY], kind="stable", ignore_index=False)  # Spark\'s order is not stable'):
         "the frame's index is never read: parts are selected by boolean masks and fitted by position",
+    ("lakehouse/settings.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def load_settings(env: str & None = None, conf_dir: Path = CONF_DIR, **overrides: Any) -> Settings:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/settings.py", "ReplaceTrueWithFalse",
+     'env_prefix="LAKEHOUSE_", env_nested_delimiter="__", extra="forbid", validate_default=False'):
+        "every default is valid as written and pydantic copies model defaults either way; given values are validated",
+    ("lakehouse/settings.py", "ReplaceFalseWithTrue", "return _FILE_VALUES.get().get(field_name), field_name, True"):
+        "get_field_value is never called: the source's __call__ returns the file's values itself",
 }
 
 

@@ -8,6 +8,7 @@ every run that does not set the value (the labels, the gate's decision, the drif
 from __future__ import annotations
 
 import os
+from datetime import date
 from typing import Any
 
 import pytest
@@ -84,5 +85,5 @@ def test_the_defaults_are_the_documented_ones():
             drift.prediction_method, drift.prediction_threshold) == (
         "wasserstein", 0.1, "jensenshannon", 0.1, 0.05, 50_000, 42, "champion", 0.5, "exclude", "wasserstein", 0.1)
     generator = GeneratorSettings()
-    assert (generator.seed, generator.customers, generator.transactions_per_customer_day, generator.days,
-            generator.defect_rate) == (42, 6_000, 10.0, 181, 0.0)
+    assert (generator.seed, generator.customers, generator.transactions_per_customer_day, generator.world_start,
+            generator.days, generator.defect_rate) == (42, 6_000, 10.0, date(2026, 1, 1), 181, 0.0)

@@ -143,3 +143,27 @@ def test_loading_settings_on_databricks_reads_no_secret(monkeypatch):
 
     assert databricks_secret("churn", "azure-storage-connection-string") == "UseDevelopmentStorage=true"
     assert reads == [("churn", "azure-storage-connection-string")]
+
+
+# -- what the rest of the settings resolve to (mutation testing, benchmarks/results/mutation.md) ------------------
+def test_without_a_run_date_a_daily_job_processes_yesterday_in_utc():
+    from datetime import datetime, timedelta, timezone
+
+    before = datetime.now(timezone.utc).date()
+    found = load_settings("local").effective_run_date
+    after = datetime.now(timezone.utc).date()
+    assert found in {before - timedelta(days=1), after - timedelta(days=1)}
+    assert load_settings("local", run_date=date(2026, 3, 1)).effective_run_date == date(2026, 3, 1)
+
+
+def test_the_landing_folder_is_absolute_relative_to_where_the_job_starts(monkeypatch, tmp_path: Path):
+    monkeypatch.chdir(tmp_path)
+    assert load_settings("local", landing_path="drops").landing == tmp_path / "drops"
+    assert load_settings("local", landing_path="/srv/landing").landing == Path("/srv/landing")
+
+
+def test_a_yaml_error_is_reported_by_its_first_line_what_went_wrong(tmp_path: Path):
+    (tmp_path / "local.yaml").write_text("catalog: [unclosed\n")
+    with pytest.raises(ConfigError) as refused:
+        load_settings("local", conf_dir=tmp_path)
+    assert str(refused.value) == f"settings file {tmp_path / 'local.yaml'} is not valid YAML: while parsing a flow sequence"
