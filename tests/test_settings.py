@@ -167,3 +167,9 @@ def test_a_yaml_error_is_reported_by_its_first_line_what_went_wrong(tmp_path: Pa
     with pytest.raises(ConfigError) as refused:
         load_settings("local", conf_dir=tmp_path)
     assert str(refused.value) == f"settings file {tmp_path / 'local.yaml'} is not valid YAML: while parsing a flow sequence"
+
+
+def test_with_several_invalid_values_the_first_is_named(tmp_path: Path):
+    (tmp_path / "local.yaml").write_text("catalog: 'x; DROP TABLE y'\ngenerator:\n  customers: -5\n")
+    with pytest.raises(ConfigError, match="^invalid setting catalog for environment 'local': "):
+        load_settings("local", conf_dir=tmp_path)
