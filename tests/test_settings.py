@@ -173,3 +173,13 @@ def test_with_several_invalid_values_the_first_is_named(tmp_path: Path):
     (tmp_path / "local.yaml").write_text("catalog: 'x; DROP TABLE y'\ngenerator:\n  customers: -5\n")
     with pytest.raises(ConfigError, match="^invalid setting catalog for environment 'local': "):
         load_settings("local", conf_dir=tmp_path)
+
+
+@pytest.mark.parametrize(("engine", "local"), [("sail", True), ("classic", True), ("databricks", False)])
+def test_a_relative_storage_root_is_resolved_where_tables_are_local_files(monkeypatch, tmp_path: Path, engine, local):
+    """Locally (Sail or classic Spark) the root is made absolute once; on Databricks a path is not this machine's."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings("local", engine=engine, storage_root="warehouse")
+    assert settings.local is local
+    assert settings.storage_root == (tmp_path / "warehouse" if local else Path("warehouse"))
+    assert settings.sail_port == 0  # any free port
