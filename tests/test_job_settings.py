@@ -87,3 +87,15 @@ def test_the_defaults_are_the_documented_ones():
     generator = GeneratorSettings()
     assert (generator.seed, generator.customers, generator.transactions_per_customer_day, generator.world_start,
             generator.days, generator.defect_rate) == (42, 6_000, 10.0, date(2026, 1, 1), 181, 0.0)
+
+
+def test_a_columns_drift_method_and_threshold():
+    """By type by default; a column's own method without its own threshold gets the method's default (None), since a
+    p-value test must not inherit a distance threshold; its own threshold wins."""
+    drift = DriftSettings(num_threshold=0.2, cat_threshold=0.3, per_column_method={"plan": "chisquare", "age": "ks"},
+                          per_column_threshold={"age": 0.05, "spend_30d": 0.4})
+    assert drift.column_method("spend_7d", categorical=False) == ("wasserstein", 0.2)
+    assert drift.column_method("region", categorical=True) == ("jensenshannon", 0.3)
+    assert drift.column_method("plan", categorical=True) == ("chisquare", None)
+    assert drift.column_method("age", categorical=False) == ("ks", 0.05)
+    assert drift.column_method("spend_30d", categorical=False) == ("wasserstein", 0.4)
