@@ -56,8 +56,11 @@ def raw(spark, rows, schema="id int, amount int, tag string, day string"):
     return frame.withColumn("day", frame.day.cast("date")) if "day string" in schema else frame
 
 
+ENDED = "('COMPLETED', 'FAILED', 'SKIPPED', 'EXCLUDED')"
+
+
 def flow_events(spark, store, pipeline: str, update_id: str) -> dict[str, dict]:
-    """flow_progress events of one update, read back with the queries people run on Databricks."""
+    """The end event of each flow of one update, read back with the queries people run on Databricks."""
     rows = spark.sql(
         f"SELECT origin.flow_name AS flow, error, details, "
         f"get_json_object(details, '$.flow_progress.status') AS status, "
@@ -65,7 +68,8 @@ def flow_events(spark, store, pipeline: str, update_id: str) -> dict[str, dict]:
         f"get_json_object(details, '$.flow_progress.data_quality.dropped_records') AS dropped, "
         f"get_json_object(details, '$.flow_progress.metrics.num_output_rows') AS written "
         f"FROM {store.name(event_log_table(pipeline))} "
-        f"WHERE event_type = 'flow_progress' AND origin.update_id = '{update_id}'"
+        f"WHERE event_type = 'flow_progress' AND origin.update_id = '{update_id}' "
+        f"AND get_json_object(details, '$.flow_progress.status') IN {ENDED}"
     ).collect()
     return {r.flow: r.asDict() for r in rows}
 
@@ -199,6 +203,44 @@ FAIL_PIPELINE = """
     def independent():
         return spark.range(2)
 """
+
+
+def flow_statuses(spark, store, pipeline: str, update_id: str) -> dict[str, list[tuple]]:
+    """Each flow's flow_progress events of one update in log order: (status, timestamp, has metrics)."""
+    rows = spark.sql(
+        f"SELECT origin.flow_name AS flow, timestamp, get_json_object(details, '$.flow_progress.status') AS status, "
+        f"get_json_object(details, '$.flow_progress.metrics') IS NOT NULL AS measured "
+        f"FROM {store.name(event_log_table(pipeline))} "
+        f"WHERE event_type = 'flow_progress' AND origin.update_id = '{update_id}' ORDER BY sequence"
+    ).collect()
+    flows: dict[str, list[tuple]] = {}
+    for r in rows:
+        flows.setdefault(r.flow, []).append((r.status, r.timestamp, r.measured))
+    return flows
+
+
+def test_each_flow_is_logged_queued_then_running_then_its_end_state_as_on_databricks(spark, settings, store, tmp_path):
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"f.py": FAIL_PIPELINE}))
+    store.overwrite(raw(spark, [(1, 5, "a", "2026-01-01"), (2, -7, "a", "2026-01-01")]), "raw")
+    failed = run(spark, settings, pipeline)
+    assert failed.state == "FAILED"
+    flows = flow_statuses(spark, store, "p", failed.update_id)
+    ran = ["QUEUED", "STARTING", "RUNNING"]
+    assert {flow: [status for status, _, _ in events] for flow, events in flows.items()} == {
+        "checked": [*ran, "FAILED"], "totals": ["QUEUED", "SKIPPED"], "independent": [*ran, "COMPLETED"]}
+    for events in flows.values():
+        stamps = [at for _, at, _ in events]
+        assert stamps == sorted(stamps)
+        # metrics ride on the end event only: summing them over flow_progress counts each flow once
+        assert [measured for status, _, measured in events] == [status in ("COMPLETED", "FAILED") for status, _, _ in
+                                                                 events]
+    queued = [at for events in flows.values() for status, at, _ in events if status == "QUEUED"]
+    assert max(queued) <= min(at for events in flows.values() for status, at, _ in events if status == "STARTING")
+
+    selected = run(spark, settings, pipeline, refresh=["independent"])
+    flows = flow_statuses(spark, store, "p", selected.update_id)
+    assert {flow: [status for status, _, _ in events] for flow, events in flows.items()} == {
+        "checked": ["EXCLUDED"], "totals": ["EXCLUDED"], "independent": [*ran, "COMPLETED"]}
 
 
 def test_expect_or_fail_keeps_table_skips_downstream_and_rerun_completes(spark, settings, store, tmp_path):

@@ -10,7 +10,17 @@ Databricks' own examples write `details:flow_progress.data_quality.expectations`
 of Databricks SQL: Sail does not parse it and Spark 4 accepts it only on VARIANT columns, so locally use the
 `get_json_object(details, '$.flow_progress...')` form, which returns the same JSON text.
 
-Events are collected during the update and appended in one write at its end, also when it failed.
+A flow's `flow_progress` events follow its status as Databricks records them: QUEUED when the update plans it,
+STARTING and RUNNING when it starts, then its end state, COMPLETED, FAILED, SKIPPED (an upstream flow failed) or
+EXCLUDED (outside a refresh selection, its only event) (`details:flow_progress.status`, "Event log schema",
+https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema; the statuses are the open engine's `FlowStatus`,
+https://github.com/apache/spark/blob/master/sql/pipelines/src/main/scala/org/apache/spark/sql/pipelines/common/FlowStatus.scala).
+As there, `metrics` and `data_quality` ride on the end event only: a query summing them over `flow_progress`
+counts each flow once, and one that wants a flow's outcome filters on the status or on `metrics` being present.
+
+Events are collected during the update and appended in one write at its end, also when it failed. Their
+timestamps never decrease (a wall clock stepped back is held at the last one), so ordering by `timestamp` or by
+`sequence` gives the same order of a flow's status changes.
 """
 
 from __future__ import annotations
@@ -50,6 +60,9 @@ FROM (
 GROUP BY row_expectations.dataset, row_expectations.name"""
 
 
+QUEUED, STARTING, RUNNING = "QUEUED", "STARTING", "RUNNING"  # a flow's statuses before its end (results.py)
+
+
 def table_name(pipeline: str) -> str:
     """`event_log_<pipeline>`: the name the bundle's pipelines publish their logs under (`event_log.name`, which the
     runtime is given) and the data-quality gate reads; also the name for a pipeline declared without one."""
@@ -67,6 +80,7 @@ class EventLog:
         self.events: list[dict[str, Any]] = []
         self._instance = socket.gethostname()
         self._last_seq = 0
+        self._last_at = datetime.min.replace(tzinfo=timezone.utc)
 
     def emit(
         self,
@@ -79,6 +93,7 @@ class EventLog:
         error: str | None = None,
     ) -> None:
         self._last_seq = max(self._last_seq + 1, time.time_ns())
+        self._last_at = max(self._last_at, datetime.now(timezone.utc))
         self.events.append(
             {
                 "id": str(uuid.uuid4()),
@@ -90,7 +105,7 @@ class EventLog:
                     "flow_name": flow,
                     "dataset_name": dataset,
                 },
-                "timestamp": datetime.now(timezone.utc),
+                "timestamp": self._last_at,
                 "level": level,
                 "event_type": event_type,
                 "message": message,

@@ -29,6 +29,7 @@ from rich.console import Console
 from lakehouse.dlt_runtime import api, context, event_log, interrupted, pipelines_api, writers
 from lakehouse.dlt_runtime.dbutils import DBUtils
 from lakehouse.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError
+from lakehouse.dlt_runtime.event_log import QUEUED, RUNNING, STARTING
 from lakehouse.dlt_runtime.execution import UpdateState, failure_message, run_flow, session_conf
 from lakehouse.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.dlt_runtime.progress import Progress
@@ -226,16 +227,23 @@ def _run_flows(state: UpdateState, selected: set[str], events: event_log.EventLo
     for key, dataset in graph.datasets.items():
         if dataset.kind is Kind.VIEW:
             state.view_readers[key] = {f.name for f in running if key in f.reads}
+    order = graph.order()
+    for key in order:  # the update's plan: every selected flow waits for its turn
+        if key in selected:
+            for flow in graph.flows_of(key):
+                _flow_status(events, flow.name, graph.datasets[key].name, QUEUED)
     broken: set[str] = set()
-    for key in graph.order():
+    for key in order:
         dataset = graph.datasets[key]
         flows: list[FlowResult] = []
-        for i, flow in enumerate(graph.flows_of(key)):
+        for flow in graph.flows_of(key):
             if key not in selected:
                 outcome = FlowResult(flow.name, dataset.name, EXCLUDED)
             elif graph.upstream(key) & broken or any(f.status == FAILED for f in flows):
                 outcome = FlowResult(flow.name, dataset.name, SKIPPED)
             else:
+                for status in (STARTING, RUNNING):  # one moment locally: nothing sits between setup and run
+                    _flow_status(events, flow.name, dataset.name, status)
                 try:
                     outcome = run_flow(state, flow, first=not flows)
                 except SchemaMismatch as exc:  # the definition changed since the table was written
@@ -255,7 +263,8 @@ def _run_flows(state: UpdateState, selected: set[str], events: event_log.EventLo
 
 
 def _flow_event(events: event_log.EventLog, outcome: FlowResult, has_expectations: bool) -> None:
-    details: dict[str, Any] = {"status": outcome.status}
+    """The flow's end event: its status with the rows it wrote and its expectations' counts."""
+    details: dict[str, Any] = {}
     if outcome.status in (COMPLETED, FAILED):
         metrics: dict[str, int] = {"num_output_rows": outcome.rows_written}
         if outcome.rows_upserted or outcome.rows_deleted or outcome.rows_superseded:
@@ -270,14 +279,21 @@ def _flow_event(events: event_log.EventLog, outcome: FlowResult, has_expectation
                 "dropped_records": outcome.rows_dropped,
                 "expectations": [e.event() for e in outcome.expectations],
             }
+    _flow_status(events, outcome.flow, outcome.dataset, outcome.status, details, outcome.error)
+
+
+def _flow_status(events: event_log.EventLog, flow: str, dataset: str, status: str,
+                 details: Mapping[str, Any] | None = None, error: str | None = None) -> None:
+    """A flow's `flow_progress` event: its status, plus `metrics` / `data_quality` on its end event only (see
+    event_log.py), so readers summing those never count a flow twice."""
     events.emit(
         "flow_progress",
-        f"Flow '{outcome.flow}' is {outcome.status}.",
-        {"flow_progress": details},
-        level="ERROR" if outcome.status == FAILED else "INFO",
-        flow=outcome.flow,
-        dataset=outcome.dataset,
-        error=outcome.error,
+        f"Flow '{flow}' is {status}.",
+        {"flow_progress": {"status": status, **(details or {})}},
+        level="ERROR" if status == FAILED else "INFO",
+        flow=flow,
+        dataset=dataset,
+        error=error,
     )
 
 
