@@ -65,6 +65,8 @@ def test_daily_job_runs_its_tasks_in_dependency_order():
                      "train", "score"]
     daily = bundle_jobs()["churn_daily"]
     assert [(d.task_key, d.outcome) for d in daily.task("train").depends_on] == [("quality_gate", "true")]
+    # A failed pipeline update closes the gate instead of leaving it unevaluated (test_daily_job.py runs it).
+    assert (daily.task("data_quality").run_if, daily.task("quality_gate").run_if) == ("ALL_DONE", "AT_LEAST_ONE_SUCCESS")
 
 
 @pytest.fixture
@@ -209,9 +211,14 @@ def decide(run_if: str, *states: str, outcome: str | None = None, outcomes: dict
     ("ALL_SUCCESS", ("SKIPPED", "SUCCESS"), "RUN"),
     ("AT_LEAST_ONE_SUCCESS", ("FAILED", "SUCCESS"), "RUN"),
     ("AT_LEAST_ONE_SUCCESS", ("FAILED", "UPSTREAM_FAILED"), "UPSTREAM_FAILED"),
+    ("AT_LEAST_ONE_SUCCESS", ("EXCLUDED", "FAILED"), "RUN"),  # excluded tasks are treated as successful
+    ("AT_LEAST_ONE_SUCCESS", ("UPSTREAM_FAILED", "SUCCESS"), "RUN"),  # quality_gate after a failed pipeline update
     ("NONE_FAILED", ("SUCCESS", "EXCLUDED"), "RUN"),
     ("NONE_FAILED", ("SUCCESS", "UPSTREAM_FAILED"), "UPSTREAM_FAILED"),
     ("ALL_DONE", ("FAILED", "SUCCESS"), "RUN"),
+    ("ALL_DONE", ("FAILED",), "RUN"),  # data_quality after a failed pipeline update
+    ("ALL_DONE", ("UPSTREAM_FAILED", "EXCLUDED"), "RUN"),
+    ("ALL_DONE", ("EXCLUDED", "EXCLUDED"), "EXCLUDED"),  # all dependencies excluded: excluded, whatever run_if says
     ("AT_LEAST_ONE_FAILED", ("SUCCESS", "SUCCESS"), "EXCLUDED"),
     ("AT_LEAST_ONE_FAILED", ("FAILED", "SUCCESS"), "RUN"),
     ("ALL_FAILED", ("FAILED", "SUCCESS"), "EXCLUDED"),

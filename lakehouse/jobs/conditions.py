@@ -5,10 +5,12 @@ References resolved locally: `{{job.parameters.X}}`, `{{tasks.T.values.K}}` and 
 start in UTC (https://docs.databricks.com/aws/en/jobs/dynamic-value-references); the local runner passes its own
 run's start (`job_references`). Any other reference is refused rather than passed on as literal text.
 
-Semantics (Databricks docs, "Run tasks conditionally"): ALL_SUCCESS (default), AT_LEAST_ONE_SUCCESS and
-NONE_FAILED mark an unmet task UPSTREAM_FAILED; AT_LEAST_ONE_FAILED and ALL_FAILED mark it EXCLUDED;
-ALL_DONE always runs. Excluded tasks count as succeeded, but a task whose dependencies are all excluded
-is excluded too. A dependency on a condition task with an `outcome` is excluded when the outcome differs.
+Semantics (Databricks docs, "Configure task dependencies": https://docs.databricks.com/aws/en/jobs/run-if):
+ALL_SUCCESS (default), AT_LEAST_ONE_SUCCESS and NONE_FAILED mark an unmet task UPSTREAM_FAILED; AT_LEAST_ONE_FAILED
+and ALL_FAILED mark it EXCLUDED; ALL_DONE runs whatever its dependencies ended with (Failed or Upstream failed too).
+Excluded tasks are "treated as successful" by every rule, but a task whose dependencies are all excluded is excluded
+too, whatever its run_if. A dependency on a condition task with an `outcome` is excluded when the outcome differs
+(https://docs.databricks.com/aws/en/jobs/if-else).
 """
 
 from __future__ import annotations
@@ -38,11 +40,11 @@ def decide(task: TaskSpec, status: Mapping[str, str], outcomes: Mapping[str, str
         edges.append(state)
     if all(e == EXCLUDED for e in edges):
         return EXCLUDED
-    succeeded = [e in SUCCEEDED for e in edges]
+    succeeded = [e in SUCCEEDED or e == EXCLUDED for e in edges]
     failed = [e in (FAILED, UPSTREAM_FAILED) for e in edges]
     rule = task.run_if
     met = {
-        "ALL_SUCCESS": all(s or e == EXCLUDED for s, e in zip(succeeded, edges)),
+        "ALL_SUCCESS": all(succeeded),
         "AT_LEAST_ONE_SUCCESS": any(succeeded),
         "NONE_FAILED": not any(failed) and any(succeeded),
         "ALL_DONE": True,
