@@ -7,10 +7,15 @@ runs it) publishes `gate_passed=true`, quality_gate opens and train and score ru
 test's subject (and its registry module may be under mutation testing), so train and score are test tasks under
 TASKS for that run, the runner's real dispatch. On the last day data quality finds the empty day (an error), the
 gate closes, train and score are Excluded.
+
+Apart from those (`incident`): a day whose transactions break the fail rule. The offline_features update fails,
+data_quality runs anyway and reports the failed update, the gate evaluates to false, train and score are Excluded and
+the run fails; after the corrected file and a full refresh the next day's run judges its own update and opens the gate.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import date, timedelta
 
@@ -27,6 +32,8 @@ from tests.landing import landing_file
 START = date(2026, 1, 1)
 LAST = START + timedelta(days=5)
 CLEAN = LAST - timedelta(days=1)
+INCIDENT = START + timedelta(days=4)  # the incident fixture's broken day (a world of its own)
+RECOVERY = INCIDENT + timedelta(days=1)
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +119,62 @@ def test_the_job_run_scopes_the_gate_and_the_pipelines_derive_the_scoring_date(s
         feature_rows(store, "mrds", CLEAN)
     resumed = run_job(spark, settings, daily, LAST)
     assert resumed.started_at == gated.tasks["offline_features"].started_at  # before the update it reuses
+
+
+@pytest.fixture(scope="module")
+def incident(spark, base_settings, tmp_path_factory):
+    """A clean first deployment, the day whose transactions break the fail rule, and the recovery after the supplier's
+    corrected file and the full refresh of what read transactions (lakehouse.demo's incident, at a small size)."""
+    from lakehouse.datagen import incident as staged
+    from lakehouse.demo import PIPELINE, RECOVERY_TABLES
+    from lakehouse.pipelines import run_pipeline
+
+    root = tmp_path_factory.mktemp("incident")
+    settings = base_settings.model_copy(update={
+        "storage_root": root / "warehouse", "landing_path": str(root / "landing"),
+        "schema_name": f"t_{uuid.uuid4().hex[:10]}"})
+    settings = settings.model_copy(update={"blob": settings.blob.model_copy(update={"local_dir": root / "reports"})})
+    generate_range(GeneratorConfig(customers=1500, seed=11, incident_day=INCIDENT), settings.landing, START, RECOVERY)
+    daily = bundle_jobs()["churn_daily"]
+    trained: list[tuple[str, date]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("train", "score"):
+            patch.setitem(tasks.TASKS, name, lambda spark_, settings_, day, name=name: trained.append((name, day)) or {})
+        run_job(spark, settings, daily, INCIDENT - timedelta(days=1), RunOptions(full_refresh=True))
+        failed = run_job(spark, settings, daily, INCIDENT)
+        staged.deliver_correction(settings.landing, INCIDENT)
+        assert run_pipeline(spark, settings, PIPELINE, INCIDENT, full_refresh_selection=RECOVERY_TABLES).ok
+        recovered = run_job(spark, settings, daily, RECOVERY)
+    return settings, daily, failed, recovered, trained
+
+
+def report(settings, day: date) -> dict:
+    return json.loads((settings.blob.local_dir / settings.blob.container / f"data-quality/{day:%Y/%m/%d}/report.json")
+                      .read_text())
+
+
+def test_a_failed_pipeline_update_closes_the_gate_and_excludes_training_and_scoring(incident):
+    """data_quality runs after the failed update (run_if ALL_DONE) and reports it, quality_gate evaluates to false
+    although online_features did not run (AT_LEAST_ONE_SUCCESS), train and score are Excluded; the run still fails."""
+    settings, daily, run, _, trained = incident
+    assert run.status == {"offline_features": "FAILED", "online_features": "UPSTREAM_FAILED",
+                          "data_quality": "SUCCESS", "publish_features": "UPSTREAM_FAILED",
+                          "quality_gate": "SUCCESS", "train": "EXCLUDED", "score": "EXCLUDED"}, run.failures()
+    assert "currency_is_eur" in run.tasks["offline_features"].error
+    assert run.tasks["data_quality"].values["gate_passed"] == "false"
+    assert run.tasks["quality_gate"].values == {"outcome": "false"}
+    assert not run.leaves_ok(daily)  # publish_features, a leaf, did not succeed: the run fails and on_failure mails
+    assert (INCIDENT, "train") not in {(d, n) for n, d in trained}
+    day = report(settings, INCIDENT)
+    assert day["gate_passed"] is False
+    update = next(c for c in day["checks"] if c["name"] == "pipeline_update")
+    assert update["outcome"] == "failed" and update["message"].endswith("is FAILED"), update
+
+
+def test_the_next_day_judges_its_own_update_and_opens_the_gate_again(incident):
+    settings, _, _, recovered, trained = incident
+    assert recovered.status == {t: "SUCCESS" for t in recovered.status}, recovered.failures()
+    assert recovered.tasks["quality_gate"].values == {"outcome": "true"}
+    update = next(c for c in report(settings, RECOVERY)["checks"] if c["name"] == "pipeline_update")
+    assert update["outcome"] == "passed" and update["message"].endswith("is COMPLETED"), update
+    assert trained[-2:] == [("train", RECOVERY), ("score", RECOVERY)]
