@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import re
 import shutil
 import socket
@@ -195,13 +196,17 @@ def local_blob(settings: Settings, flag: bool | None = None, reuse: bool = True)
 
 
 def running_url(location: Path) -> str | None:
-    """The URL of the Azurite announced in `location` if it still answers there, else None."""
+    """The URL of the Azurite announced in `location` if its process lives and the URL answers, else None.
+
+    An announcement outlives a server killed with SIGKILL: then its process is gone, or its port is closed.
+    """
     try:
         announced = json.loads((location / ANNOUNCEMENT).read_text())
+        os.kill(int(announced["pid"]), 0)
         host, port = announced["url"].removeprefix("http://").rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=2):
             return str(announced["url"])
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
