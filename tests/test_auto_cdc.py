@@ -99,6 +99,28 @@ def test_scd_type_1_without_the_sequence_stored_applies_out_of_order_events(spar
     assert rows == [(124, "Raul", "Oaxaca"), (125, "Mercedes", "Guadalajara"), (126, "Lily", "Cancun")]
 
 
+SEQUENCE_STORED = FLOW.replace('except_column_list = ["operation", "sequenceNum"]', 'except_column_list = ["operation"]')
+
+
+@pytest.mark.parametrize(("flow", "options"), [
+    (SEQUENCE_STORED, "stored_as_scd_type = 1"),  # incremental SCD type 1 (cdc.py)
+    (FLOW, "stored_as_scd_type = 1"),  # SCD type 1 from the change log
+    (FLOW, 'stored_as_scd_type = "2"'),
+])  # fmt: skip
+def test_a_null_sequence_fails_the_update_naming_the_column_and_applies_nothing(spark, settings, store, tmp_path, flow,
+                                                                                 options):
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": flow.format(options=options)}))
+    store.overwrite(raw(spark, FIRST, USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    before = sorted(tuple(r) for r in store.read("target").collect())
+    store.append(raw(spark, [*LATE, (126, "Lily", "Tulum", "UPDATE", None)], USERS), "raw")
+    for _ in range(2):  # the batch stays unconsumed: the next update reads it again and fails again
+        failed = run(spark, settings, pipeline)
+        assert failed.state == "FAILED" and failed.flows["target"].status == "FAILED"
+        assert "NULL_SEQUENCE" in failed.error and "1 change row(s)" in failed.error and "'sequenceNum'" in failed.error
+        assert sorted(tuple(r) for r in store.read("target").collect()) == before
+
+
 @pytest.mark.parametrize(("options", "message"), [
     ('stored_as_scd_type = 2, apply_as_truncates = expr("operation = \'TRUNCATE\'")',
      "apply_as_truncates is supported only for SCD type 1"),

@@ -22,7 +22,7 @@ PIPELINE = """
         return (spark.readStream.format("cloudFiles")
                 .option("cloudFiles.format", "json")
                 .option("rescuedDataColumn", "_rescued_data")
-                .schema("id INT, name STRING, op STRING, seq INT")
+                .schema("id INT, name STRING, op STRING, seq INT, score INT")
                 .load(LANDING)
                 .select("*", F.col("_metadata.file_name").alias("file")))
 
@@ -48,7 +48,8 @@ def test_a_databricks_style_folder_runs_twice_incrementally_with_its_event_log(s
     (landing / "day1").mkdir(parents=True)
     (landing / "day1" / "a.json").write_text(
         '{"id": 1, "name": "a", "op": "UPSERT", "seq": 1}\n{"id": 2, "name": "b", "op": "UPSERT", "seq": 1}\n'
-        '{"id": null, "name": "x", "op": "UPSERT", "seq": 1}\n{"id": 3, "name": "c", "op": "UPSERT", "seq": "one"}\n')
+        '{"id": null, "name": "x", "op": "UPSERT", "seq": 1}\n{"id": 3, "name": "c", "op": "UPSERT", "seq": 1, "score": "high"}\n')
+    # (a NULL seq would fail the update, as on Databricks: tests/test_auto_cdc.py)
     folder = write_files(tmp_path / "transformations", {"ingest.py": PIPELINE})
     env = {"LAKEHOUSE_STORAGE_ROOT": str(settings.storage_root), "LAKEHOUSE_SCHEMA_NAME": settings.schema_name,
            "LAKEHOUSE_LANDING_PATH": str(tmp_path / "unused")}
@@ -71,7 +72,7 @@ def test_a_databricks_style_folder_runs_twice_incrementally_with_its_event_log(s
     assert store.read("customer_changes").count() == 5  # 4 + 2 rows delivered, 1 dropped, none twice
     assert [r.n for r in store.read("customer_count").collect()] == [3]
     rescued = [r._rescued_data for r in store.read("customer_changes").where("id = 3").collect()]
-    assert json.loads(rescued[0])["seq"] == "one"
+    assert json.loads(rescued[0])["score"] == "high"
     # The UI's expectation query over the event log: per update, the rules and their counts.
     store.register("event_log_transformations")
     rows = spark.sql(

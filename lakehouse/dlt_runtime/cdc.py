@@ -7,7 +7,8 @@ target updates the rest, or deletes the key when `apply_as_deletes` holds. When 
 partitioned by columns the changes carry, the key lookup and the MERGE only look at the partitions
 present in the batch, so their cost does not grow with history; this assumes a key never moves to
 another partition. Unlike Databricks, deletes leave no tombstone: a change older than a delete that
-arrives in a later update re-inserts the key. NULL sequence values are not supported (as on Databricks).
+arrives in a later update re-inserts the key. A change row with a NULL `sequence_by` fails the flow and the
+update, naming the column, for SCD type 1 and 2 alike (`refuse_nulls`); nothing of the batch is applied.
 SCD type 2, `apply_as_truncates` and a target that does not store the sequence run from a change log instead
 (change_log.py).
 """
@@ -23,7 +24,7 @@ from typing import Any
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from lakehouse.dlt_runtime.errors import PipelineDefinitionError
+from lakehouse.dlt_runtime.errors import ChangeFeedError, PipelineDefinitionError
 from lakehouse.dlt_runtime.expectations import Checked
 from lakehouse.dlt_runtime.graph import ChangeSpec, Dataset
 from lakehouse.dlt_runtime.staging import staged
@@ -59,6 +60,27 @@ def target_columns(columns: list[str], spec: ChangeSpec, target: str) -> list[st
     if spec.sequence_by not in columns:
         raise PipelineDefinitionError(f"auto CDC into {target!r}: sequence_by column {spec.sequence_by!r} not found")
     return stored
+
+
+def required_columns(spec: ChangeSpec, columns: list[str]) -> list[str]:
+    """The change rows' columns that must not be NULL, counted in the expectations' pass (expectations.py);
+    a `sequence_by` the rows lack is left to `target_columns` to report."""
+    return [spec.sequence_by] if spec.sequence_by in columns else []
+
+
+def refuse_nulls(spec: ChangeSpec, checked: Checked, target: str) -> None:
+    """Fail the flow when a change row it would apply has a NULL `sequence_by`, as Databricks fails the update:
+    its AUTOCDC_MICROBATCH_VALIDATION error condition, NULL_SEQUENCE: "All rows must have a non-null sequencing
+    value." (https://docs.databricks.com/aws/en/error-messages/autocdc-microbatch-validation-error-class). Such a
+    row has no place in the key's order, so it is neither applied nor dropped silently: nothing of the batch is
+    applied and its input is not marked consumed, so the next update re-reads it once the feed is fixed (or an
+    `expect_or_drop` rule on the sequence drops such rows, counted in the event log)."""
+    nulls = checked.nulls.get(spec.sequence_by, 0)
+    if nulls:
+        raise ChangeFeedError(
+            f"[AUTOCDC_MICROBATCH_VALIDATION.NULL_SEQUENCE] auto CDC into {target!r}: {nulls} change row(s) have a "
+            f"NULL sequence_by column {spec.sequence_by!r}; all rows must have a non-null sequencing value"
+        )
 
 
 def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, checked: Checked, staging_dir: Path,

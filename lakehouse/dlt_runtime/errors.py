@@ -17,3 +17,7 @@ class PipelineBusy(LakehouseError):
 
 class DeclaredSchemaMismatch(LakehouseError):
     """A flow's output differs from its dataset's declared schema (columns, types) or breaks its NOT NULL."""
+
+
+class ChangeFeedError(LakehouseError):
+    """Change rows auto CDC refuses to apply (Databricks' AUTOCDC_MICROBATCH_VALIDATION), e.g. a NULL sequence."""

@@ -93,7 +93,7 @@ def run_flow(state: UpdateState, flow: Flow, first: bool) -> FlowResult:
         if dataset.schema is not None:
             frame = with_comments(frame, dataset.schema)
         track = dataset.partition_cols if flow.cdc else writers.tracked_columns(dataset)
-        checked = check(frame, dataset, track)
+        checked = check(frame, dataset, track, cdc.required_columns(flow.cdc, frame.columns) if flow.cdc else ())
         result.rows_in, result.rows_dropped = checked.rows_in, checked.rows_dropped
         result.expectations = checked.expectations
         if checked.failure:
@@ -132,6 +132,7 @@ def _apply_changes(state: UpdateState, flow: Flow, table: str, checked: Checked,
                    reset: bool) -> cdc.Applied:
     """Auto CDC: incrementally (cdc.py) where the target holds what that needs, else from the change log."""
     spec, dataset = flow.cdc, state.graph.datasets[state.graph.find(flow.target)]
+    cdc.refuse_nulls(spec, checked, dataset.name)
     if change_log.needs_log(spec, cdc.target_columns(checked.kept.columns, spec, dataset.name)):
         log_dir = state.state_dir / change_log.LOGS / flow.name
         return change_log.apply(state.store, table, checked.kept, spec, dataset, log_dir, staging_dir, reset=reset)

@@ -1,8 +1,9 @@
 """A dataset's expectations applied to a flow's output in one pass (via quality.rules).
 
 One aggregate gives rows in, passed/failed per rule, rows dropped by the drop rules, NULLs among the kept
-rows of each NOT NULL column of the declared schema and, when asked, the distinct values of some columns
-among the kept rows (partition values for the writers). The kept rows are
+rows of each NOT NULL column of the declared schema and of any other column the flow requires (auto CDC's
+`sequence_by`) and, when asked, the distinct values of some columns among the kept rows (partition values
+for the writers). The kept rows are
 the lazy filter of the same frame, written afterwards; Sail caches nothing, so the runtime stages a
 materialized view's frame first (staging.py) and its plan runs once, not for the aggregate and again for
 the write. `expect_or_fail` violations are reported with up to five offending rows.
@@ -33,10 +34,12 @@ class Checked:
     expectations: tuple[ExpectationResult, ...]
     kept_values: list[tuple[Any, ...]] = field(default_factory=list)
     failure: str | None = None
+    nulls: dict[str, int] = field(default_factory=dict)  # NULLs among the kept rows, per `required` column
 
 
-def check(frame: Any, dataset: Dataset, track: Sequence[str] = ()) -> Checked:
-    """Evaluate every expectation of `dataset` on `frame` together; `track`: columns whose kept values to collect."""
+def check(frame: Any, dataset: Dataset, track: Sequence[str] = (), required: Sequence[str] = ()) -> Checked:
+    """Evaluate every expectation of `dataset` on `frame` together; `track`: columns whose kept values to collect;
+    `required`: columns whose NULLs among the kept rows to count (the caller decides what they mean)."""
     rules = rule_set([(e.name, e.constraint) for e in dataset.expectations], dataset.name)
     actions = {e.name: e.action for e in dataset.expectations}
     drop_rules = {n: c for n, c in rules.items() if actions[n] is Action.DROP}
@@ -45,7 +48,8 @@ def check(frame: Any, dataset: Dataset, track: Sequence[str] = ()) -> Checked:
     if track:
         extra["values"] = F.collect_set(F.when(keep, F.struct(*[F.col(f"`{c}`") for c in track])))
     not_null = dataset.schema.not_null if dataset.schema is not None else ()
-    extra.update({f"null:{c}": F.count_if(keep & F.col(f"`{c}`").isNull()) for c in not_null})
+    counted = list(dict.fromkeys([*not_null, *required]))
+    extra.update({f"null:{c}": F.count_if(keep & F.col(f"`{c}`").isNull()) for c in counted})
     report = count_rules(frame, rules, dataset.name, extra)
     results = tuple(
         ExpectationResult(r.name, dataset.name, actions[r.name].value, r.passed, r.failed) for r in report.rules
@@ -63,6 +67,7 @@ def check(frame: Any, dataset: Dataset, track: Sequence[str] = ()) -> Checked:
         expectations=results,
         kept_values=[tuple(v) for v in report.extras.get("values") or []],
         failure=" ".join(f for f in failures if f) or None,
+        nulls={c: int(report.extras[f"null:{c}"]) for c in required},
     )
 
 
