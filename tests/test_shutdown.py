@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -133,3 +134,20 @@ def test_a_supervised_child_that_ends_takes_its_own_children_with_it(tmp_path):
     assert supervise([sys.executable, "-c", script]) == 3
     grandchild = int(pid_file.read_text())
     wait_for(lambda: gone(grandchild), STOP_S, f"the child's own child {command_line(grandchild)!r} is still running")
+
+
+def test_ui_on_a_port_in_use_ends_with_one_line_and_stops_its_azurite(tmp_path):
+    """werkzeug would print its own lines and exit 1; the user gets the CLI's one line, exit code 2, nothing left."""
+    settings = load_settings("local", storage_root=tmp_path / "warehouse")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run([*LAKEHOUSE, "ui", "--port", str(port)], env=local_env(tmp_path),
+                                capture_output=True, text=True, timeout=STOP_S * 5)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    assert result.stderr.splitlines() == [f"error: cannot serve the UI on 127.0.0.1:{port}: Address already in use "
+                                          "(another program listens on it: stop it or choose another --port)"]
+    assert azurite_dir(settings).is_dir()  # the parent had started its Azurite before the child found the port taken
+    assert running_url(azurite_dir(settings)) is None
+    ours = (str(tmp_path), f"lakehouse.ui.cli {port}")  # Azurite's --location, the serving child's arguments
+    left = [line for pid, _ in descendants(1) if any(mark in (line := command_line(pid)) for mark in ours)]
+    assert not left

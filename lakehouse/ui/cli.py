@@ -68,14 +68,16 @@ def serve_child(port: int) -> None:
     """The serving process of `lakehouse ui`: settings from stdin, then serve until stdin closes."""
     from lakehouse.engine import spark_session
     from lakehouse.shutdown import exit_when_stdin_closes
-    from lakehouse.ui.server import serve
+    from lakehouse.ui.server import listen, serve
     from lakehouse.verbosity import configure_logging
 
     configure_logging()  # as verbose as the parent: `lakehouse -v ui` set LAKEHOUSE_VERBOSE
     settings: Settings = pickle.load(sys.stdin.buffer)
     exit_when_stdin_closes()
-    with spark_session(settings) as spark:
-        serve(spark, settings, port, lambda url: click.echo(f"lakehouse UI on {url} (Ctrl-C stops it)"))
+    # Bound before the engine starts: a port in use ends this child at once with one line (exit code 2), and
+    # the parent exits with that code after stopping its Azurite.
+    with listen(port) as listener, spark_session(settings) as spark:
+        serve(spark, settings, listener, lambda url: click.echo(f"lakehouse UI on {url} (Ctrl-C stops it)"))
 
 
 def _export(settings: Settings, export_dir: Path | None, publish: bool, day: date) -> None:

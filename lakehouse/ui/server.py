@@ -8,6 +8,9 @@ packages, so nothing is fetched from the internet.
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -73,15 +76,29 @@ def create_app(spark: Any, settings: Settings) -> Flask:
     return app
 
 
-def serve(spark: Any, settings: Settings, port: int, on_ready: Callable[[str], None] = print) -> None:
-    """Serve the UI on http://127.0.0.1:PORT until interrupted."""
+def listen(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:PORT (0: any free port), or a LakehouseError naming the port.
+
+    Bound here rather than by werkzeug's make_server, which prints its own message and calls sys.exit(1) when
+    the address is in use; `create_server` sets SO_REUSEADDR as werkzeug does, so a port left in TIME_WAIT by a
+    previous run is reused while one another program listens on is refused.
+    """
+    try:
+        return socket.create_server(("127.0.0.1", port))
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)  # create_server's own text repeats the address
+        if exc.errno == errno.EADDRINUSE:
+            reason += " (another program listens on it: stop it or choose another --port)"
+        raise LakehouseError(f"cannot serve the UI on 127.0.0.1:{port}: {reason}") from None
+
+
+def serve(spark: Any, settings: Settings, listener: socket.socket, on_ready: Callable[[str], None] = print) -> None:
+    """Serve the UI on `listener` (from `listen`) until interrupted."""
     from werkzeug.serving import make_server
 
-    try:
-        server = make_server("127.0.0.1", port, create_app(spark, settings), threaded=True)
-    except OSError as exc:
-        raise LakehouseError(f"cannot serve the UI on 127.0.0.1:{port}: {exc.strerror or exc}") from None
-    on_ready(f"http://127.0.0.1:{server.server_port}")
+    port = listener.getsockname()[1]
+    server = make_server("127.0.0.1", port, create_app(spark, settings), threaded=True, fd=listener.fileno())
+    on_ready(f"http://127.0.0.1:{port}")
     try:
         server.serve_forever()
     finally:
