@@ -66,10 +66,12 @@ def _latest(frame: Any) -> list[Any]:
 def _gate(daily: list[Any], days: list[date]) -> str:
     gates = {r["run_date"]: '"gate_passed": "true"' in (r["task_values"] or "") for r in daily
              if r["task"] == "data_quality" and r["status"] in cond.SUCCEEDED}
-    closed = [str(d) for d, passed in sorted(gates.items()) if not passed]
+    closed = [d for d, passed in sorted(gates.items()) if not passed]
+    excluded = {r["run_date"] for r in daily if r["task"] in ("train", "score") and r["status"] == cond.EXCLUDED}
     unjudged = [str(d) for d in days if d not in gates]
     return (f"quality gate: open on {len(gates) - len(closed)} of the {len(gates)} days data quality ran"
-            + (f", closed on {', '.join(closed)}" if closed else "")
+            + "".join(f"; gate closed on {d}, training and scoring "
+                      f"{'excluded' if d in excluded else '[red]not excluded[/red]'}" for d in closed)
             + (f"; not evaluated (stayed closed) on {', '.join(unjudged)}" if unjudged else ""))
 
 
@@ -106,9 +108,10 @@ def _incident(daily: list[Any], plan: Story) -> str:
         return f"[red]incident: the run of {day} did not fail as staged ({hit['status'] if hit else 'no run'})[/red]"
     recovered = next_day in pipeline and pipeline[next_day]["status"] in ("SUCCESS", "SKIPPED")
     return (f"incident: on {day} the transactions file carried PayPal payments in {incident.CURRENCY}; expect_or_fail "
-            f"{incident.RULE} failed the offline_features update, so data quality, the gate, training and scoring did "
-            f"not run (upstream failed); on {next_day} the corrected file replaced it, the transactions tables were "
-            f"fully refreshed and the daily run {'succeeded' if recovered else '[red]did not succeed[/red]'}")
+            f"{incident.RULE} failed the offline_features update, data quality reported the failed update and closed "
+            f"the gate (online features upstream failed); on {next_day} the corrected file replaced it, the "
+            f"transactions tables were fully refreshed and the daily run "
+            f"{'succeeded' if recovered else '[red]did not succeed[/red]'}")
 
 
 def _champions(settings: Settings, plan: Story) -> str:

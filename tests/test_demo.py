@@ -2,8 +2,8 @@
 
 The demo's story happens and is told: generation with defects, the first deployment (full refresh, first model
 promoted), a clean month's drift run ("no drift"), seven daily runs of which the third fails on the staged incident
-(expect_or_fail currency_is_eur: the pipeline update fails, nothing after it runs) and the fourth recovers from the
-corrected delivery, and the drifted month's drift run ("drift, retrain"); quarantine and expectation metrics hold the
+(expect_or_fail currency_is_eur: the pipeline update fails, data quality reports it and closes the gate, training and
+scoring are excluded) and the fourth recovers from the corrected delivery, and the drifted month's drift run ("drift, retrain"); quarantine and expectation metrics hold the
 defects. A rerun on the same data resumes, redoes nothing and does not repeat the incident. It is also the end-to-end
 test of the Databricks contract (docs/databricks-contract.md): the jobs run on the Databricks-shaped paths, the
 gate a notebook task's value, the event logs under the bundle's names, the feature tables' keys declared, the
@@ -94,11 +94,19 @@ def test_the_story_is_placed_from_the_history_and_refuses_one_too_short():
 
 
 def the_incident_and_its_recovery(tmp: Path, daily) -> None:
-    """The incident day's pipeline update failed on the fail rule and nothing after it ran; the offline_features event
-    log holds that failed update and a later completed one; every other day succeeded, with scores."""
+    """The incident day's pipeline update failed on the fail rule, data quality ran anyway and closed the gate on the
+    failed update, training and scoring were excluded, the online features not built; the offline_features event log
+    holds that failed update and a later completed one; every other day succeeded, with scores."""
     incident = daily[daily.run_date == INCIDENT].set_index("task")
-    assert incident.status.to_dict() == {**{t: "UPSTREAM_FAILED" for t in incident.index}, "offline_features": "FAILED"}
+    assert incident.status.to_dict() == {"offline_features": "FAILED", "online_features": "UPSTREAM_FAILED",
+                                         "data_quality": "SUCCESS", "publish_features": "UPSTREAM_FAILED",
+                                         "quality_gate": "SUCCESS", "train": "EXCLUDED", "score": "EXCLUDED"}
     assert "currency_is_eur" in incident.error["offline_features"]
+    assert json.loads(incident.task_values["data_quality"])["gate_passed"] == "false"
+    assert json.loads(incident.task_values["quality_gate"]) == {"outcome": "false"}
+    results = table(tmp, "data_quality_results")
+    update = results[(results.run_date == INCIDENT) & (results.check_name == "pipeline_update")]
+    assert update.outcome.tolist() == ["failed"] and update.message.str.endswith("is FAILED").all(), update
     others = daily[daily.run_date != INCIDENT]
     assert set(others.status) == {"SUCCESS"}, others[others.status != "SUCCESS"][["run_date", "task", "error"]]
     events = table(tmp, "event_log_offline_features")
@@ -148,6 +156,7 @@ def test_demo_tells_its_story_and_a_rerun_resumes(tmp_path):
     databricks_shaped(tmp_path, daily)
     printed = " ".join((first.stdout + first.stderr).split())  # progress goes to stderr; the console wraps lines
     for told in (f"failed: {INCIDENT}", "expect_or_fail currency_is_eur", f"on {RECOVERY} the corrected file",
+                 f"gate closed on {INCIDENT}, training and scoring excluded",
                  "May vs champion training window 2026-04-01..2026-04-30: no drift, no retraining",
                  "June vs champion training window", "drift, retrain", "lakehouse job history", "lakehouse ui"):
         assert told in printed, (told, printed[-3000:])
