@@ -26,14 +26,22 @@ SCHEMA = (
 TRENDED = ("volume", "distribution")  # categories judged against their own history
 
 
-def read_history(store: TableStore, run_date: date, days: int) -> dict[tuple[str, str], list[Point]]:
-    """Metrics of the trended checks over the `days` before `run_date`, per (table, check), oldest first."""
+def read_history(store: TableStore, run_date: date, days: int,
+                 update_checks: tuple[str, ...] = ()) -> dict[tuple[str, str], list[Point]]:
+    """Metrics of the trended checks over the `days` before `run_date`, per (table, check), oldest first.
+
+    `update_checks`: ids of the checks that the day's pipeline update completed. A day on which one failed is left
+    out: its tables held a failed update's partial state (bronze with the rejected delivery, silver with the day
+    before), which describes no real delivery and would skew every later volume and distribution judgement."""
     if not store.exists(RESULTS_TABLE):
         return {}
+    window = store.read(RESULTS_TABLE).where(
+        F.col("run_date").between(run_date - timedelta(days=days), run_date - timedelta(days=1)))
+    if update_checks:
+        failed = window.where(F.col("check_name").isin(*update_checks) & (F.col("outcome") == "failed"))
+        window = window.join(failed.select("run_date").distinct(), "run_date", "left_anti")
     rows = (
-        store.read(RESULTS_TABLE)
-        .where(F.col("run_date").between(run_date - timedelta(days=days), run_date - timedelta(days=1)))
-        .where(F.col("category").isin(*TRENDED))
+        window.where(F.col("category").isin(*TRENDED))
         .select("table_name", "check_name", "run_date", "metric", "details")
         .orderBy("run_date")
         .collect()

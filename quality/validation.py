@@ -28,7 +28,7 @@ from lakehouse.settings import Settings
 from lakehouse.storage import TableStore
 from quality.checks import Check, Observed, Point, TableContext
 from quality.config import QualityConfig, TableSpec, load_config
-from quality.event_checks import read_summary
+from quality.event_checks import PipelineUpdate, read_summary
 from quality.history import read_history, record
 from quality.publish import Publisher, PublishError, report_folder
 from quality.report_html import render_html
@@ -59,7 +59,9 @@ def validate(spark: Any, settings: Settings, run_date: date, config: QualityConf
     started, clock = datetime.now(timezone.utc), time.monotonic()
     config = config or load_config(settings.env)
     store = TableStore(spark, settings)
-    history = read_history(store, run_date, config.history.days)
+    log_checks = config.event_log.checks if config.event_log else []
+    history = read_history(store, run_date, config.history.days,
+                           tuple(c.id for c in log_checks if isinstance(c, PipelineUpdate)))
     checks: list[CheckResult] = []
     rows: dict[str, int | None] = {}
     for spec in config.tables:
