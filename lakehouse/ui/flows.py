@@ -6,9 +6,9 @@ EXCLUDED (not selected). The statuses are the open-sourced engine's `FlowStatus`
 (https://github.com/apache/spark/blob/master/sql/pipelines/src/main/scala/org/apache/spark/sql/pipelines/common/FlowStatus.scala),
 the event its `flow_progress` (https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema).
 
-When a flow's log holds only its end state (the local runtime records a flow when it ends, and runs one
-flow at a time), its start is the update's previous event: the end of the flow before it, or the
-update's RUNNING state for the first one. Each span says which of the two its start is.
+The local runtime records them as Databricks does. When a flow's log holds only its end state (an event
+log written before it did), its start is the update's previous event: the end of the flow before it, or
+the update's RUNNING state for the first one. Each span says which of the two its start is.
 """
 
 from __future__ import annotations
