@@ -7,6 +7,7 @@ Small landing folders are written into tmp_path; the pipeline is written as Data
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pyarrow as pa
@@ -238,3 +239,24 @@ def test_batch_reads_of_volume_paths_in_a_pipeline_file_read_the_local_folder(sp
     assert run(spark, settings, pipeline_of(settings, write_files(tmp_path / "src", {"p.py": body}))).ok
     for table in ("zones", "zones_again"):
         assert sorted(tuple(r) for r in store.read(table).collect()) == [("1", "north"), ("2", "south")]
+
+
+def test_an_empty_landing_file_is_counted_at_info_and_only_a_file_with_a_bad_line_warns(spark, settings, store, tmp_path,
+                                                                                        caplog):
+    """An empty file is a quiet day's normal delivery: no warning naming it, so the one that needs a look stands out."""
+    day = tmp_path / "landing" / "json" / "2026-01-01"
+    day.mkdir(parents=True)
+    (day / "quiet.json").write_bytes(b"")
+    (day / "good.json").write_text('{"id": 1}\n')
+    (day / "bad.json").write_text('{"id": 2}\n{"id": 3\n')
+    body = ("import dlt\n@dlt.table\ndef t():\n    return spark.readStream.format('cloudFiles')"
+            ".option('cloudFiles.format', 'json').schema('id INT').load(spark.conf.get('test.landing'))\n")
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"t.py": body}), **{"test.landing": str(day.parent)})
+    with caplog.at_level(logging.INFO, logger="lakehouse.dlt_runtime.auto_loader"):
+        assert run(spark, settings, pipeline).ok
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "lakehouse.dlt_runtime.auto_loader" and r.levelno == logging.WARNING]
+    assert warnings == [f"landing file {day / 'bad.json'}: 2 row(s), 1 with _rescued_data (1 unparseable line(s)), "
+                        "0 blank line(s), 19 bytes"]
+    assert f"1 empty landing file(s) under {day.parent}: 0 bytes, no rows" in caplog.text
+    assert store.read("t").count() == 3

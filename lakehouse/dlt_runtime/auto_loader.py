@@ -50,6 +50,8 @@ from lakehouse.faults import maybe_crash
 if TYPE_CHECKING:  # pyarrow loads when files are ingested, not where only the names below are read
     import pyarrow as pa
 
+    from lakehouse.ingest.parse import FileStats
+
 SOURCE = "cloudFiles"
 METADATA = "_metadata"
 RESCUED = "_rescued_data"
@@ -124,8 +126,7 @@ def read_cloud_files(request: SourceRequest) -> tuple[Any, Callable[[], None]]:
         table = _parquet(files, columns)
     else:
         batch = read_files(files, fmt, columns, reader_options(options))
-        for stats in batch.stats:
-            _report(stats)
+        _report(batch.stats, root)
         table = batch.table.drop(["_line"])
     table = _with_metadata(table, files).drop(["_source_file"])
     rescued = options.get("rescuedDataColumn") or (RESCUED if given is None else None)  # inference always rescues
@@ -167,12 +168,22 @@ def _listing(root: Path, through: str | None) -> list[str]:
     return sorted(os.path.abspath(f) for f in found)
 
 
-def _report(stats: Any) -> None:
-    """One line per file that delivered nothing or needed rescuing, naming the file: what to look at."""
-    if stats.rows and not stats.rescued:
-        return
-    log.warning("landing file %s: %d row(s), %d with _rescued_data (%d unparseable line(s)), %d blank line(s), "
-                "%d bytes", stats.file, stats.rows, stats.rescued, stats.corrupt, stats.blank, stats.bytes)
+def _report(stats: list[FileStats], root: Path) -> None:
+    """A warning per file that needs a look, naming it; the empty files of the batch in one INFO line (`-v`).
+
+    A file that rescued rows, had unparseable lines, or held bytes but no rows is what an operator must open. An empty
+    (0-byte) file is how an event source delivers a quiet day: a warning for each (hundreds on a full refresh of the
+    demo) would bury the warnings that matter, so they are counted, not named.
+    """
+    empty = 0
+    for file in stats:
+        if file.bytes == 0:
+            empty += 1
+        elif file.rescued or not file.rows:
+            log.warning("landing file %s: %d row(s), %d with _rescued_data (%d unparseable line(s)), %d blank line(s), "
+                        "%d bytes", file.file, file.rows, file.rescued, file.corrupt, file.blank, file.bytes)
+    if empty:
+        log.info("%d empty landing file(s) under %s: 0 bytes, no rows", empty, root)
 
 
 def _parquet(files: list[str], columns: list[tuple[str, str]]) -> pa.Table:
