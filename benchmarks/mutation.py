@@ -240,6 +240,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("lakehouse/job_settings.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def column_method(self, column: str, categorical: bool) -> tuple[str, float & None]:"):
         "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/scoring.py", "NumberReplacer",
+     "CHUNK_ROWS = 32767  # rows per predict_proba call: Sail hands out 8,192-row batches, and each call has a fixed cost"):
+        "rows per predict_proba call: each row's probability is its own, only the number of calls differs",
+    ("ml/scoring.py", "NumberReplacer",
+     "CHUNK_ROWS = 32769  # rows per predict_proba call: Sail hands out 8,192-row batches, and each call has a fixed cost"):
+        "rows per predict_proba call: each row's probability is its own, only the number of calls differs",
 }
 
 
