@@ -250,3 +250,14 @@ def test_a_run_counts_only_the_rows_of_its_date_in_a_table_holding_earlier_ones(
     again = score(spark, settings, RUN)
     assert again.rows == len(mrds)
     assert store.read(settings.scoring.predictions_table).count() == 2 * len(mrds)
+
+
+@pytest.mark.parametrize(("choice", "said"), [("include", "scored and flagged (features_complete false)"),
+                                               ("exclude", "left out")])
+def test_the_log_says_what_became_of_incomplete_rows(spark, trained, caplog, choice, said):
+    settings, result, mrds = trained
+    settings = _with(settings, predictions_table=f"predictions_{uuid.uuid4().hex[:6]}", incomplete_windows=choice)
+    with caplog.at_level("INFO", logger="ml.scoring"):
+        score(spark, settings, RUN)
+    assert (f"scored {len(mrds)} rows for {RUN} with churn_test version {result.version}; 0 row(s) with incomplete "
+            f"feature windows {said}") in caplog.text
