@@ -246,6 +246,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/scoring.py", "NumberReplacer",
      "CHUNK_ROWS = 32769  # rows per predict_proba call: Sail hands out 8,192-row batches, and each call has a fixed cost"):
         "rows per predict_proba call: each row's probability is its own, only the number of calls differs",
+    ("ml/scoring.py", "NumberReplacer",
+     "incomplete_rows: int = 1  # feature rows with incomplete windows: scored and flagged, or left out (settings)"):
+        "score() always passes incomplete_rows; the default is never used",
+    ("ml/scoring.py", "NumberReplacer", 'with threadpool_limits(limits= 2, user_api="openmp"):'):
+        "native threads per batch: the same predictions, only the speed differs",
 }
 
 

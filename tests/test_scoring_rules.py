@@ -63,6 +63,8 @@ def test_top_k_takes_the_floor_of_k_percent_of_the_rows_ties_by_customer(spark):
     tied = predictions(spark, [0.5] * 4)  # 50% of 4 -> the first 2 by customer_id
     got = decide(tied, ScoringSettings(threshold=None, top_k_percent=50)).where("decision").collect()
     assert sorted(r.customer_id for r in got) == ["C00", "C01"]
+    odd = predictions(spark, [i / 100 for i in range(99)])  # 50% of 99 rows: floor(49.5) = 49
+    assert decide(odd, ScoringSettings(threshold=None, top_k_percent=50)).where("decision").count() == 49
 
 
 def test_the_completeness_flag_is_the_longest_inputs_window_and_unknown_is_incomplete(spark):
@@ -80,7 +82,7 @@ def test_batches_are_regrouped_into_chunks_of_at_least_the_asked_rows_keeping_ev
     chunks = list(_chunks(iter(batches), 7))
     assert [c.num_rows for c in chunks] == [9, 6]  # 3+3+3 reaches 7; the rest is the last, smaller chunk
     assert sum((c.column("x").to_pylist() for c in chunks), []) == list(range(15))
-    assert [c.num_rows for c in _chunks(iter(batches[:2]), 6)] == [6]
+    assert [c.num_rows for c in _chunks(iter(batches[:4]), 6)] == [6, 6]  # reaching the size exactly closes a chunk
     assert list(_chunks(iter([]), 6)) == []
 
 
