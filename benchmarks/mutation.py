@@ -251,6 +251,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "score() always passes incomplete_rows; the default is never used",
     ("ml/scoring.py", "NumberReplacer", 'with threadpool_limits(limits= 2, user_api="openmp"):'):
         "native threads per batch: the same predictions, only the speed differs",
+    ("ml/scoring.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to or hashes a Champion or a ScoringResult",
 }
 
 

@@ -261,3 +261,15 @@ def test_the_log_says_what_became_of_incomplete_rows(spark, trained, caplog, cho
         score(spark, settings, RUN)
     assert (f"scored {len(mrds)} rows for {RUN} with churn_test version {result.version}; 0 row(s) with incomplete "
             f"feature windows {said}") in caplog.text
+
+
+def test_an_mrds_is_dated_by_its_as_of_date_and_only_that_date_is_scored(spark, trained, bad_features):
+    """The MRDS's feature_date is each customer's latest ARDS date (older for a quiet customer); its as_of_date is
+    the serving date. A table also holding the next day's rows scores the run date's rows only."""
+    _, _, mrds = trained
+    tomorrow = RUN + timedelta(days=1)
+    settings = bad_features(lambda df: df.withColumn("feature_date", F.lit(RUN - timedelta(days=3))).unionByName(
+        df.withColumn("as_of_date", F.lit(tomorrow)).withColumn("feature_date", F.lit(tomorrow))))
+    settings = _with(settings, feature_table=settings.scoring.feature_table,
+                     predictions_table=f"predictions_{uuid.uuid4().hex[:6]}")
+    assert score(spark, settings, RUN).rows == len(mrds)
