@@ -256,6 +256,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/scoring.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def score(spark: Any, settings: Settings, run_date: date & None = None) -> ScoringResult:"):
         "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/scoring.py", "ReplaceComparisonOperator_Eq_LtE", 'if cfg.incomplete_windows <= "exclude":'):
+        "incomplete_windows is validated to 'exclude' or 'include', and only 'exclude' sorts <= 'exclude'",
 }
 
 

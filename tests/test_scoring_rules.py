@@ -11,7 +11,7 @@ import pytest
 from sklearn.dummy import DummyClassifier
 
 from ml.errors import ScoringRefused
-from ml.scoring import ACCEPTS, _chunks, check_columns, completeness_flag, decide, predict_batches
+from ml.scoring import ACCEPTS, _arrow_batches, _chunks, check_columns, completeness_flag, decide, predict_batches
 from lakehouse.job_settings import ScoringSettings
 
 SPARK_TYPES = ["tinyint", "smallint", "int", "bigint", "float", "double", "string", "boolean"]
@@ -95,3 +95,11 @@ def test_a_batchs_model_input_is_its_features_only_and_the_flag_travels_with_its
     assert out["features_complete"].tolist() == [True, False] and out["features_complete"].dtype == bool
     plain = next(predict_batches(model, iter([batch.drop(columns="features_complete")])))
     assert list(plain.columns) == ["customer_id", "probability"]
+
+
+def test_the_engine_gets_batches_of_exactly_the_declared_prediction_columns():
+    """mapInArrow's result must match its declared schema (Spark refuses extra columns such as a pandas index)."""
+    model = DummyClassifier(strategy="prior").fit(pd.DataFrame({"spend_30d": [1.0, 2.0, 3.0, 4.0]}), [0, 0, 0, 1])
+    batch = pa.RecordBatch.from_pydict({"customer_id": ["A", "B"], "spend_30d": [1.0, 2.0]})
+    out = list(_arrow_batches(model, iter([batch])))
+    assert [b.schema.names for b in out] == [["customer_id", "probability"]]
