@@ -258,6 +258,18 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an annotation, never evaluated (from __future__ import annotations)",
     ("ml/scoring.py", "ReplaceComparisonOperator_Eq_LtE", 'if cfg.incomplete_windows <= "exclude":'):
         "incomplete_windows is validated to 'exclude' or 'include', and only 'exclude' sorts <= 'exclude'",
+    ("quality/drift/result.py", "ReplaceComparisonOperator_Eq_LtE",
+     '"columns": [asdict(c) for c in self.columns if c.kind <= "feature"],'):
+        "a column's kind is 'feature' or 'prediction', and only 'feature' sorts <= 'feature'",
+    ("quality/drift/result.py", "ReplaceComparisonOperator_Eq_GtE",
+     'return next((c for c in self.columns if c.kind >= "prediction"), None)'):
+        "a column's kind is 'feature' or 'prediction', and only 'prediction' sorts >= 'prediction'",
+    ("quality/drift/result.py", "NumberReplacer",
+     "return json.dumps(self.to_dict(), indent= 3, default=str, allow_nan=False)"):
+        "whitespace of summary.json only (every reader parses it)",
+    ("quality/drift/result.py", "NumberReplacer",
+     "return json.dumps(self.to_dict(), indent= 1, default=str, allow_nan=False)"):
+        "whitespace of summary.json only (every reader parses it)",
 }
 
 
