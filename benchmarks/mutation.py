@@ -270,6 +270,11 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("quality/drift/result.py", "NumberReplacer",
      "return json.dumps(self.to_dict(), indent= 1, default=str, allow_nan=False)"):
         "whitespace of summary.json only (every reader parses it)",
+    ("quality/drift/result.py", "ReplaceComparisonOperator_Eq_LtE",
+     'return [c.column for c in self.columns if c.drifted and c.kind <= "feature"]'):
+        "a column's kind is 'feature' or 'prediction', and only 'feature' sorts <= 'feature'",
+    ("quality/drift/result.py", "NumberReplacer", "duration_s: float = 1.0"):
+        "detect_drift sets duration_s before anything reads it",
 }
 
 
