@@ -275,6 +275,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a column's kind is 'feature' or 'prediction', and only 'feature' sorts <= 'feature'",
     ("quality/drift/result.py", "NumberReplacer", "duration_s: float = 1.0"):
         "detect_drift sets duration_s before anything reads it",
+    ("quality/drift/result.py", "ReplaceComparisonOperator_Eq_LtE",
+     'return sum(c.kind <= "feature" and c.status in ("evaluated", "missing_in_current") for c in self.columns)'):
+        "a column's kind is 'feature' or 'prediction', and only 'feature' sorts <= 'feature'",
+    ("quality/drift/result.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def prediction(self) -> ColumnDrift & None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("quality/drift/result.py", "NumberReplacer", "duration_s: float = -1.0"):
+        "detect_drift sets duration_s before anything reads it",
 }
 
 
