@@ -182,10 +182,10 @@ def test_as_of_dates_are_exactly_the_matured_steps_back_from_the_last_within_the
 
 
 def test_label_boundaries_signup_on_the_as_of_date_churn_on_the_run_date_horizon_ending_on_it(spark):
-    """A customer signed up on the as-of date is in that day's population; a churn on the run date is known that
-    day; an as-of date whose horizon ends exactly on the run date is matured."""
-    customers = spark.createDataFrame([("S", D("2026-03-17")), ("R", D("2025-01-01"))],
+    """A customer signed up on the as-of date is in that day's population, one churned before it is not; a churn on
+    the run date is known that day; an as-of date whose horizon ends exactly on the run date is matured."""
+    customers = spark.createDataFrame([("S", D("2026-03-17")), ("R", D("2025-01-01")), ("P", D("2025-01-01"))],
                                       "customer_id string, signup_date date")
-    churn = spark.createDataFrame([("R", RUN)], "customer_id string, churn_date date")
+    churn = spark.createDataFrame([("R", RUN), ("P", D("2026-03-10"))], "customer_id string, churn_date date")
     spine = labeled_spine(customers, churn, [D("2026-03-17")], horizon_days=14, run_date=RUN)
     assert {r.customer_id: r.churned for r in spine.collect()} == {"S": 0, "R": 1}
