@@ -282,6 +282,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an annotation, never evaluated (from __future__ import annotations)",
     ("quality/drift/result.py", "NumberReplacer", "duration_s: float = -1.0"):
         "detect_drift sets duration_s before anything reads it",
+    ("ml/scoring.py", "NumberReplacer", "latest = df.agg(F.max(dated_by)).first()[ -1]"):
+        "a one-column aggregate: [0] and [-1] are the same value",
+    ("ml/scoring.py", "NumberReplacer", 'with threadpool_limits(limits= 0, user_api="openmp"):'):
+        "native threads per batch: the same predictions, only the speed differs",
 }
 
 
