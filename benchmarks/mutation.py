@@ -286,6 +286,13 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a one-column aggregate: [0] and [-1] are the same value",
     ("ml/scoring.py", "NumberReplacer", 'with threadpool_limits(limits= 0, user_api="openmp"):'):
         "native threads per batch: the same predictions, only the speed differs",
+    ("ml/scoring.py", "NumberReplacer",
+     "incomplete_rows: int = -1  # feature rows with incomplete windows: scored and flagged, or left out (settings)"):
+        "score() always passes incomplete_rows; the default is never used",
+    ("ml/scoring.py", "NumberReplacer", "if rows.limit( 2).count() == 0:"):
+        "an emptiness check: a limit of 2 rows is empty exactly when a limit of 1 is",
+    ("ml/scoring.py", "ReplaceComparisonOperator_Eq_LtE", "if rows.limit(1).count() <= 0:"):
+        "a count is never negative: <= 0 is == 0",
 }
 
 
