@@ -30,7 +30,7 @@ from typing import Any, Callable
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakehouse.datagen.schema import SOURCES, TIMESTAMP_FORMAT
+from lakehouse.local.datagen.schema import SOURCES, TIMESTAMP_FORMAT
 from ml.feature_store.mrds import drop_rules, model_ready
 from ml.features.definitions import COMPLETENESS_NAMES, ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY
 from ml.features.transforms import ards, customer_daily
@@ -183,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=date.fromisoformat, required=True)
     args = parser.parse_args(argv)
     from common import peak_rss_mib
-    from lakehouse.engine import start_engine
-    from lakehouse.settings import load_settings
+    from lakehouse.core.engine import start_engine
+    from lakehouse.core.settings import load_settings
 
     began = time.perf_counter()
     engine = start_engine(load_settings("local", engine=args.engine, storage_root=args.out / "_engine"))

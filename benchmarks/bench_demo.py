@@ -1,7 +1,7 @@
 """`lakehouse demo` end to end: wall time, peak memory and where the time goes (from the job_runs table).
 
 Runs the README's main command in a subprocess on fresh directories under benchmarks/work/demo (by default at the
-demo's default size, lakehouse.settings.GeneratorSettings: 6,000 customers x 181 days, with its story: defects,
+demo's default size, lakehouse.core.settings.GeneratorSettings: 6,000 customers x 181 days, with its story: defects,
 the incident day and its recovery, two drift months), then a second time on the same data, which resumes and
 skips every task that succeeded: the fixed cost of starting the engine, Azurite and reading the
 bundle. Peak memory is the largest resident set of the process tree (RUSAGE_CHILDREN). The demo's own summary
@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCHMARKS, ROOT, machine_info, write_results  # noqa: E402
 
-from lakehouse.settings import GeneratorSettings  # noqa: E402
+from lakehouse.core.settings import GeneratorSettings  # noqa: E402
 
 WORK = BENCHMARKS / "work" / "demo"
 

@@ -42,15 +42,16 @@ from pyspark.sql import functions as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, ROOT, machine_info, peak_rss_mib, reset_peak_rss, write_results  # noqa: E402
 
-from lakehouse.datagen import GeneratorConfig, generate_range  # noqa: E402
-from lakehouse.engine import start_engine  # noqa: E402
-from lakehouse.pipelines import run_pipeline  # noqa: E402
-from lakehouse.settings import Settings, load_settings  # noqa: E402
-from lakehouse.storage import TableStore  # noqa: E402
-from lakehouse.datagen.schema import DOMAINS  # noqa: E402
-from ml import registry, tracking  # noqa: E402
+from lakehouse.local.datagen import GeneratorConfig, generate_range  # noqa: E402
+from lakehouse.core.engine import start_engine  # noqa: E402
+from lakehouse.local.pipelines import run_pipeline  # noqa: E402
+from lakehouse.core.settings import Settings, load_settings  # noqa: E402
+from lakehouse.core.storage import TableStore  # noqa: E402
+from lakehouse.local.datagen.schema import DOMAINS  # noqa: E402
+from ml import registry  # noqa: E402
+from lakehouse.platform import tracking  # noqa: E402
 from ml.features.definitions import FEATURES, LOOKBACK_DAYS  # noqa: E402
-from lakehouse.job_settings import DriftSettings  # noqa: E402
+from lakehouse.core.job_settings import DriftSettings  # noqa: E402
 from quality.drift.job import detect_drift  # noqa: E402
 from quality.drift.windows import DriftInputError, month_window  # noqa: E402
 

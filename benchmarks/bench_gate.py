@@ -41,8 +41,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, write_results  # noqa: E402
 
-from lakehouse.job_settings import GateSettings, TrainingSettings  # noqa: E402
-from ml import registry, tracking  # noqa: E402
+from lakehouse.core.job_settings import GateSettings, TrainingSettings  # noqa: E402
+from ml import registry  # noqa: E402
+from lakehouse.platform import tracking  # noqa: E402
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY  # noqa: E402
 from ml.synthetic import synthetic_tables  # noqa: E402
 from ml.training.dataset import TrainingData  # noqa: E402
@@ -106,7 +107,7 @@ def trainings(ards: pd.DataFrame, churn: pd.DataFrame, days: list[date], cfg: Tr
               stop_at_promotion: bool) -> list[Day]:
     """Daily trainings for `days` in a fresh MLflow registry; the first one is the first model."""
     uri = f"sqlite:///{root / 'mlflow.db'}"
-    from lakehouse.settings import load_settings
+    from lakehouse.core.settings import load_settings
 
     s = load_settings("local").model_copy(update={"mlflow_tracking_uri": uri, "mlflow_registry_uri": uri,
                                                   "experiment_name": "bench-gate", "model_name": "bench_gate",

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.datagen.schema import SOURCES
+from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.datagen.schema import SOURCES
 
 RESULTS = Path(__file__).parent / "results" / "generator.md"
 

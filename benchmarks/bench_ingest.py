@@ -1,4 +1,4 @@
-"""Throughput of the tolerant landing-file parser (lakehouse.ingest.parse), single-threaded.
+"""Throughput of the tolerant landing-file parser (lakehouse.local.ingest.parse), single-threaded.
 
 Four files of the same 10-column transactions-like data: clean CSV, clean JSON lines, and each with
 1% bad lines (mixed defects: truncated or non-object JSON lines, CSV rows with a wrong field count,
@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from lakehouse.ingest.parse import parse_file
+from lakehouse.local.ingest.parse import parse_file
 
 SCHEMA = [
     ("transaction_id", "string"),

@@ -3,7 +3,7 @@ nothing behind (issue 20, part 5).
 
 Why: Python runs signal handlers only in the main thread between bytecodes, so a server whose main thread sits
 in the engine (Sail's Rust server) ignored SIGTERM now and then, and SIGTERM to `lakehouse quality azurite` left
-its `node azurite-blob` running. Both now stop by design (lakehouse/shutdown.py); this counts how often that
+its `node azurite-blob` running. Both now stop by design (lakehouse/local/shutdown.py); this counts how often that
 holds on a busy machine, and how long a stop takes, which a unit test must not assert.
 
 Each run: start the command on an empty local lakehouse with no report store (so `lakehouse ui` starts Azurite
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from common import machine_info, write_results  # noqa: E402
 from processes import alive, command_line, descendants  # noqa: E402
 
-LAKEHOUSE = [sys.executable, "-m", "lakehouse.cli"]
+LAKEHOUSE = [sys.executable, "-m", "lakehouse.app.cli"]
 COMMANDS = {"ui": (["ui", "--port", "0"], "lakehouse UI on "), "quality azurite": (["quality", "azurite"], "Azurite Blob at ")}
 
 

@@ -1,4 +1,4 @@
-"""Benchmark: Delta tables through lakehouse.storage.TableStore vs plain parquet, on the same Sail engine.
+"""Benchmark: Delta tables through lakehouse.core.storage.TableStore vs plain parquet, on the same Sail engine.
 
 Why: every pipeline write goes through TableStore (Delta log, replaceWhere, MERGE). This measures what
 that costs over bare parquet files for the same DataFrame in the same run, so the overhead is known
@@ -30,9 +30,9 @@ from pyspark.sql import functions as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine_info, measured  # noqa: E402
 
-from lakehouse.engine import start_engine  # noqa: E402
-from lakehouse.settings import load_settings  # noqa: E402
-from lakehouse.storage import TableStore  # noqa: E402
+from lakehouse.core.engine import start_engine  # noqa: E402
+from lakehouse.core.settings import load_settings  # noqa: E402
+from lakehouse.core.storage import TableStore  # noqa: E402
 
 FIRST_DAY = date(2026, 1, 1)
 REPLACED_DAY = 9

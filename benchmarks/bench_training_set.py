@@ -39,9 +39,9 @@ from pyspark.sql import functions as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine_info, measured  # noqa: E402
-from lakehouse.datagen.schema import DOMAINS
-from lakehouse.engine import start_engine
-from lakehouse.settings import load_settings
+from lakehouse.local.datagen.schema import DOMAINS
+from lakehouse.core.engine import start_engine
+from lakehouse.core.settings import load_settings
 from ml.feature_store import FeatureLookup, LocalFeatureStore, ards_table
 from ml.feature_store.mrds import NULLABLE
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, FEATURES, TIMESERIES_KEY

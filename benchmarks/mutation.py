@@ -107,84 +107,84 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'both windows read the same predictions table: one frame is None exactly when the other is',
     ("quality/drift/predictions.py", 'NumberReplacer', 'found = read_results(snapshot, types).columns[ -1]'):
         'a report of one column: [0] and [-1] are the same',
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def __init__(self, checkpoint_dir: str & os.PathLike[str]) -> None:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd", "landing: str & os.PathLike[str],"):
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd", "landing: str & os.PathLike[str],"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd", "through: date & None = None,"):
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd", "through: date & None = None,"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def ingested_after(self, moment: datetime & None) -> list[str]:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def list_files(landing: str & os.PathLike[str], source: str, ext: str, *, through: date | None = None) -> list[str]:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def list_files(landing: str | os.PathLike[str], source: str, ext: str, *, through: date & None = None) -> list[str]:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_Mul_Div", "/,"):
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_Mul_Div", "/,"):
         "keyword-only marker made positional-only: every caller passes the first arguments by position, `through` by name",
-    ("lakehouse/ingest/files.py", "ReplaceBinaryOperator_Mul_Div",
+    ("lakehouse/local/ingest/files.py", "ReplaceBinaryOperator_Mul_Div",
      "def list_files(landing: str | os.PathLike[str], source: str, ext: str, /, through: date | None = None) -> list[str]:"):
         "keyword-only marker made positional-only: every caller passes the first arguments by position, `through` by name",
-    ("lakehouse/ingest/files.py", "ReplaceComparisonOperator_Eq_LtE",
+    ("lakehouse/local/ingest/files.py", "ReplaceComparisonOperator_Eq_LtE",
      'return sorted(p for p, e in self._load().items() if e["state"] <= "ingested")'):
         "a state is 'pending' or 'ingested', and only 'ingested' sorts <= 'ingested'",
-    ("lakehouse/ingest/files.py", "ReplaceComparisonOperator_Eq_LtE",
+    ("lakehouse/local/ingest/files.py", "ReplaceComparisonOperator_Eq_LtE",
      'if e["state"] <= "ingested" and (moment is None or datetime.fromisoformat(e["ingested_at"]) > moment))'):
         "a state is 'pending' or 'ingested', and only 'ingested' sorts <= 'ingested'",
-    ("lakehouse/ingest/files.py", "ReplaceComparisonOperator_Eq_GtE",
+    ("lakehouse/local/ingest/files.py", "ReplaceComparisonOperator_Eq_GtE",
      'pending = sorted(p for p, e in state.items() if e["state"] >= "pending")'):
         "a state is 'pending' or 'ingested', and only 'pending' sorts >= 'pending'",
-    ("lakehouse/ingest/files.py", "NumberReplacer",
+    ("lakehouse/local/ingest/files.py", "NumberReplacer",
      'json.dump({"version": 0, "files": files}, out, indent=1, sort_keys=True)'):
         "nothing reads the state file's version field (there is one format)",
-    ("lakehouse/ingest/files.py", "NumberReplacer",
+    ("lakehouse/local/ingest/files.py", "NumberReplacer",
      'json.dump({"version": 2, "files": files}, out, indent=1, sort_keys=True)'):
         "nothing reads the state file's version field (there is one format)",
-    ("lakehouse/ingest/files.py", "NumberReplacer",
+    ("lakehouse/local/ingest/files.py", "NumberReplacer",
      'json.dump({"version": 1, "files": files}, out, indent= 0, sort_keys=True)'):
         "layout of a file that is only ever parsed as JSON",
-    ("lakehouse/ingest/files.py", "NumberReplacer",
+    ("lakehouse/local/ingest/files.py", "NumberReplacer",
      'json.dump({"version": 1, "files": files}, out, indent= 2, sort_keys=True)'):
         "layout of a file that is only ever parsed as JSON",
-    ("lakehouse/ingest/files.py", "ReplaceTrueWithFalse",
+    ("lakehouse/local/ingest/files.py", "ReplaceTrueWithFalse",
      'json.dump({"version": 1, "files": files}, out, indent=1, sort_keys=False)'):
         "key order of a file that is only ever parsed as JSON",
-    ("lakehouse/sources.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def drop_date(path: str) -> date & None:"):
+    ("lakehouse/platform/sources.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def drop_date(path: str) -> date & None:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/sources.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/platform/sources.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def recompute_window(spark: Any, late_days: int) -> DateWindow & None:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/sources.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+    ("lakehouse/platform/sources.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
         "nothing assigns to or hashes a DateWindow (gold.py only reads its fields)",
-    ("lakehouse/dlt_runtime/expectations.py", "ReplaceComparisonOperator_Is_LtE",
+    ("lakehouse/local/dlt_runtime/expectations.py", "ReplaceComparisonOperator_Is_LtE",
      "drop_rules = {n: c for n, c in rules.items() if actions[n] <= Action.DROP}"):
         "an action is 'warn', 'drop' or 'fail' (a str enum), and only 'drop' sorts <= 'drop'",
-    ("lakehouse/dlt_runtime/expectations.py", "ReplaceComparisonOperator_Is_Eq",
+    ("lakehouse/local/dlt_runtime/expectations.py", "ReplaceComparisonOperator_Is_Eq",
      "drop_rules = {n: c for n, c in rules.items() if actions[n] == Action.DROP}"):
         "enum members are singletons: == and is agree",
-    ("lakehouse/dlt_runtime/expectations.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+    ("lakehouse/local/dlt_runtime/expectations.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
         "nothing assigns to a Checked's fields",
-    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def committed_at(self, flow: str) -> datetime & None:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
         "nothing assigns to or hashes a Position",
-    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceFalseWithTrue",
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "ReplaceFalseWithTrue",
      'return Checkpoint(inputs=inputs, once_done=bool(data.get("once_done", True)))'):
         "save always writes once_done: no stored checkpoint lacks it",
-    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", "tmp.write_text(json.dumps(data, indent= 3))"):
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "NumberReplacer", "tmp.write_text(json.dumps(data, indent= 3))"):
         "layout of a file that is only ever parsed as JSON",
-    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", "tmp.write_text(json.dumps(data, indent= 1))"):
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "NumberReplacer", "tmp.write_text(json.dumps(data, indent= 1))"):
         "layout of a file that is only ever parsed as JSON",
-    ("lakehouse/dlt_runtime/checkpoints.py", "ReplaceTrueWithFalse",
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "ReplaceTrueWithFalse",
      "digest = hashlib.sha256(json.dumps(_as_dict(checkpoint), sort_keys=False, default=str).encode()).hexdigest()"):
         "_as_dict builds its keys in a fixed order (inputs sorted): the token stays deterministic, only its value differs",
-    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", 'return f"lakehouse-flow:{flow}:{digest[: 25]}"'):
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "NumberReplacer", 'return f"lakehouse-flow:{flow}:{digest[: 25]}"'):
         "a token is only compared with tokens of the same code; 25 hex digits identify an increment as well as 24",
-    ("lakehouse/dlt_runtime/checkpoints.py", "NumberReplacer", 'return f"lakehouse-flow:{flow}:{digest[: 23]}"'):
+    ("lakehouse/local/dlt_runtime/checkpoints.py", "NumberReplacer", 'return f"lakehouse-flow:{flow}:{digest[: 23]}"'):
         "a token is only compared with tokens of the same code; 23 hex digits identify an increment as well as 24",
     ("ml/feature_store/pit.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def as_of_date(instant: Column & str) -> Column:"):
         "an annotation, never evaluated (from __future__ import annotations)",
@@ -223,21 +223,21 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/training/dataset.py", "ReplaceTrueWithFalse",
      'frame = frame.sort_values([AS_OF, ENTITY_KEY], kind="stable", ignore_index=False)  # Spark\'s order is not stable'):
         "the frame's index is never read: parts are selected by boolean masks and fitted by position",
-    ("lakehouse/settings.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/core/settings.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def load_settings(env: str & None = None, conf_dir: Path = CONF_DIR, **overrides: Any) -> Settings:"):
         "an annotation, never evaluated (from __future__ import annotations)",
-    ("lakehouse/settings.py", "ReplaceTrueWithFalse",
+    ("lakehouse/core/settings.py", "ReplaceTrueWithFalse",
      'env_prefix="LAKEHOUSE_", env_nested_delimiter="__", extra="forbid", validate_default=False'):
         "every default is valid as written and pydantic copies model defaults either way; given values are validated",
-    ("lakehouse/settings.py", "ReplaceFalseWithTrue", "return _FILE_VALUES.get().get(field_name), field_name, True"):
+    ("lakehouse/core/settings.py", "ReplaceFalseWithTrue", "return _FILE_VALUES.get().get(field_name), field_name, True"):
         "get_field_value is never called: the source's __call__ returns the file's values itself",
-    ("lakehouse/settings.py", "NumberReplacer", "shuffle_partitions: int = Field( 5, gt=0)"):
+    ("lakehouse/core/settings.py", "NumberReplacer", "shuffle_partitions: int = Field( 5, gt=0)"):
         "the engine's shuffle parallelism: the same rows with 5 partitions as with 4, only the speed differs",
-    ("lakehouse/settings.py", "NumberReplacer", "shuffle_partitions: int = Field( 3, gt=0)"):
+    ("lakehouse/core/settings.py", "NumberReplacer", "shuffle_partitions: int = Field( 3, gt=0)"):
         "the engine's shuffle parallelism: the same rows with 3 partitions as with 4, only the speed differs",
-    ("lakehouse/settings.py", "RemoveDecorator", "removed: @classmethod"):
+    ("lakehouse/core/settings.py", "RemoveDecorator", "removed: @classmethod"):
         "@classmethod under @field_validator: pydantic makes a validator whose first argument is cls a class method itself",
-    ("lakehouse/job_settings.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+    ("lakehouse/core/job_settings.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def column_method(self, column: str, categorical: bool) -> tuple[str, float & None]:"):
         "an annotation, never evaluated (from __future__ import annotations)",
     ("ml/scoring.py", "NumberReplacer",

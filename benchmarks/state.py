@@ -15,8 +15,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.datagen.schema import manifest_path
+from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.datagen.schema import manifest_path
 
 
 def log(message: str) -> None:

@@ -1,6 +1,6 @@
 """Errors of the training and scoring jobs: one clear line for the CLI, nothing written when raised."""
 
-from lakehouse.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError
 
 
 class NotEnoughHistory(LakehouseError):

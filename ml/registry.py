@@ -4,7 +4,7 @@ The gate scores the challenger and the current champion on the same held-out row
 split) and makes a statistical decision. It holds, deciding nothing, when the held-out rows have fewer than
 `min_positives` positive customers; else the challenger must pass every absolute threshold, and, when there
 is a champion, the lower bound of the confidence interval of challenger - champion on the gate metric
-(paired customer bootstrap, ml/training/paired.py) must reach `min_improvement`: a gain the held-out sample
+(paired customer bootstrap, ml/evaluation/paired.py) must reach `min_improvement`: a gain the held-out sample
 cannot tell from noise is held, however large its point estimate (the demo's champion once changed 4 times
 in 7 days on unchanged data, on gains a fifth of the metric's standard error). The first model only has to
 pass the thresholds. Every decision, promoted or not, is written as tags on the challenger's version
@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lakehouse.errors import LakehouseError
-from lakehouse.job_settings import GateSettings
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.job_settings import GateSettings
 from ml import uc_tags
-from ml.training.metrics import evaluate
-from ml.training.paired import HeldOut, Interval, paired_bootstrap
+from ml.evaluation.metrics import evaluate
+from ml.evaluation.paired import HeldOut, Interval, paired_bootstrap
 
 CHALLENGER, CHAMPION = "challenger", "champion"
 PROMOTING = frozenset({"promoted", "would promote"})

@@ -33,11 +33,12 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
 
-from lakehouse.faults import maybe_crash
-from lakehouse.settings import Settings
-from lakehouse.storage import TableStore
-from ml import registry, tracking
-from lakehouse.job_settings import IncompleteWindows, ScoringSettings
+from lakehouse.core.faults import maybe_crash
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
+from ml import registry
+from lakehouse.platform import tracking
+from lakehouse.core.job_settings import IncompleteWindows, ScoringSettings
 from ml.errors import ScoringRefused
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, completeness_for
 

@@ -1,6 +1,6 @@
 """Synthetic ARDS-shaped tables with a known churn signal, for tests and benchmarks at any scale.
 
-The source generator (lakehouse.datagen) simulates transactions, which takes long at 100k customers;
+The source generator (lakehouse.local.datagen) simulates transactions, which takes long at 100k customers;
 this draws the ARDS feature columns directly, per customer and day, with the types of
 ml/features/definitions.py. Each customer has a latent risk; churn hazard rises with it, and activity
 fades as the churn day approaches, so a model can learn something and a better model wins.
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lakehouse import table_metadata
-from lakehouse.datagen.schema import DOMAINS
-from lakehouse.dlt_runtime.schema import parse
-from lakehouse.storage import TableStore
+from lakehouse.core import table_metadata
+from lakehouse.core.source_contract import DOMAINS
+from lakehouse.core.declared_schema import parse
+from lakehouse.core.storage import TableStore
 from ml.feature_store.schemas import ARDS_SCHEMA, MRDS_SCHEMA
 from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.training.pipeline import PANDAS_DTYPES

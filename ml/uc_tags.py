@@ -44,12 +44,12 @@ TRUNCATED = " [...]"  # ends a value shortened to MAX_VALUE_LENGTH by `fit`
 
 # The tag keys the project writes on model versions (ml/registry.py), all valid by the rules above.
 RUN_DATE = "run_date"  # the day whose data trained the version
-GATE_MODE = "gate_mode"  # enabled / dry-run (lakehouse.job_settings.GateSettings.mode)
+GATE_MODE = "gate_mode"  # enabled / dry-run (lakehouse.core.job_settings.GateSettings.mode)
 GATE_METRIC = "gate_metric"  # the metric the challenger had to improve
 GATE_OUTCOME = "gate_outcome"  # promoted / held, or would promote / would hold in dry-run
 GATE_REASON = "gate_reason"  # why, shortened by `fit` if it is ever longer than a tag value may be
 GATE_CHAMPION_VERSION = "gate_champion_version"  # the version it was compared with, or "none"
-# The statistical decision (ml/training/paired.py): challenger - champion on the held-out rows, its interval,
+# The statistical decision (ml/evaluation/paired.py): challenger - champion on the held-out rows, its interval,
 # the margin its lower bound had to reach, how it was computed, and the sample it was computed on.
 GATE_DIFFERENCE = "gate_difference"  # challenger - champion on all held-out rows ("none" for a first model)
 GATE_LOWER = "gate_interval_lower"

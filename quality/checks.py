@@ -1,6 +1,6 @@
 """The check types declared in quality/checks.yaml, each turned into work for ONE aggregate pass per table.
 
-A check contributes a SQL-boolean rule (rows breaking it are counted by `quality.rules.count_rules`,
+A check contributes a SQL-boolean rule (rows breaking it are counted by `lakehouse.core.rules.count_rules`,
 NULL passes as in DLT expectations) and/or extra aggregates riding along in the same `agg`; then it
 judges the numbers, for volume and distribution against its own metric on previous days (kept in
 the results table, so no earlier data is read again; those trended checks are in quality.trend_checks).
@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.datagen.schema import DOMAINS, SOURCES
-from lakehouse.storage import TableStore
+from lakehouse.core.source_contract import DOMAINS, SOURCES
+from lakehouse.core.storage import TableStore
 from quality.results import CheckResult
-from quality.rules import broken
+from lakehouse.core.rules import broken
 
 Severity = Literal["warn", "error"]
 REF_KEY = "_dq_ref_key"

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from lakehouse.datagen.schema import SOURCES
-from lakehouse.errors import ConfigError
-from lakehouse.settings import ENVIRONMENTS
+from lakehouse.core.source_contract import SOURCES
+from lakehouse.core.errors import ConfigError
+from lakehouse.core.settings import ENVIRONMENTS
 from quality.checks import (
     AllowedValues, Check, Completeness, Expression, Format, Freshness, HistorySettings, Range, Referential,
     RescuedData, Schema, Uniqueness,

@@ -11,7 +11,7 @@ Databricks updates carry only what the pipeline's own configuration says.
 Its `flow_progress` events carry `data_quality.expectations` (passed/failed per rule) and `dropped_records`,
 summed here per dataset and rule. Event fields are those of Databricks' event log schema
 (https://docs.databricks.com/aws/en/ldp/monitor-event-log-schema: `origin.update_id`, `event_type`,
-`timestamp`, `details` as a JSON string), which the local runtime writes too (lakehouse/dlt_runtime/event_log.py).
+`timestamp`, `details` as a JSON string), which the local runtime writes too (lakehouse/local/dlt_runtime/event_log.py).
 The log is small (a few dozen events per update), so it is read with two small queries and parsed in Python.
 """
 
@@ -25,8 +25,8 @@ from typing import Annotated, ClassVar, Literal, Union
 from pydantic import Field
 from pyspark.sql import functions as F
 
-from lakehouse.dlt_runtime.event_log import table_name
-from lakehouse.storage import TableStore
+from lakehouse.platform.event_log import table_name
+from lakehouse.core.storage import TableStore
 from quality.checks import Declared
 from quality.results import CheckResult, ExpectationMetric, ExpectationSummary
 

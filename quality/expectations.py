@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lakehouse.source_contract import DOMAINS
+from lakehouse.core.source_contract import DOMAINS
 
 
 def _known(column: str, source: str) -> str:

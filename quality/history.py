@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from pyspark.sql import functions as F
 
-from lakehouse.storage import TableStore
+from lakehouse.core.storage import TableStore
 from quality.checks import Point
 from quality.results import Result
 

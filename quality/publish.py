@@ -26,8 +26,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from lakehouse.errors import LakehouseError
-from lakehouse.settings import SecretReader, Settings, databricks_secret
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.settings import SecretReader, Settings, databricks_secret
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json",
                  ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}

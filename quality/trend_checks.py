@@ -18,7 +18,7 @@ from pydantic import Field
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
-from lakehouse.datagen.schema import DOMAINS
+from lakehouse.core.source_contract import DOMAINS
 from quality.checks import Check, Observed, Point, TableContext
 from quality.results import CheckResult
 

@@ -4,7 +4,7 @@ publish the report, and return the status the daily DAG gates on.
     result = validate(spark, settings, date(2026, 1, 12))
     if not result.gate_passed: ...   # skip training and scoring for that day
 
-Spark work per table: the schema (metadata only), ONE aggregate pass (`quality.rules.count_rules`: the
+Spark work per table: the schema (metadata only), ONE aggregate pass (`lakehouse.core.rules.count_rules`: the
 failing rows of every rule-based check plus the other checks' aggregates), a narrow key-column query per
 uniqueness or referential check (see quality.checks) and, only for a check that failed, a small query for
 sample rows. Around that: one read of the trailing history from the results table and two small
@@ -23,9 +23,9 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from lakehouse.errors import LakehouseError
-from lakehouse.settings import Settings
-from lakehouse.storage import TableStore
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from quality.checks import Check, Observed, Point, TableContext
 from quality.config import QualityConfig, TableSpec, load_config
 from quality.event_checks import PipelineUpdate, read_summary
@@ -33,7 +33,7 @@ from quality.history import read_history, record
 from quality.publish import Publisher, PublishError, report_folder
 from quality.report_html import render_html
 from quality.results import CheckResult, Result
-from quality.rules import count_rules
+from lakehouse.core.rules import count_rules
 
 REPORT_KIND = "data-quality"
 MAX_TEXT = 500

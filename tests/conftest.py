@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.engine import Engine, start_engine
-from lakehouse.settings import Settings, load_settings
-from lakehouse.storage import TableStore
+from lakehouse.core.engine import Engine, start_engine
+from lakehouse.core.settings import Settings, load_settings
+from lakehouse.core.storage import TableStore
 
 
 @pytest.fixture(scope="session")

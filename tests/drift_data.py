@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from lakehouse.storage import TableStore
+from lakehouse.core.storage import TableStore
 from ml.features.definitions import COMPLETENESS_NAMES
 
 COLUMNS = ["plan", "monthly_fee", "spend_30d", "txn_count_30d", "avg_amount_30d"]

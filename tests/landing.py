@@ -1,6 +1,6 @@
 """Crafted landing files in the source contract's layout, for tests of the real pipelines.
 
-Layout (lakehouse.datagen.schema): `<landing>/<source>/<YYYY-MM-DD>/<source>_<YYYYMMDD>[suffix].<ext>`,
+Layout (lakehouse.local.datagen.schema): `<landing>/<source>/<YYYY-MM-DD>/<source>_<YYYYMMDD>[suffix].<ext>`,
 CSV with a header and no quoting, JSON lines with one compact object per line. Records are dicts in
 contract column order (the builders below fill in sensible defaults); `lines=` appends raw text lines
 as they are, for malformed input; `columns=` writes another layout than the contract's (a CSV column
@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from lakehouse.datagen.schema import SOURCES
+from lakehouse.local.datagen.schema import SOURCES
 
 
 def landing_file(landing: str | os.PathLike[str], source: str, day: date, suffix: str = "") -> Path:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.dlt_runtime import PipelineDefinitionError
+from lakehouse.local.dlt_runtime import PipelineDefinitionError
 
 from tests.test_dlt_runtime import pipeline_of, raw, run, write_files
 

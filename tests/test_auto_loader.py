@@ -252,10 +252,10 @@ def test_an_empty_landing_file_is_counted_at_info_and_only_a_file_with_a_bad_lin
     body = ("import dlt\n@dlt.table\ndef t():\n    return spark.readStream.format('cloudFiles')"
             ".option('cloudFiles.format', 'json').schema('id INT').load(spark.conf.get('test.landing'))\n")
     pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"t.py": body}), **{"test.landing": str(day.parent)})
-    with caplog.at_level(logging.INFO, logger="lakehouse.dlt_runtime.auto_loader"):
+    with caplog.at_level(logging.INFO, logger="lakehouse.local.dlt_runtime.auto_loader"):
         assert run(spark, settings, pipeline).ok
     warnings = [r.getMessage() for r in caplog.records
-                if r.name == "lakehouse.dlt_runtime.auto_loader" and r.levelno == logging.WARNING]
+                if r.name == "lakehouse.local.dlt_runtime.auto_loader" and r.levelno == logging.WARNING]
     assert warnings == [f"landing file {day / 'bad.json'}: 2 row(s), 1 with _rescued_data (1 unparseable line(s)), "
                         "0 blank line(s), 19 bytes"]
     assert f"1 empty landing file(s) under {day.parent}: 0 bytes, no rows" in caplog.text

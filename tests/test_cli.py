@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-LAKEHOUSE = [sys.executable, "-m", "lakehouse.cli"]
+LAKEHOUSE = [sys.executable, "-m", "lakehouse.app.cli"]
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -78,8 +78,8 @@ def test_bad_input_is_one_clear_line_and_a_failing_exit(args, env, message, lake
 
 LOG_A_MODEL = """
 import sys
-from lakehouse.cli import main  # every module the command imports, as `lakehouse train` has them
-from lakehouse.verbosity import configure_logging
+from lakehouse.app.cli import main  # every module the command imports, as `lakehouse train` has them
+from lakehouse.app.verbosity import configure_logging
 configure_logging()  # what `lakehouse` does first; -v is LAKEHOUSE_VERBOSE=1
 import logging, mlflow, pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -112,12 +112,12 @@ def test_mlflow_logs_info_and_warnings_only_when_verbose_and_errors_always(tmp_p
 def test_verbose_flag_shows_info_lines(lake_env):
     quiet, verbose = cli("status", env=lake_env), cli("-v", "status", env=lake_env)
     assert quiet.returncode == verbose.returncode == 0, quiet.stderr[-2000:] + verbose.stderr[-2000:]
-    assert "INFO lakehouse.engine: starting engine sail" in verbose.stderr
+    assert "INFO lakehouse.core.engine: starting engine sail" in verbose.stderr
     assert "INFO" not in quiet.stderr
 
 
 def test_job_history_in_a_log_shows_whole_names_dates_and_the_errors_first_line(store, settings):
-    from lakehouse.jobs.history import TaskRun, record
+    from lakehouse.local.jobs.history import TaskRun, record
 
     error = "pipeline offline_features update u-1 failed: [expect_or_fail] currency_allowed " + "x" * 100 + "\ntrace"
     start = datetime(2026, 6, 22, 5, 0, 1)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from lakehouse.dlt_runtime import UpdateResult, run_update
-from lakehouse.dlt_runtime.event_log import EXPECTATIONS_QUERY, table_name
-from lakehouse.pipelines import folder_pipeline
+from lakehouse.local.dlt_runtime import UpdateResult, run_update
+from lakehouse.local.dlt_runtime.event_log import EXPECTATIONS_QUERY, table_name
+from lakehouse.local.pipelines import folder_pipeline
 
 EXAMPLES = Path(__file__).parent / "databricks_examples"
 

@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.datagen import drift as drift_scenario
-from lakehouse.datagen import incident
-from lakehouse.datagen.defects import RECORD_DEFECTS
-from lakehouse.datagen.schema import DOMAINS, SOURCES, manifest_path, relative_path
-from lakehouse.datagen.writer import write_atomic
+from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.datagen import drift as drift_scenario
+from lakehouse.local.datagen import incident
+from lakehouse.local.datagen.defects import RECORD_DEFECTS
+from lakehouse.local.datagen.schema import DOMAINS, SOURCES, manifest_path, relative_path
+from lakehouse.local.datagen.writer import write_atomic
 
 START = date(2026, 1, 1)  # a Thursday
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -330,7 +330,7 @@ def test_same_seed_and_day_give_the_same_bytes_in_any_call_and_process(tmp_path:
         generate_range(DETERMINISM, tmp_path / "c", end - (day - first), end - (day - first))
     code = (
         "import sys, datetime; from datetime import date; from pathlib import Path;"
-        "from lakehouse.datagen import GeneratorConfig, generate_range;"
+        "from lakehouse.local.datagen import GeneratorConfig, generate_range;"
         f"config = GeneratorConfig(**{DETERMINISM.__dict__!r});"
         "generate_range(config, Path(sys.argv[1]), date(2026, 1, 5), date(2026, 1, 5))"
     )

@@ -12,7 +12,7 @@ import re
 import pytest
 from deltalake import DeltaTable
 
-from lakehouse.dlt_runtime import PipelineDefinitionError
+from lakehouse.local.dlt_runtime import PipelineDefinitionError
 from ml.feature_store import FeatureStoreError, FeatureTable, FeatureTableNotFound, LocalFeatureStore
 from ml.features.definitions import COMPLETENESS, FEATURES
 from tests.test_dlt_runtime import pipeline_of, raw, run, write_files
@@ -124,7 +124,7 @@ def test_a_table_without_a_declared_key_is_not_a_feature_table(spark, settings, 
 
 
 def test_the_feature_tables_schemas_come_from_the_feature_definitions():
-    from lakehouse.dlt_runtime.schema import parse
+    from lakehouse.core.declared_schema import parse
     from ml.feature_store.schemas import ARDS_SCHEMA, MRDS_SCHEMA
 
     ards, mrds = parse(ARDS_SCHEMA, "ards"), parse(MRDS_SCHEMA, "mrds")

@@ -23,16 +23,16 @@ import pytest
 from deltalake import DeltaTable
 from mlflow import MlflowClient
 
-from lakehouse.bundle import load_bundle
-from lakehouse.datagen import GeneratorConfig
-from lakehouse.demo import story
-from lakehouse.errors import LakehouseError
-from lakehouse.table_metadata import SCHEMA_PROPERTY
+from lakehouse.local.bundle import load_bundle
+from lakehouse.local.datagen import GeneratorConfig
+from lakehouse.app.demo import story
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.table_metadata import SCHEMA_PROPERTY
 from ml import uc_tags
 
 # The demo's default history, 181 days (the fewest its story allows): the 90-day windows are complete from 03-31, so
 # the first training (06-23) has train as-of dates from 03-31 on, the clean month (May) has the champion's complete
-# April as reference and the drifted month (June) ends on the last day (ml/features/definitions.py, lakehouse/demo.py)
+# April as reference and the drifted month (June) ends on the last day (ml/features/definitions.py, lakehouse/app/demo.py)
 DAYS, CUSTOMERS = 181, 800
 LAST = date(2026, 1, 1) + timedelta(days=DAYS - 1)
 FIRST_COMPLETE = date(2026, 1, 1) + timedelta(days=89)
@@ -45,7 +45,7 @@ def demo(tmp: Path) -> subprocess.CompletedProcess[str]:
            "LAKEHOUSE_TRAINING__AS_OF_EVERY_DAYS": "2", "LAKEHOUSE_TRAINING__HORIZON_DAYS": "7",
            "LAKEHOUSE_TRAINING__GATE__MINIMUMS": '{"roc_auc": 0.55}',
            "LAKEHOUSE_TRAINING__GATE__MIN_POSITIVES": "3"}  # 800 customers: fewer churners than the default 50
-    return subprocess.run([sys.executable, "-m", "lakehouse.cli", "demo", "--days", str(DAYS), "--customers",
+    return subprocess.run([sys.executable, "-m", "lakehouse.app.cli", "demo", "--days", str(DAYS), "--customers",
                            str(CUSTOMERS)], env=env, cwd=tmp, capture_output=True, text=True, timeout=900)
 
 

@@ -1,12 +1,12 @@
-"""A flow's checkpoint (lakehouse/dlt_runtime/checkpoints.py): stored and read back exactly, and when it was last
-committed, which the recompute window (lakehouse.sources.recompute_window) compares ingestion times with."""
+"""A flow's checkpoint (lakehouse/local/dlt_runtime/checkpoints.py): stored and read back exactly, and when it was last
+committed, which the recompute window (lakehouse.platform.sources.recompute_window) compares ingestion times with."""
 
 from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
 
-from lakehouse.dlt_runtime.checkpoints import Checkpoint, CheckpointStore, Position
+from lakehouse.local.dlt_runtime.checkpoints import Checkpoint, CheckpointStore, Position
 
 
 def test_a_checkpoint_reads_back_as_saved_and_a_flow_never_committed_has_none(tmp_path):

@@ -1,4 +1,4 @@
-"""What an expect_or_fail violation reports (lakehouse/dlt_runtime/expectations.py): up to five offending records,
+"""What an expect_or_fail violation reports (lakehouse/local/dlt_runtime/expectations.py): up to five offending records,
 only offending ones, nested values as JSON objects, so the message shows what to fix; and NOT NULL counted among the rows
 to write only."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from lakehouse.dlt_runtime.expectations import check
-from lakehouse.dlt_runtime.graph import Action, Dataset, Expectation, Kind
-from lakehouse.dlt_runtime.schema import parse
+from lakehouse.local.dlt_runtime.expectations import check
+from lakehouse.local.dlt_runtime.graph import Action, Dataset, Expectation, Kind
+from lakehouse.core.declared_schema import parse
 
 
 def test_an_expect_or_fail_violation_shows_five_offending_records_with_their_nested_values(spark):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from lakehouse.dlt_runtime import (
+from lakehouse.local.dlt_runtime import (
     PipelineBusy,
     PipelineDefinitionError,
     PipelineSettings,
@@ -21,7 +21,7 @@ from lakehouse.dlt_runtime import (
     register_streaming_source,
     run_update,
 )
-from lakehouse.lock import exclusive
+from lakehouse.core.lock import exclusive
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -467,7 +467,7 @@ def test_configuration_is_visible_to_spark_conf_only_during_the_update(spark, se
 # -- views, append flows, streaming sources, lock -------------------------------------------------
 FLOWS = """
     import dlt
-    from lakehouse.dlt_runtime import read_streaming_source
+    from lakehouse.local.dlt_runtime import read_streaming_source
     RAW = spark.conf.get("test.raw")
 
     @dlt.view
@@ -523,7 +523,7 @@ def test_a_source_is_not_committed_when_its_flow_fails(spark, settings, store, t
         raw(spark, [(1, -5, "a", "2026-01-01")]), lambda: committed.append("done")))
     files = {"f.py": """
         import dlt
-        from lakehouse.dlt_runtime import read_streaming_source
+        from lakehouse.local.dlt_runtime import read_streaming_source
 
         @dlt.table
         @dlt.expect_or_fail("positive", "amount > 0")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse.settings import Settings
-from lakehouse.job_settings import DriftSettings
+from lakehouse.core.settings import Settings
+from lakehouse.core.job_settings import DriftSettings
 from quality.drift.history import HISTORY_TABLE
 from quality.drift.job import detect_drift
 from quality.drift.windows import DriftInputError, last_complete_month

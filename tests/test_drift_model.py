@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakehouse.job_settings import GateSettings
-from ml import registry, tracking
+from lakehouse.core.job_settings import GateSettings
+from ml import registry
+from lakehouse.platform import tracking
 from quality.drift import predictions as model_side
 from quality.drift.job import detect_drift
 from quality.drift.windows import Window

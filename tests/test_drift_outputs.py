@@ -15,7 +15,7 @@ from datetime import date
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse.jobs import tasks
+from lakehouse import tasks
 from quality.drift.history import HISTORY_TABLE
 from quality.drift.job import detect_drift
 from quality.drift.sample import sample_rows
@@ -71,7 +71,7 @@ def drift_cli(settings, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAKEHOUSE_")}
     env.update({"LAKEHOUSE_STORAGE_ROOT": str(settings.storage_root), "LAKEHOUSE_SCHEMA_NAME": settings.schema_name,
                 "LAKEHOUSE_BLOB__LOCAL_DIR": str(settings.blob.local_dir)})
-    return subprocess.run([sys.executable, "-m", "quality.drift.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lakehouse.app.drift_cli", *args], capture_output=True, text=True,
                           env=env, timeout=600)
 
 

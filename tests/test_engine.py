@@ -10,8 +10,8 @@ import textwrap
 
 import pytest
 
-from lakehouse.engine import _check_pyspark, start_engine
-from lakehouse.errors import EngineError
+from lakehouse.core.engine import _check_pyspark, start_engine
+from lakehouse.core.errors import EngineError
 
 
 def test_sail_session_runs_sql_in_utc(spark):
@@ -38,9 +38,9 @@ def test_port_in_use_is_one_clear_error(base_settings):
         busy.listen()
         port = busy.getsockname()[1]
         out = _run(f"""
-            from lakehouse.engine import start_engine
-            from lakehouse.errors import EngineError
-            from lakehouse.settings import load_settings
+            from lakehouse.core.engine import start_engine
+            from lakehouse.core.errors import EngineError
+            from lakehouse.core.settings import load_settings
             try:
                 start_engine(load_settings("local", sail_port={port}))
             except EngineError as exc:
@@ -52,9 +52,9 @@ def test_port_in_use_is_one_clear_error(base_settings):
 def test_classic_engine_without_java_is_refused(base_settings):
     out = _run(
         """
-        from lakehouse.engine import start_engine
-        from lakehouse.errors import EngineError
-        from lakehouse.settings import load_settings
+        from lakehouse.core.engine import start_engine
+        from lakehouse.core.errors import EngineError
+        from lakehouse.core.settings import load_settings
         try:
             start_engine(load_settings("local", engine="classic"))
         except EngineError as exc:

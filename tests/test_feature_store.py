@@ -15,7 +15,7 @@ from ml.feature_store import (
     LocalFeatureStore,
     LookupKeyError,
 )
-from ml.feature_store.cli import describe_table
+from lakehouse.app.feature_store_cli import describe_table
 
 D = date.fromisoformat
 DAILY = [("C1", D("2026-01-01"), 1.0, 10), ("C1", D("2026-01-02"), 2.0, 20), ("C2", D("2026-01-01"), 5.0, 50)]

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from lakehouse.jobs import tasks
-from lakehouse.settings import Settings
+from lakehouse import tasks
+from lakehouse.core.settings import Settings
 from ml.feature_store import FeatureStoreError, FeatureTableNotFound, LocalFeatureStore
 from ml.feature_store.local import online_store_path
 from ml.feature_store.online import OnlineStore

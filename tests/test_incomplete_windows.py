@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakehouse.job_settings import DriftSettings, GateSettings, ScoringSettings, TrainingSettings
-from lakehouse.settings import Settings
-from lakehouse.storage import TableStore
+from lakehouse.core.job_settings import DriftSettings, GateSettings, ScoringSettings, TrainingSettings
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from ml.features.definitions import COMPLETENESS
 from ml.scoring import score
 from ml.synthetic import synthetic_tables, write_tables

@@ -16,9 +16,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-import lakehouse.ingest.parse as parse_module
-from lakehouse.ingest import IngestLog, output_schema, parse_file, read_files, read_new_files, to_spark
-from lakehouse.sources import drop_date, drop_date_column
+import lakehouse.local.ingest.parse as parse_module
+from lakehouse.local.ingest import IngestLog, output_schema, parse_file, read_files, read_new_files, to_spark
+from lakehouse.platform.sources import drop_date, drop_date_column
 
 SCHEMA = [
     ("id", "string"),
@@ -360,7 +360,7 @@ def test_sigkill_after_the_write_and_before_commit(tmp_path):
     child = textwrap.dedent("""
         import os, signal, sys
         import pyarrow.parquet as pq
-        from lakehouse.ingest import IngestLog, read_new_files
+        from lakehouse.local.ingest import IngestLog, read_new_files
         batch = read_new_files(IngestLog(sys.argv[1]), sys.argv[2], "tx", "csv",
                                [("id", "string"), ("amount", "double")], lambda pending: set())
         pq.write_table(batch.table, sys.argv[3])
@@ -382,7 +382,7 @@ def test_a_file_changed_after_ingestion_is_reported_not_reingested(tmp_path, cap
     log.begin([path])
     log.commit([path])
     Path(path).write_text("id,amount\nx,1\ny,2\n")
-    with caplog.at_level(logging.WARNING, logger="lakehouse.ingest.files"):
+    with caplog.at_level(logging.WARNING, logger="lakehouse.local.ingest.files"):
         assert log.new_files(landing, "tx", "csv", nothing_written) == []
     assert f"landing file {path} changed after it was ingested" in caplog.text
 
@@ -453,7 +453,7 @@ def test_a_full_refresh_restart_offers_again_exactly_what_did_not_reach_the_targ
     IngestLog(ckpt).commit(files)
     IngestLog(ckpt).restart(files)  # ... the refresh wrote a.csv's rows, then the process died
     assert IngestLog(ckpt).ingested() == []
-    with caplog.at_level(logging.WARNING, logger="lakehouse.ingest.files"):
+    with caplog.at_level(logging.WARNING, logger="lakehouse.local.ingest.files"):
         assert IngestLog(ckpt).new_files(landing, "tx", "csv", lambda pending: {files[0]}) == [files[1]]
     assert IngestLog(ckpt).ingested() == [files[0]]
     assert "left 2 file(s) pending: 1 were in the target and are now ingested, 1 were not" in caplog.text
@@ -473,6 +473,6 @@ def test_only_a_file_that_changed_is_reported_also_when_it_shrank(tmp_path, capl
     log.commit([kept, shrunk])
     Path(shrunk).write_text("id,amount\n")
     os.utime(shrunk, ns=(0, 0))  # smaller and older than what was ingested: still a change
-    with caplog.at_level(logging.WARNING, logger="lakehouse.ingest.files"):
+    with caplog.at_level(logging.WARNING, logger="lakehouse.local.ingest.files"):
         assert log.new_files(landing, "tx", "csv", nothing_written) == []
     assert f"landing file {shrunk} changed" in caplog.text and kept not in caplog.text

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from lakehouse.job_settings import DriftSettings, GateSettings, ScoringSettings, TrainingSettings
-from lakehouse.settings import GeneratorSettings, Settings
+from lakehouse.core.job_settings import DriftSettings, GateSettings, ScoringSettings, TrainingSettings
+from lakehouse.core.settings import GeneratorSettings, Settings
 
 NO_THRESHOLD = {"threshold": None}  # scoring: exactly one decision rule
 
@@ -64,7 +64,7 @@ def test_each_bound_accepts_its_edge_and_refuses_past_it(monkeypatch, model, fie
 
 
 def test_the_defaults_are_the_documented_ones():
-    """README (training, gate, drift sections) and the fields' comments in lakehouse/job_settings.py."""
+    """README (training, gate, drift sections) and the fields' comments in lakehouse/core/job_settings.py."""
     gate = GateSettings()
     assert (gate.mode, gate.metric, gate.min_improvement, gate.confidence, gate.resamples, gate.seed,
             gate.min_positives) == ("enabled", "roc_auc", 0.002, 0.95, 2000, 0, 50)

@@ -15,16 +15,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from lakehouse.bundle import BUNDLE_DIR, load_bundle
-from lakehouse.errors import ConfigError
-from lakehouse.jobs import conditions as cond
-from lakehouse.jobs import tasks
-from lakehouse.jobs.backfill import backfill, plan
-from lakehouse.jobs.check import check_bundle
-from lakehouse.jobs.history import TABLE, runs
-from lakehouse.jobs.runner import JobBusy, RunOptions, run_job
-from lakehouse.jobs.schedule import fire_times, validate_cron
-from lakehouse.jobs.spec import Schedule, bundle_jobs, parse_job
+from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
+from lakehouse.core.errors import ConfigError
+from lakehouse.local.jobs import conditions as cond
+from lakehouse import tasks
+from lakehouse.local.jobs.backfill import backfill, plan
+from lakehouse.local.jobs.check import check_bundle
+from lakehouse.local.jobs.history import TABLE, runs
+from lakehouse.local.jobs.runner import JobBusy, RunOptions, run_job
+from lakehouse.local.jobs.schedule import fire_times, validate_cron
+from lakehouse.local.jobs.spec import Schedule, bundle_jobs, parse_job
 from tests.wheel import built_wheel, repo_copy
 
 
@@ -410,8 +410,8 @@ def test_a_second_run_of_the_same_job_refuses_while_the_first_holds_the_lock(spa
 
 
 def test_deploy_helpers_check_first_and_explain_a_missing_cli(monkeypatch, tmp_path):
-    from lakehouse.errors import LakehouseError
-    from lakehouse.jobs import deploy
+    from lakehouse.core.errors import LakehouseError
+    from lakehouse.local.jobs import deploy
 
     # no databricks executable anywhere, only the environment's python3 (with pip) the artifact build calls
     monkeypatch.setenv("PATH", f"{tmp_path}:{Path(sys.executable).parent}")

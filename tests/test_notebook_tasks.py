@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakehouse.bundle import BUNDLE_DIR, load_bundle
-from lakehouse.errors import ConfigError
-from lakehouse.jobs import tasks
-from lakehouse.jobs.check import check_bundle
-from lakehouse.jobs.runner import RunOptions, run_job
-from lakehouse.jobs.spec import bundle_jobs, parse_job
+from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
+from lakehouse.core.errors import ConfigError
+from lakehouse import tasks
+from lakehouse.local.jobs.check import check_bundle
+from lakehouse.local.jobs.runner import RunOptions, run_job
+from lakehouse.local.jobs.spec import bundle_jobs, parse_job
 from tests.test_jobs import notebook, wheel
 from tests.wheel import repo_copy
 
@@ -200,7 +200,7 @@ def test_a_notebook_that_fails_fails_its_task_and_upstream_failed_follows(spark,
 # --- the local dbutils ----------------------------------------------------------------------------------
 
 def test_widgets_take_task_parameters_then_notebook_defaults_and_refuse_the_undeclared():
-    from lakehouse.jobs.notebooks import LocalDbutils
+    from lakehouse.local.jobs.notebooks import LocalDbutils
 
     dbutils = LocalDbutils({"task": "drift"}, {})
     dbutils.widgets.text("task", "data_quality")
@@ -219,7 +219,7 @@ def test_job_parameters_are_pushed_down_and_win_over_base_parameters(spark, sett
 
 
 def test_task_values_follow_databricks_limits():
-    from lakehouse.jobs.notebooks import TaskValues
+    from lakehouse.local.jobs.notebooks import TaskValues
 
     values = TaskValues({"up": {"k": "v"}})
     values.set("flag", True)
@@ -240,7 +240,7 @@ def test_task_values_follow_databricks_limits():
     ("# Databricks notebook source\n# MAGIC %pip install churn_lakehouse\n", "`%pip install churn_lakehouse` cannot run"),
 ])
 def test_the_runner_refuses_what_it_cannot_run_as_databricks_would(tmp_path, source, problem):
-    from lakehouse.jobs.notebooks import notebook_cells
+    from lakehouse.local.jobs.notebooks import notebook_cells
 
     path = tmp_path / "nb.py"
     path.write_text(source)

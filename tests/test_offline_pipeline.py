@@ -24,10 +24,10 @@ from deltalake import DeltaTable
 from rich.console import Console
 
 from landing import churned, contact, customer, landing_file, txn, write, write_drop
-from lakehouse.datagen.schema import SOURCES as CONTRACT
-from lakehouse.dlt_runtime import UpdateResult, event_log_table
-from lakehouse.pipelines import local_pipeline, run_pipeline
-from lakehouse.storage import TableStore
+from lakehouse.local.datagen.schema import SOURCES as CONTRACT
+from lakehouse.local.dlt_runtime import UpdateResult, event_log_table
+from lakehouse.local.pipelines import local_pipeline, run_pipeline
+from lakehouse.core.storage import TableStore
 from ml.features.transforms import ards, customer_daily
 from quality.expectations import RULES
 
@@ -729,7 +729,7 @@ WARN_DEFECTS = {
 
 
 def test_generated_drops_reconcile_with_the_manifest_and_incremental_equals_full_refresh(lake):
-    from lakehouse.datagen import GeneratorConfig, generate_range
+    from lakehouse.local.datagen import GeneratorConfig, generate_range
 
     config = GeneratorConfig(seed=1, customers=300, defect_rate=0.02, file_defect_rate=0.3,
                              transactions_per_customer_day=2.0)
@@ -862,8 +862,8 @@ def features_from_silver(transactions: Any, support: Any, customer_updates: Any,
 
 @pytest.mark.classic
 def test_silver_and_gold_transformations_agree_on_sail_and_classic_spark():
-    from lakehouse.parity import ParityCase, run_parity
-    from quality.rules import quarantine_rows, valid_rows
+    from lakehouse.local.parity import ParityCase, run_parity
+    from lakehouse.core.rules import quarantine_rows, valid_rows
 
     silver = {"transactions": SILVER_TRANSACTIONS, "support": SILVER_SUPPORT}
     everything = {**silver, "customer_updates": CUSTOMER_UPDATES, "churn": SILVER_CHURN}

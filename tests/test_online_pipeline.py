@@ -13,12 +13,12 @@ import pandas as pd
 from deltalake import DeltaTable
 import pytest
 
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.dlt_runtime import event_log_table
-from lakehouse.dlt_runtime.execution import session_conf
-from lakehouse.dlt_runtime.runner import load_graph
-from lakehouse.jobs import tasks
-from lakehouse.pipelines import local_pipeline, run_pipeline
+from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.dlt_runtime import event_log_table
+from lakehouse.local.dlt_runtime.execution import session_conf
+from lakehouse.local.dlt_runtime.runner import load_graph
+from lakehouse import tasks
+from lakehouse.local.pipelines import local_pipeline, run_pipeline
 from ml.feature_store import FeatureLookup, LocalFeatureStore, register_project_tables
 from ml.feature_store.mrds import AS_OF, REQUIRED
 from ml.features.definitions import COMPLETENESS_NAMES, FEATURE_NAMES, FEATURES
@@ -117,7 +117,7 @@ def test_online_pipeline_end_to_end(spark, settings, store, world):
 
 def _cli(settings, *args: str) -> subprocess.CompletedProcess:
     """The `features` command group in its own process, as the main CLI runs it."""
-    code = ("import sys; from ml.feature_store.cli import features; from lakehouse.settings import load_settings; "
+    code = ("import sys; from lakehouse.app.feature_store_cli import features; from lakehouse.core.settings import load_settings; "
             "features(sys.argv[1:], obj=load_settings())")
     env = {**os.environ, "LAKEHOUSE_STORAGE_ROOT": str(settings.storage_root), "LAKEHOUSE_SCHEMA_NAME": settings.schema_name,
            "LAKEHOUSE_LANDING_PATH": settings.landing_path, "COLUMNS": "200"}

@@ -23,7 +23,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from lakehouse.bundle import BUNDLE_DIR, load_bundle
+from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
 from tests.wheel import built_wheel
 
 REPO = BUNDLE_DIR.parent
@@ -31,7 +31,7 @@ ENVIRONMENT = BUNDLE_DIR / "environments" / "serverless-5.txt"
 UV = REPO / ".uv" / "bin" / "uv"
 LOCAL_ONLY = {"pyspark", "pysail", "delta-spark", "deltalake", "databricks-connect"}
 # Modules the bundle's Python runs on Databricks: the wheel tasks (lakehouse-task and what each task imports) ...
-TASK_MODULES = ("lakehouse.jobs.tasks", "lakehouse.engine", "quality.validation", "ml.feature_store",
+TASK_MODULES = ("lakehouse.tasks", "lakehouse.core.engine", "quality.validation", "ml.feature_store",
                 "ml.training.train", "ml.scoring", "quality.drift.job")
 # ... and what the pipeline files import from the project (root_path puts the repository on sys.path there).
 PIPELINE_DIRS = ("dlt/offline_features", "dlt/online_features")
@@ -197,6 +197,6 @@ def test_the_pipeline_files_import_on_databricks_with_the_pipeline_environment(i
     deps = {d for p in pipelines.values() for d in p["environment"]["dependencies"]}
     assert not any(d.endswith(".whl") for d in deps)  # no cached wheel in a pipeline environment
     modules = pipeline_imports()
-    assert {"lakehouse.sources", "ml.features.transforms", "quality.rules"} <= set(modules)
+    assert {"lakehouse.platform.sources", "ml.features.transforms", "lakehouse.core.rules"} <= set(modules)
     blocked = import_with_only(modules, closure(SPARK) | closure(tuple(sorted(deps))), installed)
     assert {"sklearn", "evidently", "deltalake"} <= blocked  # the pipelines need none of the ML stack

@@ -13,8 +13,8 @@ import pytest
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakehouse.errors import EngineError
-from lakehouse.parity import ParityCase, ParityResult, assert_parity, compare_tables, run_parity
+from lakehouse.core.errors import EngineError
+from lakehouse.local.parity import ParityCase, ParityResult, assert_parity, compare_tables, run_parity
 
 TRANSACTIONS = pd.DataFrame(
     {
@@ -139,7 +139,7 @@ def test_failure_on_an_engine_is_reported(results):
 @pytest.mark.classic
 def test_assert_parity_raises_with_the_differences(results, monkeypatch):
     # Reuse the module's run: classic Spark starts once per test file.
-    monkeypatch.setattr("lakehouse.parity.run_parity", lambda cases, engines, timeout: list(results.values()))
+    monkeypatch.setattr("lakehouse.local.parity.run_parity", lambda cases, engines, timeout: list(results.values()))
     expected = r"(?s)engine parity failed for 3 of 5 cases:.*days.*noise.*no_such_column"
     with pytest.raises(AssertionError, match=expected):
         assert_parity(CASES)

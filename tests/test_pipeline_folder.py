@@ -65,7 +65,7 @@ def test_a_databricks_style_folder_runs_twice_incrementally_with_its_event_log(s
     assert second.returncode == 0, second.stderr[-3000:]
 
     table = f"{settings.catalog}.{settings.schema_name}"
-    from lakehouse.storage import TableStore
+    from lakehouse.core.storage import TableStore
 
     store = TableStore(spark, settings)
     assert sorted((r.id, r.name) for r in store.read("customers").collect()) == [(1, "a"), (3, "c"), (4, "d")]

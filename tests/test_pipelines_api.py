@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from lakehouse.dlt_runtime import PipelineDefinitionError
+from lakehouse.local.dlt_runtime import PipelineDefinitionError
 from tests.test_dlt_runtime import flow_events, pipeline_of, raw, run, write_files
 
 CHANGES = "id int, name string, region string, seq int, op string"
@@ -105,7 +105,7 @@ def test_the_real_pyspark_pipelines_is_untouched_outside_a_pipeline_run(spark, s
         import builtins
         builtins.__dict__.pop(key, None)
     dp, imported = seen
-    assert dp is imported and dp is not real and dp.create_auto_cdc_flow.__module__ == "lakehouse.dlt_runtime.api"
+    assert dp is imported and dp is not real and dp.create_auto_cdc_flow.__module__ == "lakehouse.local.dlt_runtime.api"
     assert sys.modules["pyspark.pipelines"] is real and pyspark.pipelines is real
     assert store.read("t").count() == 2
     with pytest.raises(NotImplementedError, match="create_sink 'x' \\(kafka\\) is not supported"):

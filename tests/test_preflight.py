@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from databricks.sdk.errors import PermissionDenied
 
-from lakehouse.jobs.cli import bundle
-from lakehouse.preflight import (
+from lakehouse.app.jobs_cli import bundle
+from lakehouse.app.preflight import (
     Check, Status, checks_for, is_service_principal_name, passed, preflight, run_checks, short_user_name,
 )
 from tests.databricks_stub import Stub, Workspace

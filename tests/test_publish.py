@@ -13,9 +13,9 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from pydantic import SecretStr
 
-from lakehouse.azurite import Azurite, AzuriteError
-from lakehouse.settings import PENDING_DIR, BlobSettings, Settings
-from lakehouse.sources import contract_ddl
+from lakehouse.local.azurite import Azurite, AzuriteError
+from lakehouse.core.settings import PENDING_DIR, BlobSettings, Settings
+from lakehouse.platform.sources import contract_ddl
 from quality.config import load_config
 from quality.history import RESULTS_TABLE
 from quality.publish import Publisher, PublishError, report_folder

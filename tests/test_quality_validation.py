@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.pipelines import run_pipeline
-from lakehouse.storage import TableStore
+from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.pipelines import run_pipeline
+from lakehouse.core.storage import TableStore
 from quality.history import RESULTS_TABLE
 from quality.publish import Publisher
 from quality.validation import validate
@@ -85,7 +85,7 @@ def quality_cli(settings, *args: str, **env: str) -> subprocess.CompletedProcess
     variables = {**os.environ, "LAKEHOUSE_STORAGE_ROOT": str(settings.storage_root),
                  "LAKEHOUSE_LANDING_PATH": str(settings.landing), "LAKEHOUSE_SCHEMA_NAME": settings.schema_name, **env}
     variables.pop("AZURE_STORAGE_CONNECTION_STRING", None)
-    code = "from quality.cli import quality; quality(prog_name='lakehouse quality')"
+    code = "from lakehouse.app.quality_cli import quality; quality(prog_name='lakehouse quality')"
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=variables, timeout=300)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from quality.rules import RuleError, count_rules, quarantine_rows, rule_set, valid_rows, with_failed_rules
+from lakehouse.core.rules import RuleError, count_rules, quarantine_rows, rule_set, valid_rows, with_failed_rules
 
 RULES = {"positive": "amount > 0", "has_tag": "tag IS NOT NULL", "small": "amount < 100"}
 

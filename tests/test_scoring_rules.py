@@ -12,7 +12,7 @@ from sklearn.dummy import DummyClassifier
 
 from ml.errors import ScoringRefused
 from ml.scoring import ACCEPTS, _arrow_batches, _chunks, check_columns, completeness_flag, decide, predict_batches
-from lakehouse.job_settings import ScoringSettings
+from lakehouse.core.job_settings import ScoringSettings
 
 SPARK_TYPES = ["tinyint", "smallint", "int", "bigint", "float", "double", "string", "boolean"]
 # MLflow's signature enforcement (https://mlflow.org/docs/latest/ml/model/signatures): an integer

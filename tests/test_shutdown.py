@@ -21,13 +21,13 @@ from typing import Iterator
 
 import pytest
 
-from lakehouse.azurite import azurite_dir, local_blob, running_url
-from lakehouse.settings import load_settings
-from lakehouse.shutdown import supervise
+from lakehouse.local.azurite import azurite_dir, local_blob, running_url
+from lakehouse.core.settings import load_settings
+from lakehouse.local.shutdown import supervise
 from processes import alive, command_line, descendants, gone, wait_for
 from quality.publish import Publisher
 
-LAKEHOUSE = [sys.executable, "-m", "lakehouse.cli"]
+LAKEHOUSE = [sys.executable, "-m", "lakehouse.app.cli"]
 REPORT = "data-quality/2026/01/03/report.html"
 STOP_S = 60  # generous bound for a loaded machine; how fast it stops is measured, not asserted, here
 
@@ -91,7 +91,7 @@ def test_ui_serves_reports_from_its_own_azurite_and_stops_leaving_no_process(pub
         url = line.split(" on ", 1)[1].split()[0]
         with urllib.request.urlopen(f"{url}/blob/{REPORT}", timeout=60) as reply:
             assert reply.status == 200 and reply.read() == b"<p>the report</p>"
-        assert_stops_leaving_nothing(process, number, {"azurite", "lakehouse.ui.cli"})
+        assert_stops_leaving_nothing(process, number, {"azurite", "lakehouse.app.ui.cli"})
 
 
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -122,7 +122,7 @@ def test_reports_published_while_the_ui_runs_go_through_its_azurite_and_show_at_
             Publisher(served).publish(REPORT.rsplit("/", 1)[0], {"report.html": b"<p>later</p>"}, {"run_id": "r2"})
         with urllib.request.urlopen(f"{url}/blob/{REPORT}", timeout=60) as reply:
             assert reply.read() == b"<p>later</p>"
-        assert_stops_leaving_nothing(process, signal.SIGTERM, {"azurite", "lakehouse.ui.cli"})
+        assert_stops_leaving_nothing(process, signal.SIGTERM, {"azurite", "lakehouse.app.ui.cli"})
     assert running_url(azurite_dir(settings)) is None
 
 
@@ -148,6 +148,6 @@ def test_ui_on_a_port_in_use_ends_with_one_line_and_stops_its_azurite(tmp_path):
                                           "(another program listens on it: stop it or choose another --port)"]
     assert azurite_dir(settings).is_dir()  # the parent had started its Azurite before the child found the port taken
     assert running_url(azurite_dir(settings)) is None
-    ours = (str(tmp_path), f"lakehouse.ui.cli {port}")  # Azurite's --location, the serving child's arguments
+    ours = (str(tmp_path), f"lakehouse.app.ui.cli {port}")  # Azurite's --location, the serving child's arguments
     left = [line for pid, _ in descendants(1) if any(mark in (line := command_line(pid)) for mark in ours)]
     assert not left

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from lakehouse.errors import StorageError
+from lakehouse.core.errors import StorageError
 
 
 def _rows(df, order: str = "id"):
@@ -107,9 +107,9 @@ def test_tables_survive_an_engine_restart(spark, store, settings):
     store.overwrite(_frame(spark, [1, 2, 3]), "events")
     script = textwrap.dedent(
         f"""
-        from lakehouse.engine import spark_session
-        from lakehouse.settings import load_settings
-        from lakehouse.storage import TableStore
+        from lakehouse.core.engine import spark_session
+        from lakehouse.core.settings import load_settings
+        from lakehouse.core.storage import TableStore
         s = load_settings("local", storage_root={str(settings.storage_root)!r}, schema_name={settings.schema_name!r})
         with spark_session(s) as spark:
             store = TableStore(spark, s)

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from lakehouse.job_settings import TrainingSettings
-from lakehouse.storage import TableStore
+from lakehouse.core.job_settings import TrainingSettings
+from lakehouse.core.storage import TableStore
 from ml.errors import NotEnoughHistory
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, Completeness
 from ml.synthetic import synthetic_tables, write_tables

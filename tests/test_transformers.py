@@ -13,7 +13,7 @@ import pytest
 import skops.io
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from lakehouse.job_settings import TrainingSettings
+from lakehouse.core.job_settings import TrainingSettings
 from ml.serialization import TRUSTED_TYPES
 from ml.synthetic import synthetic_tables
 from ml.training.pipeline import INPUT_COLUMNS, build_pipeline, model_input

@@ -8,7 +8,7 @@ from typing import get_args
 import pytest
 from mlflow.exceptions import MlflowException
 
-from lakehouse.job_settings import GateSettings
+from lakehouse.core.job_settings import GateSettings
 from ml import uc_tags
 
 # Verbatim from https://github.com/mlflow/recipes-examples/issues/58 (mlflow.register_model on databricks-uc).

@@ -29,16 +29,16 @@ from pyspark.sql import functions as F
 from rich.console import Console
 
 from browser import Browser, Page
-from lakehouse.azurite import Azurite
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.dlt_runtime import event_log_table
-from lakehouse.pipelines import run_pipeline
-from lakehouse.storage import TableStore
-from lakehouse.job_settings import GateSettings
-from lakehouse.ui.server import create_app
+from lakehouse.local.azurite import Azurite
+from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.dlt_runtime import event_log_table
+from lakehouse.local.pipelines import run_pipeline
+from lakehouse.core.storage import TableStore
+from lakehouse.core.job_settings import GateSettings
+from lakehouse.app.ui.server import create_app
 from ml import uc_tags
 from ml.registry import decide, decision_tags
-from ml.training.paired import HeldOut, Interval
+from ml.evaluation.paired import HeldOut, Interval
 from pydantic import SecretStr
 from quality.publish import Publisher
 
@@ -118,8 +118,8 @@ def scored():
 
 
 def run_incident(spark: Any, settings: Any, console: Console) -> Any:
-    from lakehouse.dlt_runtime.runner import run_update
-    from lakehouse.pipelines import folder_pipeline
+    from lakehouse.local.dlt_runtime.runner import run_update
+    from lakehouse.local.pipelines import folder_pipeline
 
     folder = Path(settings.storage_root).parent / INCIDENT
     folder.mkdir()
@@ -194,7 +194,7 @@ def make_registry(settings: Any) -> dict[str, dict[str, float]]:
     for i in range(3):
         run = client.create_run(experiment, run_name=f"train {i}")
         metrics[str(i + 1)] = {"roc_auc": 0.70 + 0.03 * i, "pr_auc": 0.30 + 0.02 * i, "brier": 0.08 - 0.01 * i,
-                               "lift_at_k": 2.5 + 0.4 * i, "rows": 10_000.0 + 500 * i}  # as ml/training/metrics.py logs
+                               "lift_at_k": 2.5 + 0.4 * i, "rows": 10_000.0 + 500 * i}  # as ml/evaluation/metrics.py logs
         for name, value in metrics[str(i + 1)].items():
             client.log_metric(run.info.run_id, f"test_{name}", value)
         client.set_terminated(run.info.run_id)
@@ -516,7 +516,7 @@ def test_dataset_page_of_a_table_written_by_each_update_shows_every_version(spar
 
 
 def test_dataset_page_of_a_feature_table_shows_its_declared_key_and_comments(spark, lake, browser, server):
-    from lakehouse import table_metadata
+    from lakehouse.core import table_metadata
 
     page = visit(browser, f"{server}/pipelines/{OFFLINE}/datasets/ards", "dataset-ards")
     declared = table_metadata.read(TableStore(spark, lake), "ards")

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 from browser import Browser
-from lakehouse.dlt_runtime.event_log import EventLog
-from lakehouse.storage import TableStore
-from lakehouse.ui import pages
-from lakehouse.ui.export import export_site
-from lakehouse.ui.render import ExportLinks
-from lakehouse.ui.source import Tables
+from lakehouse.local.dlt_runtime.event_log import EventLog
+from lakehouse.core.storage import TableStore
+from lakehouse.app.ui import pages
+from lakehouse.app.ui.export import export_site
+from lakehouse.app.ui.render import ExportLinks
+from lakehouse.app.ui.source import Tables
 from processes import alive, descendants, wait_for
 from tests.conftest import own_mlflow
 
@@ -192,7 +192,7 @@ def cli_env(settings: Any) -> dict[str, str]:
             "LAKEHOUSE_BLOB__LOCAL_DIR": str(settings.blob.local_dir), "LAKEHOUSE_RUN_DATE": str(DAY)}
 
 
-CLI = [sys.executable, "-c", "from lakehouse.ui.cli import ui; ui()"]
+CLI = [sys.executable, "-c", "from lakehouse.app.ui.cli import ui; ui()"]
 
 
 def test_command_exports_and_publishes_under_the_days_ui_folder(hostile, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from lakehouse.ui.layout import NODE_H, NODE_W, layers, layout
+from lakehouse.app.ui.layout import NODE_H, NODE_W, layers, layout
 
 # the offline pipeline's shape: per source bronze -> (checked, quarantine) -> silver, then gold
 SOURCES = ("customers", "transactions", "support")

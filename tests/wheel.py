@@ -6,8 +6,8 @@ import functools
 import shutil
 from pathlib import Path
 
-from lakehouse.bundle import BUNDLE_DIR, load_bundle
-from lakehouse.jobs.paths import build_artifacts
+from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
+from lakehouse.local.jobs.paths import build_artifacts
 
 DIST = BUNDLE_DIR.parent / "dist"
 REPO_PARTS = ("dlt", "lakehouse", "ml", "quality", "pyproject.toml", "README.md")

@@ -4,7 +4,7 @@
 # MAGIC Runs one job task of the `lakehouse` package (`data_quality`, `drift`, ...) and publishes what it returns as
 # MAGIC task values, which condition tasks read as `{{tasks.<task_key>.values.<key>}}`. Only a Python notebook can
 # MAGIC set task values (https://docs.databricks.com/jobs/task-values.html), which is why this notebook exists; all
-# MAGIC logic stays in the package (`lakehouse.jobs.tasks.run_notebook_task`).
+# MAGIC logic stays in the package (`lakehouse.tasks.run_notebook_task`).
 # MAGIC
 # MAGIC The package comes from the job's environment (`environment_key: lakehouse`: the bundle's wheel), which
 # MAGIC overrides the notebook environment on serverless (https://docs.databricks.com/api/workspace/jobs/create,
@@ -14,7 +14,7 @@
 
 # COMMAND ----------
 
-from lakehouse.jobs.tasks import NOTEBOOK_WIDGETS, run_notebook_task
+from lakehouse.tasks import NOTEBOOK_WIDGETS, run_notebook_task
 
 for name in NOTEBOOK_WIDGETS:
     dbutils.widgets.text(name, "")

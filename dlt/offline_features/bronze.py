@@ -11,7 +11,7 @@ exactly-once file ingestion.
 import dlt
 from pyspark.sql import functions as F
 
-from lakehouse.source_contract import DROP_DATE, SOURCES, TIMESTAMP_FORMAT, contract_ddl, drop_date_column
+from lakehouse.core.source_contract import DROP_DATE, SOURCES, TIMESTAMP_FORMAT, contract_ddl, drop_date_column
 
 LANDING = spark.conf.get("lakehouse.landing_path").rstrip("/")  # noqa: F821 - `spark` is provided by the pipeline
 

@@ -1,7 +1,7 @@
 """Gold: the per-customer daily aggregate and the ARDS (offline feature table).
 
 Both are materialized views over silver. Their definition covers every date. An update works out
-from the data it ingested which dates can have changed (`lakehouse.sources.recompute_window`): the
+from the data it ingested which dates can have changed (`lakehouse.platform.sources.recompute_window`): the
 drop dates of the files ingested since the table was last written, back by the pipeline's
 `lakehouse.late_arrival_days`, through the latest drop (never past the last activity date, the end
 of the full definition too); no run date is passed in. Locally only those
@@ -17,7 +17,7 @@ from datetime import date
 import dlt
 from pyspark.sql import DataFrame
 
-from lakehouse.sources import LATE_DAYS_CONF, DateWindow, recompute_window
+from lakehouse.platform.sources import LATE_DAYS_CONF, DateWindow, recompute_window
 from ml.feature_store.schemas import ARDS_SCHEMA
 from ml.features.definitions import COMPLETENESS_NAMES, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.features.transforms import ards, customer_daily

@@ -12,7 +12,7 @@ import dlt
 from pyspark.sql import functions as F
 
 from quality.expectations import RULES
-from quality.rules import quarantine_rows
+from lakehouse.core.rules import quarantine_rows
 
 # source -> (key, sequence column, partition columns)
 SILVER = {

@@ -22,7 +22,7 @@ def _conf(key: str, default: str = "") -> str:
 # ml/feature_store/databricks.py). Pipeline tables take Delta properties through table_properties
 # (https://docs.databricks.com/aws/en/dlt-ref/dlt-python-ref-table); CDF is enabled by this property
 # (https://docs.databricks.com/aws/en/delta/delta-change-data-feed). The local runtime keeps it in the graph but
-# cannot write it: Sail refuses to write a table with CDF (lakehouse/dlt_runtime/writers.py).
+# cannot write it: Sail refuses to write a table with CDF (lakehouse/local/dlt_runtime/writers.py).
 CHANGE_DATA_FEED = {"delta.enableChangeDataFeed": "true"}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lakehouse.settings import Settings
+from lakehouse.core.settings import Settings
 from ml.feature_store.errors import (
     DuplicateKeyError,
     FeatureNotFound,

@@ -15,8 +15,8 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql.types import StructType
 
-from lakehouse.dlt_runtime.schema import sql_string
-from lakehouse.settings import Settings
+from lakehouse.core.declared_schema import sql_string
+from lakehouse.core.settings import Settings
 from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
 from ml.feature_store.lookups import resolve
 from ml.feature_store.tables import FeatureTable, verify_declared

@@ -1,6 +1,6 @@
 """Feature store errors: each names the table, feature or column at fault, and nothing was written."""
 
-from lakehouse.errors import LakehouseError
+from lakehouse.core.errors import LakehouseError
 
 
 class FeatureStoreError(LakehouseError):

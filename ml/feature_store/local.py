@@ -1,7 +1,7 @@
 """The feature store on this machine: FeatureEngineeringClient's calls on local Delta tables and SQLite.
 
 Tables are TableStore tables (Delta under the storage root); a table's keys and descriptions are what
-it declares, stored with it (lakehouse/table_metadata.py) as Unity Catalog keeps them; training sets are point-in-time joins on the engine (pit.py), models carry their lookups in MLflow
+it declares, stored with it (lakehouse/core/table_metadata.py) as Unity Catalog keeps them; training sets are point-in-time joins on the engine (pit.py), models carry their lookups in MLflow
 (models.py) and the online store is an SQLite file next to the warehouse (online.py). Every refusal
 happens before anything is written.
 """
@@ -19,10 +19,10 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from lakehouse import table_metadata
-from lakehouse.dlt_runtime.schema import PrimaryKey, from_struct, with_comments
-from lakehouse.settings import Settings
-from lakehouse.storage import TableStore
+from lakehouse.core import table_metadata
+from lakehouse.core.declared_schema import PrimaryKey, from_struct, with_comments
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from ml.feature_store import models
 from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
 from ml.feature_store.lookups import ResolvedLookup, check_keys, resolve

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from lakehouse.datagen.schema import DOMAINS
+from lakehouse.core.source_contract import DOMAINS
 from ml.features.definitions import (
     COMPLETENESS_NAMES, ENTITY_KEY, FEATURE_NAMES, FEATURES, LOOKBACK_DAYS, TIMESERIES_KEY,
 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lakehouse.dlt_runtime.schema import Column, DeclaredSchema, PrimaryKey
+from lakehouse.core.declared_schema import Column, DeclaredSchema, PrimaryKey
 from ml.feature_store.mrds import AS_OF, COLUMNS
 from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 

@@ -4,7 +4,7 @@ A feature table is a Delta table with primary keys (the entity keys plus, for a 
 timeseries column) and descriptions of the table and of each feature; every non-key column is a feature.
 Its keys are what the table itself declares: on Databricks the Unity Catalog primary key constraint
 (`PRIMARY KEY (..., ts TIMESERIES)`, which FeatureEngineeringClient.get_table reads), locally the same
-declaration stored with the Delta table (lakehouse/table_metadata.py). `ards_table` / `mrds_table` are
+declaration stored with the Delta table (lakehouse/core/table_metadata.py). `ards_table` / `mrds_table` are
 what the project expects the pipelines to declare; `verify_declared` checks a table against them.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from lakehouse.dlt_runtime.schema import DeclaredSchema
-from lakehouse.settings import Settings
+from lakehouse.core.declared_schema import DeclaredSchema
+from lakehouse.core.settings import Settings
 from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.feature_store import mrds
 from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.job_settings import TrainingSettings
+from lakehouse.core.job_settings import TrainingSettings
 from ml.errors import NotEnoughHistory
 from ml.features.definitions import ENTITY_KEY
 

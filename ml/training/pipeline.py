@@ -18,7 +18,7 @@ from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from lakehouse.job_settings import TrainingSettings
+from lakehouse.core.job_settings import TrainingSettings
 from ml.feature_store.mrds import NULLABLE
 from ml.features.definitions import FEATURES
 from ml.training.transformers import DerivedFeatures, MissingCategory, QuantileClipper

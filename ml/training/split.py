@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from lakehouse.job_settings import TrainingSettings
+from lakehouse.core.job_settings import TrainingSettings
 from ml.errors import NotEnoughHistory
 
 PARTS = ("train", "validation", "test")

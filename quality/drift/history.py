@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from lakehouse.storage import TableStore
+from lakehouse.core.storage import TableStore
 from quality.drift.result import DriftResult
 
 HISTORY_TABLE = "drift_history"

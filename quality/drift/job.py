@@ -22,11 +22,11 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.settings import Settings
-from lakehouse.storage import TableStore
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY
 from quality.drift import predictions
-from lakehouse.job_settings import DriftSettings
+from lakehouse.core.job_settings import DriftSettings
 from quality.drift.history import record
 from quality.drift.html import render_html
 from quality.drift.report import CAT, NUM, ColumnDrift, read_results, run_report

@@ -5,7 +5,7 @@ Prediction drift compares the `probability` column of the predictions scored in 
 those scored in the reference window (same sampler, same Evidently run as the features). Performance: a
 prediction of day D is labelled once D + horizon has passed by the ARDS's latest date (the data the job can
 see), label = the customer churned in (D, D + horizon] (silver_churn), as in training; the metrics are the
-training job's (ml.training.metrics), compared with the promotion gate's minimums.
+training job's (ml.evaluation.metrics), compared with the promotion gate's minimums.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.settings import Settings
-from lakehouse.storage import TableStore
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from ml.features.definitions import ENTITY_KEY
-from lakehouse.job_settings import DriftSettings
+from lakehouse.core.job_settings import DriftSettings
 from quality.drift.report import NUM, ColumnDrift, read_results, run_report
 from quality.drift.sample import sample_rows
 from quality.drift.windows import Window
@@ -55,7 +55,7 @@ def prediction_drift(store: TableStore, cfg: DriftSettings, current: Window,
 
 def performance(store: TableStore, settings: Settings, cfg: DriftSettings, current: Window, data_through: Any) -> tuple[dict[str, Any] | None, str | None]:
     """Metrics of the current month's matured predictions, or None and why not."""
-    from ml.training.metrics import evaluate
+    from ml.evaluation.metrics import evaluate
 
     predictions = scored(store, cfg, current)
     if predictions is None or not store.exists("silver_churn"):

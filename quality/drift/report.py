@@ -1,6 +1,6 @@
 """Evidently on the two samples, and the per-column verdicts read back from Evidently's own result objects.
 
-One `DataDriftPreset` with the method and threshold of every column spelled out (lakehouse.job_settings.DriftSettings), so
+One `DataDriftPreset` with the method and threshold of every column spelled out (lakehouse.core.job_settings.DriftSettings), so
 the report says exactly what was configured. The verdicts are not recomputed here: score, method and
 threshold come from each `ValueDrift` result, drifted from that metric's test (FAIL = drift detected), and
 the drifted count and share from `DriftedColumnsCount`, so the JSON summary says what the HTML shows.
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from lakehouse.job_settings import DriftSettings
+from lakehouse.core.job_settings import DriftSettings
 
 NUM, CAT = "num", "cat"
 

@@ -24,9 +24,9 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakehouse.errors import LakehouseError
-from lakehouse.job_settings import DriftSettings
-from lakehouse.settings import Settings
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.job_settings import DriftSettings
+from lakehouse.core.settings import Settings
 from ml.features.definitions import TIMESERIES_KEY, completeness_for
 
 CHAMPION, PREVIOUS_MONTH, CURRENT = "champion training window", "previous month", "current month"
@@ -111,7 +111,8 @@ def previous_month(month: Window, why: str = "") -> Window:
 def champion_window(settings: Settings, before: date) -> tuple[Window | None, str]:
     """The champion's training window ending before `before`, or None and the reason it cannot be used."""
     try:
-        from ml import registry, tracking
+        from ml import registry
+        from lakehouse.platform import tracking
 
         client = tracking.configure(settings)
         name = tracking.registered_model_name(settings)

@@ -15,9 +15,9 @@ from datetime import date
 
 import pytest
 
-from lakehouse.dlt_runtime import event_log_table
-from lakehouse.pipelines import run_pipeline
-from lakehouse.storage import TableStore
+from lakehouse.local.dlt_runtime import event_log_table
+from lakehouse.local.pipelines import run_pipeline
+from lakehouse.core.storage import TableStore
 from landing import customer, churned, contact, landing_file, render, txn, write
 
 from .conftest import data_lines
@@ -146,7 +146,7 @@ def test_a_file_changed_after_ingestion_is_reported_not_ingested_again(spark, ca
     before = store.read("bronze_transactions").count()
     path.write_text(path.read_text() + "\n".join(render("transactions", [txn("D9", "C1", T, 1.0)])[1:]) + "\n")
     os.utime(path, ns=(time.time_ns(), time.time_ns()))
-    with caplog.at_level(logging.WARNING, logger="lakehouse.ingest"):
+    with caplog.at_level(logging.WARNING, logger="lakehouse.local.ingest"):
         assert run_pipeline(spark, settings, PIPELINE, DAY).ok
     assert store.read("bronze_transactions").count() == before
     assert f"landing file {path} changed after it was ingested" in caplog.text

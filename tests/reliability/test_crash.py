@@ -1,5 +1,5 @@
 """Crash safety: a pipeline update, a training run and a scoring run killed with SIGKILL at their worst
-moments (LAKEHOUSE_FAULT, lakehouse/faults.py), then rerun: every table equals a run that never crashed,
+moments (LAKEHOUSE_FAULT, lakehouse/core/faults.py), then rerun: every table equals a run that never crashed,
 each landing file is in bronze exactly once, the registry's aliases stay consistent, and no partial
 predictions are ever visible."""
 
@@ -11,10 +11,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from lakehouse.datagen import GeneratorConfig, generate_range
-from lakehouse.pipelines import run_pipeline
-from lakehouse.storage import TableStore
-from ml import registry, tracking, uc_tags
+from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.pipelines import run_pipeline
+from lakehouse.core.storage import TableStore
+from ml import registry, uc_tags
+from lakehouse.platform import tracking
 from ml.scoring import score
 from ml.training.train import train
 

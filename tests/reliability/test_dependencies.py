@@ -18,11 +18,12 @@ from typing import Iterator
 import pytest
 from pydantic import SecretStr
 
-from lakehouse.azurite import Azurite
-from lakehouse.pipelines import run_pipeline
-from lakehouse.storage import TableStore
+from lakehouse.local.azurite import Azurite
+from lakehouse.local.pipelines import run_pipeline
+from lakehouse.core.storage import TableStore
 from landing import txn, write
-from ml import registry, tracking
+from ml import registry
+from lakehouse.platform import tracking
 from ml.scoring import score
 from quality.publish import Publisher, PublishError
 
@@ -154,7 +155,7 @@ def test_a_bronze_write_failing_after_the_files_were_read_loses_no_landing_file(
     """The disk fills up inside the bronze write itself (files read and staged): the ingested-files log must
     still hold them as pending, so the rerun ingests them. Marking them ingested before the write commits
     lost them for good (bronze held 0 rows after the rerun)."""
-    from lakehouse.dlt_runtime import writers
+    from lakehouse.local.dlt_runtime import writers
 
     day = date(2026, 3, 2)
     write(settings.landing, "transactions", day, [txn(f"T{i}", "C1", "2026-03-02T10:00:00Z", 5.0) for i in range(1000)])

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 import skops.io
 
-from lakehouse.azurite import ACCOUNT_KEY
-from lakehouse.errors import ConfigError, StorageError
-from lakehouse.jobs.history import runs
-from lakehouse.job_settings import ScoringSettings
-from lakehouse.settings import load_settings
-from lakehouse.storage import TableStore
-from ml import registry, tracking
+from lakehouse.local.azurite import ACCOUNT_KEY
+from lakehouse.core.errors import ConfigError, StorageError
+from lakehouse.local.jobs.history import runs
+from lakehouse.core.job_settings import ScoringSettings
+from lakehouse.core.settings import load_settings
+from lakehouse.core.storage import TableStore
+from ml import registry
+from lakehouse.platform import tracking
 from ml.errors import UntrustedModel
 from ml.scoring import score
 from ml.serialization import load_model
@@ -145,7 +146,7 @@ def test_reports_escape_every_data_value():
 
 
 def test_the_ui_escapes_every_template_value():
-    from lakehouse.ui.render import ENV
+    from lakehouse.app.ui.render import ENV
 
     assert ENV.autoescape is True or ENV.autoescape("page.html")
     assert ENV.from_string("{{ v }}").render(v=HOSTILE) == HOSTILE.replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,29 @@
+"""Errors the CLI turns into one clear line and a non-zero exit (no traceback for a user mistake)."""
+
+
+class LakehouseError(Exception):
+    """A problem the user can fix: the message names what is wrong and where."""
+
+
+class ConfigError(LakehouseError):
+    """Settings cannot be resolved: unknown environment, malformed file, invalid value."""
+
+
+class EngineError(LakehouseError):
+    """The compute engine could not start or is not usable here."""
+
+
+class StorageError(LakehouseError):
+    """A table operation was refused; the table is left as it was."""
+
+
+class SchemaMismatch(StorageError):
+    """A write whose columns or types differ from the stored table's."""
+
+
+class PipelineDefinitionError(LakehouseError):
+    """The pipeline's source files define an invalid graph (as Databricks would refuse it)."""
+
+
+class DeclaredSchemaMismatch(LakehouseError):
+    """A flow's output differs from its dataset's declared schema (columns, types) or breaks its NOT NULL."""
