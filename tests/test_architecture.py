@@ -1,0 +1,80 @@
+"""The layers hold (docs/architecture.md): the import contracts in pyproject.toml ([tool.importlinter]) and ruff.
+
+`lint-imports` counts every import, also one made inside a function, so a lazy import cannot hide an arrow that
+runs up a layer. Every module of the `lakehouse` package sits in one layer, so that its path says whether it runs
+on Databricks.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("lakehouse", "ml", "quality")
+BIN = Path(sys.executable).parent
+# Where each part of `lakehouse/` runs: on Databricks (and locally), or only locally.
+LAYERS = {"core": "databricks", "platform": "databricks", "local": "local", "app": "local"}
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+
+
+def test_the_import_contracts_hold():
+    done = run(str(BIN / "lint-imports"), "--no-cache")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "0 broken" in done.stdout
+
+
+def test_ruff_finds_nothing():
+    done = run(sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_every_module_of_the_lakehouse_package_is_in_a_layer():
+    top = REPO / "lakehouse"
+    loose = sorted(p.name for p in top.iterdir() if p.name not in {*LAYERS, "__init__.py", "tasks.py", "__pycache__"})
+    assert loose == [], f"place these in one of lakehouse/{{{','.join(LAYERS)}}}/ (docs/architecture.md): {loose}"
+    for layer in LAYERS:
+        assert (top / layer / "__init__.py").is_file(), layer
+
+
+def test_every_folder_of_modules_is_a_package():
+    """import-linter does not see the modules of a namespace package (a folder without __init__.py)."""
+    folders = {p.parent for package in PACKAGES for p in (REPO / package).rglob("*.py") if "__pycache__" not in p.parts}
+    assert sorted(str(f.relative_to(REPO)) for f in folders if not (f / "__init__.py").is_file()) == []
+
+
+def function_level_imports(path: Path, module: str) -> list[tuple[int, list[str]]]:
+    """(line, the project modules it may name) of each import made inside a function of one module."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    found.append((inner.lineno, [a.name for a in inner.names]))
+                elif isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                    found.append((inner.lineno, [inner.module, *(f"{inner.module}.{a.name}" for a in inner.names)]))
+    return [(line, [n for n in names if n.split(".")[0] in PACKAGES]) for line, names in found]
+
+
+def test_no_function_level_import_hides_a_cycle():
+    """An import made inside a function is there for start-up time or an optional dependency: the module it imports
+    never imports the importing module back (not even through others), so it could as well stand at the top."""
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    hiding = []
+    for package in PACKAGES:
+        for path in (REPO / package).rglob("*.py"):
+            module = ".".join(path.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__")
+            for line, names in function_level_imports(path, module):
+                for name in names:
+                    if name in graph.modules and name != module and not name.startswith(module + "."):
+                        chain = graph.find_shortest_chain(importer=name, imported=module)
+                        if chain:
+                            hiding.append(f"{path.relative_to(REPO)}:{line} {name} -> {' -> '.join(chain[1:])}")
+    assert hiding == []
