@@ -10,9 +10,13 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import grimp
+
+from tests.test_packaging import TASK_MODULES
+from tests.wheel import built_wheel
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("lakehouse", "ml", "quality")
@@ -78,3 +82,25 @@ def test_no_function_level_import_hides_a_cycle():
                         if chain:
                             hiding.append(f"{path.relative_to(REPO)}:{line} {name} -> {' -> '.join(chain[1:])}")
     assert hiding == []
+
+
+def test_the_wheel_holds_what_runs_on_databricks_and_its_tasks_import_from_it_alone(tmp_path):
+    """core, the seam, the task entry points and the domain packages; not the local emulation nor the app shell
+    (docs/architecture.md). The task modules import from the unpacked wheel with the checkout taken off sys.path."""
+    with zipfile.ZipFile(built_wheel()) as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path)
+    packages = {n.rsplit("/", 1)[0] for n in names if n.endswith(".py")}
+    assert {"lakehouse", "lakehouse/core", "lakehouse/platform", "ml", "quality"} <= packages
+    assert "lakehouse/tasks.py" in names and "lakehouse/core/conf/prod.yaml" in names
+    assert not [n for n in names if n.startswith(("lakehouse/local/", "lakehouse/app/"))]
+    probe = f"""
+import importlib, sys
+from pathlib import Path
+sys.path[:] = [{str(tmp_path)!r}] + [p for p in sys.path if p and Path(p).resolve() != Path({str(REPO)!r})]
+for module in {list(TASK_MODULES)!r}:
+    file = Path(importlib.import_module(module).__file__)
+    assert file.is_relative_to({str(tmp_path)!r}), (module, file)
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
