@@ -25,7 +25,7 @@ from mlflow import MlflowClient
 
 from lakehouse.local.bundle import load_bundle
 from lakehouse.local.datagen import GeneratorConfig
-from lakehouse.app.demo import story
+from lakehouse.app.demo_story import story
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.table_metadata import SCHEMA_PROPERTY
 from ml import uc_tags

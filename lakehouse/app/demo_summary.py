@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pyspark.sql import functions as F
 
+from lakehouse.app.demo_story import Story
+from lakehouse.core.rules import FAILED_RULES
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from lakehouse.local.datagen import incident
 from lakehouse.local.jobs import conditions as cond
 from lakehouse.local.jobs.history import TABLE as JOB_RUNS
-from lakehouse.core.settings import Settings
-from lakehouse.core.storage import TableStore
-from lakehouse.core.rules import FAILED_RULES
-
-if TYPE_CHECKING:
-    from lakehouse.app.demo import Story
 
 TOP_RULES = 3
 CLI = ".venv/bin/lakehouse"
@@ -115,8 +113,8 @@ def _incident(daily: list[Any], plan: Story) -> str:
 
 
 def _champions(settings: Settings, plan: Story) -> str:
-    from ml import registry, uc_tags
     from lakehouse.platform import tracking
+    from ml import registry, uc_tags
 
     client = tracking.configure(settings)
     name = tracking.registered_model_name(settings)

@@ -44,7 +44,7 @@ class GeneratorSettings(BaseModel):
     181 days (2026-01-01..06-30): the longest feature window is 90 days, so the first complete feature date is day 90
     (03-31); the demo's first training (day 174: train as-of dates from day 90 on), its clean drift month (May against
     the champion's April) and its drifted one (June, complete on the last day) see complete windows only
-    (lakehouse.app.demo.story). 6,000 customers keeps the demo under 10 minutes on 2 cores (10.6M transactions; 10,000
+    (lakehouse.app.demo_story.story). 6,000 customers keeps the demo under 10 minutes on 2 cores (10.6M transactions; 10,000
     customers over 90 days were 9M) with about 75 churners in its test split."""
 
     seed: int = 42
