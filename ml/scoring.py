@@ -34,11 +34,11 @@ from pyspark.sql import functions as F
 from threadpoolctl import threadpool_limits
 
 from lakehouse.core.faults import maybe_crash
+from lakehouse.core.job_settings import IncompleteWindows, ScoringSettings
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
-from ml import registry
 from lakehouse.platform import tracking
-from lakehouse.core.job_settings import IncompleteWindows, ScoringSettings
+from ml import registry
 from ml.errors import ScoringRefused
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, completeness_for
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from lakehouse.core import table_metadata
-from lakehouse.core.source_contract import DOMAINS
 from lakehouse.core.declared_schema import parse
+from lakehouse.core.source_contract import DOMAINS
 from lakehouse.core.storage import TableStore
 from ml.feature_store.schemas import ARDS_SCHEMA, MRDS_SCHEMA
 from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY

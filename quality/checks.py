@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from lakehouse.core.rules import broken
 from lakehouse.core.source_contract import DOMAINS, SOURCES
 from lakehouse.core.storage import TableStore
 from quality.results import CheckResult
-from lakehouse.core.rules import broken
 
 Severity = Literal["warn", "error"]
 REF_KEY = "_dq_ref_key"

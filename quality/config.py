@@ -14,12 +14,22 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from lakehouse.core.source_contract import SOURCES
 from lakehouse.core.errors import ConfigError
 from lakehouse.core.settings import ENVIRONMENTS
+from lakehouse.core.source_contract import SOURCES
 from quality.checks import (
-    AllowedValues, Check, Completeness, Expression, Format, Freshness, HistorySettings, Range, Referential,
-    RescuedData, Schema, Uniqueness,
+    AllowedValues,
+    Check,
+    Completeness,
+    Expression,
+    Format,
+    Freshness,
+    HistorySettings,
+    Range,
+    Referential,
+    RescuedData,
+    Schema,
+    Uniqueness,
 )
 from quality.event_checks import Expectations, LogCheck, PipelineUpdate
 from quality.trend_checks import DistributionMean, DistributionShares, Volume

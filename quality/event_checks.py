@@ -25,8 +25,8 @@ from typing import Annotated, ClassVar, Literal, Union
 from pydantic import Field
 from pyspark.sql import functions as F
 
-from lakehouse.platform.event_log import table_name
 from lakehouse.core.storage import TableStore
+from lakehouse.platform.event_log import table_name
 from quality.checks import Declared
 from quality.results import CheckResult, ExpectationMetric, ExpectationSummary
 

@@ -24,6 +24,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 
 from lakehouse.core.errors import LakehouseError
+from lakehouse.core.rules import count_rules
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
 from quality.checks import Check, Observed, Point, TableContext
@@ -33,7 +34,6 @@ from quality.history import read_history, record
 from quality.publish import Publisher, PublishError, report_folder
 from quality.report_html import render_html
 from quality.results import CheckResult, Result
-from lakehouse.core.rules import count_rules
 
 REPORT_KIND = "data-quality"
 MAX_TEXT = 500

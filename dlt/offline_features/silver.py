@@ -11,8 +11,8 @@ stays in the validated rows (a warn rule reads it) and is left out of the upsert
 import dlt
 from pyspark.sql import functions as F
 
-from quality.expectations import RULES
 from lakehouse.core.rules import quarantine_rows
+from quality.expectations import RULES
 
 # source -> (key, sequence column, partition columns)
 SILVER = {

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
+from lakehouse.app.progress import console
+from lakehouse.app.verbosity import configure_logging
 from lakehouse.core.cli_support import FriendlyGroup, parse_date
 from lakehouse.core.errors import LakehouseError
-from lakehouse.app.progress import console
 from lakehouse.core.settings import ENVIRONMENTS, Settings, load_settings
-from lakehouse.app.verbosity import configure_logging
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,9 +42,9 @@ def main(ctx: click.Context, env: str | None, engine: str | None, verbose: bool)
 def generate(settings: Settings, start: str | None, end: str | None, days: int | None, customers: int | None,
              seed: int | None, defect_rate: float | None, drift_start: str | None) -> None:
     """Generate source data drops (customers, transactions, support, churn) into the landing zone."""
-    from lakehouse.local.datagen import generate_range
     from lakehouse.app.progress import progress_bar
     from lakehouse.core.storage import ensure_writable
+    from lakehouse.local.datagen import generate_range
 
     gen = settings.generator
     first = parse_date(start) or gen.world_start
@@ -141,8 +141,8 @@ def _generator_config(settings: Settings, **overrides: Any) -> Any:
 @click.pass_obj
 def status(settings: Settings) -> None:
     """Show the tables with row counts, Delta versions and latest dates."""
-    from lakehouse.core.engine import spark_session
     from lakehouse.app.status import status_table, table_status
+    from lakehouse.core.engine import spark_session
     from lakehouse.core.storage import TableStore
 
     with spark_session(settings) as spark:
@@ -155,12 +155,12 @@ def status(settings: Settings) -> None:
 
 def _register_commands() -> None:
     """Commands that live with the job they run (jobs, quality/, ml/)."""
-    from lakehouse.app.jobs_cli import bundle, job
-    from lakehouse.app.ui.cli import ui
-    from lakehouse.app.ml_cli import mlflow_ui, score, train
-    from lakehouse.app.feature_store_cli import features
-    from lakehouse.app.quality_cli import quality
     from lakehouse.app.drift_cli import drift
+    from lakehouse.app.feature_store_cli import features
+    from lakehouse.app.jobs_cli import bundle, job
+    from lakehouse.app.ml_cli import mlflow_ui, score, train
+    from lakehouse.app.quality_cli import quality
+    from lakehouse.app.ui.cli import ui
 
     for command in (job, bundle, features, quality, drift, train, score, mlflow_ui, ui):
         main.add_command(command)

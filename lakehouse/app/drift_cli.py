@@ -34,8 +34,8 @@ def _month(value: str | None) -> date | None:
 def drift(ctx: click.Context, month: str | None, azurite: bool | None) -> None:
     """Drift of one month of the ARDS against the champion's training window -> history table, HTML + JSON
     report to Blob; exit 1 when retraining is recommended."""
-    from lakehouse.local.azurite import local_blob
     from lakehouse.core.engine import spark_session
+    from lakehouse.local.azurite import local_blob
     from quality.drift.job import detect_drift
 
     settings = context_settings(ctx)

@@ -11,11 +11,9 @@ from typing import Any
 import click
 from rich.table import Table
 
-from lakehouse.core.cli_support import FriendlyGroup
 from lakehouse.app.progress import console
+from lakehouse.core.cli_support import FriendlyGroup
 from lakehouse.core.settings import Settings
-
-
 
 
 def describe_table(store: Any, name: str) -> Table:

@@ -25,10 +25,10 @@ def job() -> None:
 @click.pass_context
 def job_run(ctx: click.Context, name: str, run_date: str, force: bool, full_refresh: bool) -> None:
     """Run job NAME for one data day; exits 1 when a leaf task did not succeed."""
+    from lakehouse.app.progress import console
     from lakehouse.core.engine import spark_session
     from lakehouse.local.jobs.runner import RunOptions, run_job
     from lakehouse.local.jobs.spec import job_spec
-    from lakehouse.app.progress import console
 
     settings = context_settings(ctx)
     spec = job_spec(name)
@@ -47,11 +47,11 @@ def job_run(ctx: click.Context, name: str, run_date: str, force: bool, full_refr
 @click.pass_context
 def backfill(ctx: click.Context, start: str, end: str, force: bool) -> None:
     """Run every job as its schedule would have for the data days START..END (resumable)."""
+    from lakehouse.app.progress import console
     from lakehouse.core.engine import spark_session
     from lakehouse.local.jobs.backfill import backfill as run_backfill
     from lakehouse.local.jobs.runner import RunOptions
     from lakehouse.local.jobs.spec import bundle_jobs
-    from lakehouse.app.progress import console
 
     first, last = parse_date(start), parse_date(end)
     if last < first:
@@ -74,10 +74,10 @@ def history(ctx: click.Context, name: str | None, limit: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from lakehouse.core.engine import spark_session
-    from lakehouse.local.jobs.history import runs
     from lakehouse.app.progress import console
+    from lakehouse.core.engine import spark_session
     from lakehouse.core.storage import TableStore
+    from lakehouse.local.jobs.history import runs
 
     settings = context_settings(ctx)
     with spark_session(settings) as spark:
@@ -140,9 +140,9 @@ def preflight(target: str, fix: bool, profile: str | None) -> None:
     One line each: catalog, schema, volumes, the run-as principal's Unity Catalog grants, the Blob secret and READ
     on its scope, the online store. Exits 1 unless every line is OK or FIXED. No secret is ever printed.
     """
-    from lakehouse.core.errors import ConfigError
     from lakehouse.app.preflight import passed, workspace_client
     from lakehouse.app.preflight import preflight as run_preflight
+    from lakehouse.core.errors import ConfigError
 
     if target == "local":
         raise ConfigError("target 'local' is not deployable: it only describes local runs (use dev, staging or prod)")

@@ -17,7 +17,6 @@ from lakehouse.core.cli_support import FriendlyCommand, context_settings, parse_
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import Settings
 
-
 DATE_OPTION = click.option("--date", "run_date", default=None,
                            help="Data day, YYYY-MM-DD (default: the settings' run date, else yesterday).")
 

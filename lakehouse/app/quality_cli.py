@@ -32,8 +32,8 @@ def validate(ctx: click.Context, run_date: str | None, azurite: bool | None) -> 
 
     Outside a job there is no job run start, so the event-log checks judge the pipeline's latest update (in the
     daily job, the update started in that run: quality.event_checks)."""
-    from lakehouse.local.azurite import local_blob
     from lakehouse.core.engine import spark_session
+    from lakehouse.local.azurite import local_blob
     from quality.validation import validate as run
 
     settings = context_settings(ctx)

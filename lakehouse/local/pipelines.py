@@ -19,9 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from lakehouse.local.bundle import pipeline_spec
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import Settings
+from lakehouse.local.bundle import pipeline_spec
 from lakehouse.platform.sources import LANDING_PATH_CONF
 
 if TYPE_CHECKING:  # the runtime (and deltalake) loads only when a pipeline runs here, not where its keys are read

@@ -27,7 +27,12 @@ from pyspark.sql import functions as F
 
 from lakehouse.core.source_contract import DOMAINS
 from ml.features.definitions import (
-    COMPLETENESS_NAMES, ENTITY_KEY, FEATURE_NAMES, FEATURES, LOOKBACK_DAYS, TIMESERIES_KEY,
+    COMPLETENESS_NAMES,
+    ENTITY_KEY,
+    FEATURE_NAMES,
+    FEATURES,
+    LOOKBACK_DAYS,
+    TIMESERIES_KEY,
 )
 from ml.features.transforms import active_spine
 

@@ -15,9 +15,9 @@ from typing import Any, Callable, Mapping
 
 from lakehouse.core.declared_schema import DeclaredSchema
 from lakehouse.core.settings import Settings
-from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 from ml.feature_store import mrds
 from ml.feature_store.errors import FeatureStoreError, FeatureTableNotFound
+from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERIES_KEY
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,13 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from ml.features.definitions import (
-    ATTRIBUTES, COMPLETENESS, DERIVED, LOOKBACK_DAYS, WINDOW_FEATURES, Completeness, Feature,
+    ATTRIBUTES,
+    COMPLETENESS,
+    DERIVED,
+    LOOKBACK_DAYS,
+    WINDOW_FEATURES,
+    Completeness,
+    Feature,
 )
 
 DAILY_METRICS = ("txn_count", "spend", "support_contacts", "cancellation_contacts",

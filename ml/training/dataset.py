@@ -21,9 +21,9 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakehouse.core.job_settings import TrainingSettings
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
-from lakehouse.core.job_settings import TrainingSettings
 from ml.errors import NotEnoughHistory
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY, Completeness, completeness_for
 from ml.training.labels import AS_OF, LABEL, as_of_dates, labeled_spine

@@ -26,16 +26,16 @@ from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
 from lakehouse.core.faults import maybe_crash
+from lakehouse.core.job_settings import TrainingSettings
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
-from ml import registry, uc_tags
 from lakehouse.platform import tracking
-from lakehouse.core.job_settings import TrainingSettings
+from ml import registry, uc_tags
+from ml.evaluation.metrics import evaluate
 from ml.features.definitions import ENTITY_KEY
 from ml.serialization import log_model_kwargs
 from ml.training import plots
 from ml.training.dataset import SOURCES, TrainingData, load_training_data
-from ml.evaluation.metrics import evaluate
 from ml.training.pipeline import best_iterations, build_pipeline
 
 log = logging.getLogger(__name__)

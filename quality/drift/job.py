@@ -22,19 +22,27 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakehouse.core.job_settings import DriftSettings
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY
 from quality.drift import predictions
-from lakehouse.core.job_settings import DriftSettings
 from quality.drift.history import record
 from quality.drift.html import render_html
 from quality.drift.report import CAT, NUM, ColumnDrift, read_results, run_report
 from quality.drift.result import DriftResult
 from quality.drift.sample import STRATEGY, sample_rows
 from quality.drift.windows import (
-    CHAMPION, Coverage, DriftInputError, Window, champion_window, coverage, last_complete_month, month_window,
-    previous_month, required_completeness,
+    CHAMPION,
+    Coverage,
+    DriftInputError,
+    Window,
+    champion_window,
+    coverage,
+    last_complete_month,
+    month_window,
+    previous_month,
+    required_completeness,
 )
 from quality.publish import Publisher, PublishError, report_folder
 from quality.validation import ReportNotPublished

@@ -17,10 +17,10 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakehouse.core.job_settings import DriftSettings
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
 from ml.features.definitions import ENTITY_KEY
-from lakehouse.core.job_settings import DriftSettings
 from quality.drift.report import NUM, ColumnDrift, read_results, run_report
 from quality.drift.sample import sample_rows
 from quality.drift.windows import Window

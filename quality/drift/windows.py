@@ -111,8 +111,8 @@ def previous_month(month: Window, why: str = "") -> Window:
 def champion_window(settings: Settings, before: date) -> tuple[Window | None, str]:
     """The champion's training window ending before `before`, or None and the reason it cannot be used."""
     try:
-        from ml import registry
         from lakehouse.platform import tracking
+        from ml import registry
 
         client = tracking.configure(settings)
         name = tracking.registered_model_name(settings)

@@ -66,10 +66,10 @@ def _serve(settings: Settings, port: int) -> None:
 @click.argument("port", type=int)
 def serve_child(port: int) -> None:
     """The serving process of `lakehouse ui`: settings from stdin, then serve until stdin closes."""
-    from lakehouse.core.engine import spark_session
-    from lakehouse.local.shutdown import exit_when_stdin_closes
     from lakehouse.app.ui.server import listen, serve
     from lakehouse.app.verbosity import configure_logging
+    from lakehouse.core.engine import spark_session
+    from lakehouse.local.shutdown import exit_when_stdin_closes
 
     configure_logging()  # as verbose as the parent: `lakehouse -v ui` set LAKEHOUSE_VERBOSE
     settings: Settings = pickle.load(sys.stdin.buffer)
@@ -81,10 +81,10 @@ def serve_child(port: int) -> None:
 
 
 def _export(settings: Settings, export_dir: Path | None, publish: bool, day: date) -> None:
-    from lakehouse.local.azurite import local_blob
-    from lakehouse.core.engine import spark_session
     from lakehouse.app.ui.export import export_site, publish_site
     from lakehouse.app.ui.source import Tables
+    from lakehouse.core.engine import spark_session
+    from lakehouse.local.azurite import local_blob
 
     with tempfile.TemporaryDirectory(prefix="lakehouse-ui-") as scratch:
         out_dir = export_dir or Path(scratch)

@@ -12,11 +12,11 @@ import shutil
 from datetime import date
 from pathlib import Path
 
-from lakehouse.core.settings import Settings
 from lakehouse.app.ui import pages
 from lakehouse.app.ui.pipelines import updates
 from lakehouse.app.ui.render import PAGES, STATIC, ExportLinks, static_file
 from lakehouse.app.ui.source import Tables
+from lakehouse.core.settings import Settings
 from quality.publish import Publisher, report_folder
 
 UPDATES_PER_PIPELINE = 10

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from lakehouse.core.settings import Settings
 from lakehouse.app.ui import queries
 from lakehouse.app.ui.source import DRIFT_HISTORY, JOB_RUNS, QUALITY_RESULTS, Tables
+from lakehouse.core.settings import Settings
 from quality.publish import report_folder
 
 RUNS_SHOWN = 500

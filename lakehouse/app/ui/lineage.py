@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lakehouse.app.ui.source import Tables
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import Settings
-from lakehouse.app.ui.source import Tables
 
 FROM_LOG, FROM_DEFINITION, UNKNOWN = "event log", "pipeline definition", "unknown"
 
@@ -53,10 +53,10 @@ _LOADED: dict[tuple[str, str, str], tuple[tuple[str, str], ...]] = {}
 
 
 def _load_edges(spark: Any, settings: Settings, pipeline: str) -> tuple[tuple[str, str], ...]:
+    from lakehouse.core.storage import TableStore
     from lakehouse.local.dlt_runtime.execution import session_conf
     from lakehouse.local.dlt_runtime.runner import load_graph
     from lakehouse.local.pipelines import local_pipeline
-    from lakehouse.core.storage import TableStore
 
     spec = local_pipeline(settings, pipeline)
     with session_conf(spark, spec.configuration):

@@ -17,12 +17,12 @@ from typing import Any
 
 from flask import Flask, Response, abort, send_file
 
-from lakehouse.core.errors import LakehouseError
-from lakehouse.core.settings import Settings
 from lakehouse.app.ui import pages
 from lakehouse.app.ui.blob import NOT_A_REPORT, NOT_PUBLISHED, ReportUnavailable, content_type, published, read_report
 from lakehouse.app.ui.render import PAGES, ServerLinks, static_file
 from lakehouse.app.ui.source import Tables
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.settings import Settings
 
 
 def create_app(spark: Any, settings: Settings) -> Flask:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lakehouse.local.dlt_runtime import event_log_table
-from lakehouse.core.settings import Settings
-from lakehouse.core.storage import TableStore, _quote as quoted
 from lakehouse.app.ui import queries
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
+from lakehouse.core.storage import _quote as quoted
+from lakehouse.local.dlt_runtime import event_log_table
 
 EVENT_LOG_PREFIX = "event_log_"
 QUARANTINE_PREFIX = "quarantine_"  # the project's quarantine tables: quarantine_<source>, with `_failed_rules`

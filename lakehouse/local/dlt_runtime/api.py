@@ -21,9 +21,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from lakehouse.core.declared_schema import DeclaredSchema, parse
 from lakehouse.local.dlt_runtime import context
 from lakehouse.local.dlt_runtime.graph import Action, ChangeSpec, Dataset, Expectation, Flow, Kind
-from lakehouse.core.declared_schema import DeclaredSchema, parse
 
 _EXPECTATIONS_ATTR = "__dlt_expectations__"
 _DATASET_ATTR = "__dlt_dataset__"

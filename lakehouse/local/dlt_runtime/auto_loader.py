@@ -41,11 +41,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.local.dlt_runtime import context
 from lakehouse.core.declared_schema import parse
+from lakehouse.core.faults import maybe_crash
+from lakehouse.local.dlt_runtime import context
 from lakehouse.local.dlt_runtime.schema_inference import reader_options, stream_schema
 from lakehouse.local.dlt_runtime.sources import SourceRequest, local_path, register_streaming_source
-from lakehouse.core.faults import maybe_crash
 
 if TYPE_CHECKING:  # pyarrow loads when files are ingested, not where only the names below are read
     import pyarrow as pa

@@ -24,12 +24,12 @@ from typing import Any
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime.errors import ChangeFeedError, PipelineDefinitionError
 from lakehouse.local.dlt_runtime.expectations import Checked
 from lakehouse.local.dlt_runtime.graph import ChangeSpec, Dataset
 from lakehouse.local.dlt_runtime.staging import staged
 from lakehouse.local.dlt_runtime.writers import partition_predicate
-from lakehouse.core.storage import TableStore
 
 DELETE_FLAG = "__lakehouse_apply_as_delete"
 RANK = "__lakehouse_change_rank"

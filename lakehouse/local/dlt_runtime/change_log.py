@@ -33,11 +33,11 @@ from typing import Any
 from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime.cdc import Applied, target_columns
 from lakehouse.local.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.local.dlt_runtime.graph import ChangeSpec, Dataset
 from lakehouse.local.dlt_runtime.staging import staged
-from lakehouse.core.storage import TableStore
 
 LOGS = "change_logs"  # under the pipeline's state folder, one Delta log per flow
 START, END = "__START_AT", "__END_AT"

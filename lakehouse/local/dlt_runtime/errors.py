@@ -1,7 +1,6 @@
 """Errors of the local DLT runtime, each naming the pipeline, dataset or flow involved."""
 
-from lakehouse.core.errors import LakehouseError
-from lakehouse.core.errors import DeclaredSchemaMismatch, PipelineDefinitionError  # noqa: F401 - defined in core
+from lakehouse.core.errors import DeclaredSchemaMismatch, LakehouseError, PipelineDefinitionError  # noqa: F401 - defined in core
 
 
 class UpstreamNotAppendOnly(LakehouseError):

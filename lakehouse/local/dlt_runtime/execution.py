@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse.core.declared_schema import with_comments
+from lakehouse.core.faults import maybe_crash
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime import cdc, change_log, context, snapshots, writers
 from lakehouse.local.dlt_runtime.checkpoints import Checkpoint, CheckpointStore, commit_token
 from lakehouse.local.dlt_runtime.expectations import Checked, check
 from lakehouse.local.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.local.dlt_runtime.reads import ExecutionReader
 from lakehouse.local.dlt_runtime.results import COMPLETED, FAILED, FlowResult
-from lakehouse.core.declared_schema import with_comments
 from lakehouse.local.dlt_runtime.staging import STAGING, staged
-from lakehouse.core.faults import maybe_crash
-from lakehouse.core.storage import TableStore
 
 
 @dataclass

@@ -19,9 +19,9 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
+from lakehouse.core.rules import broken, count_rules, passes_all, rule_set
 from lakehouse.local.dlt_runtime.graph import Action, Dataset
 from lakehouse.local.dlt_runtime.results import ExpectationResult
-from lakehouse.core.rules import broken, count_rules, passes_all, rule_set
 
 SAMPLE_ROWS = 5
 

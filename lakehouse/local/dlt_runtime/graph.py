@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from lakehouse.local.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.core.declared_schema import DeclaredSchema
+from lakehouse.local.dlt_runtime.errors import PipelineDefinitionError
 
 LIVE_PREFIX = "live."
 

@@ -20,9 +20,9 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime.checkpoints import Position
 from lakehouse.local.dlt_runtime.errors import UpstreamNotAppendOnly
-from lakehouse.core.storage import TableStore
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse.core.errors import LakehouseError
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime.checkpoints import Checkpoint, Position
 from lakehouse.local.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.local.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.local.dlt_runtime.increments import read_appended
 from lakehouse.local.dlt_runtime.sources import VOLUMES_DIR, SourceRequest, hidden_columns, streaming_source
-from lakehouse.core.errors import LakehouseError
-from lakehouse.core.storage import TableStore
 
 
 class DiscoveryReader:

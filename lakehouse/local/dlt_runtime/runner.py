@@ -26,6 +26,10 @@ from typing import Any
 
 from rich.console import Console
 
+from lakehouse.core.errors import EngineError, LakehouseError, SchemaMismatch
+from lakehouse.core.lock import exclusive
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime import api, context, event_log, interrupted, pipelines_api, writers
 from lakehouse.local.dlt_runtime.dbutils import DBUtils
 from lakehouse.local.dlt_runtime.errors import PipelineBusy, PipelineDefinitionError
@@ -34,8 +38,6 @@ from lakehouse.local.dlt_runtime.execution import UpdateState, failure_message, 
 from lakehouse.local.dlt_runtime.graph import Flow, Graph, Kind
 from lakehouse.local.dlt_runtime.progress import Progress
 from lakehouse.local.dlt_runtime.reads import DiscoveryReader
-from lakehouse.local.dlt_runtime.session import PipelineSession
-from lakehouse.local.dlt_runtime.sources import VOLUMES_DIR
 from lakehouse.local.dlt_runtime.results import (
     COMPLETED,
     EXCLUDED,
@@ -45,11 +47,9 @@ from lakehouse.local.dlt_runtime.results import (
     FlowResult,
     UpdateResult,
 )
+from lakehouse.local.dlt_runtime.session import PipelineSession
+from lakehouse.local.dlt_runtime.sources import VOLUMES_DIR
 from lakehouse.local.dlt_runtime.staging import STAGING
-from lakehouse.core.errors import EngineError, LakehouseError, SchemaMismatch
-from lakehouse.core.lock import exclusive
-from lakehouse.core.settings import Settings
-from lakehouse.core.storage import TableStore
 
 
 @dataclass(frozen=True)

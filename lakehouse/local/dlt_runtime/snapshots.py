@@ -25,11 +25,11 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime import change_log
 from lakehouse.local.dlt_runtime.cdc import Applied
 from lakehouse.local.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.local.dlt_runtime.graph import ChangeSpec, Dataset
-from lakehouse.core.storage import TableStore
 
 
 def apply(store: TableStore, table: str, spec: ChangeSpec, dataset: Dataset, read_source: Any, log_dir: Path,

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-
 STAGING = "staging"  # under the pipeline's state dir; cleared when an update starts (a crash leaves rows)
 
 

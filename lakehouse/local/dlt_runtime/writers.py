@@ -26,10 +26,10 @@ from decimal import Decimal
 from typing import Any
 
 from lakehouse.core import table_metadata
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.local.dlt_runtime.expectations import Checked
 from lakehouse.local.dlt_runtime.graph import Dataset, Kind
-from lakehouse.core.storage import TableStore
 
 WRITE_PROPERTY = "lakehouse.write"
 OVERWRITE, REPLACE_PARTITIONS = "overwrite", "replace_partitions"

@@ -7,7 +7,7 @@ semantics (`parse_file`) and hands the rows to Spark as Parquet (`to_spark`).
 
 from lakehouse.local.ingest.batch import Batch, read_files, read_new_files, to_spark
 from lakehouse.local.ingest.files import IngestLog
-from lakehouse.local.ingest.parse import LINE, RESCUED, SOURCE_FILE, ReaderOptions, FileStats, output_schema, parse_file
+from lakehouse.local.ingest.parse import LINE, RESCUED, SOURCE_FILE, FileStats, ReaderOptions, output_schema, parse_file
 
 __all__ = [
     "Batch",

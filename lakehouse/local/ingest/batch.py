@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakehouse.local.ingest.files import IngestLog
-from lakehouse.local.ingest.parse import ReaderOptions, FileStats, Schema, output_schema, parse_file
+from lakehouse.local.ingest.parse import FileStats, ReaderOptions, Schema, output_schema, parse_file
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Iterable
 
+from lakehouse.core.settings import Settings
 from lakehouse.local.jobs.runner import JobRun, RunOptions, run_job
 from lakehouse.local.jobs.schedule import fire_times
 from lakehouse.local.jobs.spec import JobSpec
-from lakehouse.core.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
-from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
 from lakehouse.core.errors import ConfigError
+from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
 from lakehouse.local.jobs.conditions import job_references
 from lakehouse.local.jobs.notebooks import task_value_problems
 from lakehouse.local.jobs.paths import build_artifacts, path_problems

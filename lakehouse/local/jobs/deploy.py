@@ -11,8 +11,8 @@ import shutil
 import subprocess
 from typing import Sequence
 
-from lakehouse.local.bundle import BUNDLE_DIR
 from lakehouse.core.errors import ConfigError, LakehouseError
+from lakehouse.local.bundle import BUNDLE_DIR
 from lakehouse.local.jobs.check import check_bundle
 
 INSTALL_HINT = ("the Databricks CLI is not installed (or not on PATH): install it with "

@@ -17,14 +17,14 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable
 
 from lakehouse.core.errors import ConfigError, LakehouseError
+from lakehouse.core.lock import exclusive
+from lakehouse.core.settings import Settings
+from lakehouse.core.storage import TableStore
 from lakehouse.local.jobs import conditions as cond
 from lakehouse.local.jobs.history import TaskRun, first_start, record, succeeded_tasks
 from lakehouse.local.jobs.notebooks import local_run_problems, notebook_file, run_notebook
 from lakehouse.local.jobs.spec import JobSpec, TaskSpec
 from lakehouse.tasks import TASKS, parse_call, runtime_settings
-from lakehouse.core.lock import exclusive
-from lakehouse.core.settings import Settings
-from lakehouse.core.storage import TableStore
 
 
 class JobBusy(LakehouseError):

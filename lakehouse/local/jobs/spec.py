@@ -13,8 +13,8 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, Mapping
 
-from lakehouse.local.bundle import load_bundle
 from lakehouse.core.errors import ConfigError
+from lakehouse.local.bundle import load_bundle
 
 TASK_TYPES = ("pipeline_task", "python_wheel_task", "notebook_task", "condition_task")
 
