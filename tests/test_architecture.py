@@ -93,7 +93,7 @@ def test_the_wheel_holds_what_runs_on_databricks_and_its_tasks_import_from_it_al
     packages = {n.rsplit("/", 1)[0] for n in names if n.endswith(".py")}
     assert {"lakehouse", "lakehouse/core", "lakehouse/platform", "ml", "quality"} <= packages
     assert "lakehouse/tasks.py" in names and "lakehouse/core/conf/prod.yaml" in names
-    assert not [n for n in names if n.startswith(("lakehouse/local/", "lakehouse/app/"))]
+    assert [n for n in names if n.startswith(("lakehouse/local/", "lakehouse/app/"))] == ["lakehouse/app/cli.py"]
     probe = f"""
 import importlib, sys
 from pathlib import Path
@@ -104,3 +104,22 @@ for module in {list(TASK_MODULES)!r}:
 """
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_wheels_lakehouse_command_says_it_needs_a_checkout(tmp_path):
+    """The wheel declares the `lakehouse` console script (scripts are per project, not per build target); its module
+    there is packaging/cli_without_checkout.py, which names the way to the real CLI and exits 2, not an ImportError."""
+    with zipfile.ZipFile(built_wheel()) as archive:
+        archive.extractall(tmp_path)
+        entry_points = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
+        assert "lakehouse = lakehouse.app.cli:main" in archive.read(entry_points).decode()
+    probe = f"""
+import sys
+from pathlib import Path
+sys.path[:] = [{str(tmp_path)!r}] + [p for p in sys.path if p and Path(p).resolve() != Path({str(REPO)!r})]
+from lakehouse.app.cli import main
+sys.exit(main())
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "checkout" in done.stderr and "make setup" in done.stderr
