@@ -16,7 +16,7 @@ import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import click
@@ -85,12 +85,6 @@ def score(spark: Any, settings: Settings, run_date: date) -> TaskValues:
     return {"rows": str(result.rows), "model_version": result.model_version, "incomplete_rows": str(result.incomplete_rows)}
 
 
-def last_complete_month(day: date) -> date:
-    """The first day of the last calendar month that is complete on `day`."""
-    end = day if (day + timedelta(days=1)).month != day.month else day.replace(day=1) - timedelta(days=1)
-    return end.replace(day=1)
-
-
 def drift(spark: Any, settings: Settings, run_date: date) -> TaskValues:
     """Compare the last month complete on `run_date` with the reference window; `retrain` is the signal.
 
@@ -98,6 +92,7 @@ def drift(spark: Any, settings: Settings, run_date: date) -> TaskValues:
     data_quality: the history is recorded and the retraining decision stands, so the monthly run goes on to it.
     """
     from quality.drift.job import detect_drift
+    from quality.drift.windows import last_complete_month
 
     result = _report_may_wait(lambda: detect_drift(spark, settings, last_complete_month(run_date)))
     return {"retrain": _flag(result.retrain_recommended), "dataset_drift": _flag(result.dataset_drift)}

@@ -25,6 +25,7 @@ from lakehouse.local.jobs.history import TABLE, runs
 from lakehouse.local.jobs.runner import JobBusy, RunOptions, run_job
 from lakehouse.local.jobs.schedule import fire_times, validate_cron
 from lakehouse.local.jobs.spec import Schedule, bundle_jobs, parse_job
+from quality.drift.windows import last_complete_month
 from tests.wheel import built_wheel, repo_copy
 
 
@@ -188,8 +189,8 @@ def test_backfill_plan_follows_both_schedules():
     assert sum(f.job.key == "churn_daily" for f in fired) == 50
     drift = [f for f in fired if f.job.key == "churn_drift"]
     assert [f.run_date for f in drift] == [date(2026, 2, 1), date(2026, 3, 1)]
-    assert tasks.last_complete_month(date(2026, 2, 1)) == date(2026, 1, 1)
-    assert tasks.last_complete_month(date(2026, 3, 31)) == date(2026, 3, 1)
+    assert last_complete_month(date(2026, 2, 1)) == date(2026, 1, 1)
+    assert last_complete_month(date(2026, 3, 31)) == date(2026, 3, 1)
     # the drift run for Feb 1 comes after that day's daily run
     index = fired.index(drift[0])
     assert fired[index - 1].job.key == "churn_daily" and fired[index - 1].run_date == date(2026, 2, 1)
@@ -332,7 +333,7 @@ def test_backfill_across_two_month_boundaries_runs_the_drift_job_twice(spark, se
     drift_months: list[date] = []
 
     def drift(spark_, settings_, run_date):
-        drift_months.append(tasks.last_complete_month(run_date))
+        drift_months.append(last_complete_month(run_date))
         return {"retrain": "true" if len(drift_months) == 2 else "false", "dataset_drift": "false"}
 
     monkeypatch.setitem(tasks.TASKS, "drift", drift)
