@@ -5,22 +5,18 @@ Per source: the rows passing the warn/drop/fail rules, `apply_changes` upserting
 SCD type 1), and a quarantine table keeping every row that broke a drop rule with the rule names.
 Customers' validated changes are a table of their own (`silver_customer_updates`, append-only):
 gold reads it for point-in-time profiles and `silver_customers` is upserted from it. `_rescued_data`
-stays in the validated rows (a warn rule reads it) and is left out of the upserted tables.
+stays in the validated rows (a warn rule reads it) and is left out of the upserted tables. What differs between
+sources (key, sequence, derived `event_date`, partitions, the kept validated table) is data: `SOURCES` and `SILVER`
+in lakehouse/core/source_contract.py.
 """
 
 import dlt
 from pyspark.sql import functions as F
 
 from lakehouse.core.rules import quarantine_rows
+from lakehouse.core.source_contract import SILVER, SOURCES
 from quality.expectations import RULES
 
-# source -> (key, sequence column, partition columns)
-SILVER = {
-    "customers": ("customer_id", "updated_at", []),
-    "transactions": ("transaction_id", "event_time", ["event_date"]),
-    "support": ("interaction_id", "event_time", []),
-    "churn": ("customer_id", "churn_date", []),
-}
 LINEAGE = ["_rescued_data"]
 
 
@@ -28,8 +24,8 @@ def prepared(source: str):
     """The bronze stream of a source with the derived columns silver adds (a streaming read of a dataset of this
     pipeline: https://docs.databricks.com/aws/en/ldp/developer/python-ref)."""
     df = spark.readStream.table(f"bronze_{source}")  # noqa: F821 - `spark` is provided by the pipeline
-    if source in ("transactions", "support"):
-        df = df.withColumn("event_date", F.to_date("event_time"))
+    if SILVER[source].event_date:
+        df = df.withColumn("event_date", F.to_date(SOURCES[source].time_column))
     return df
 
 
@@ -47,10 +43,10 @@ def checked(source: str, name: str, as_table: bool) -> None:
 
 
 def silver_tables(source: str) -> None:
-    key, sequence, partitions = SILVER[source]
-    rules = RULES[source]
-    valid_name = "silver_customer_updates" if source == "customers" else f"{source}_checked"
-    checked(source, valid_name, as_table=source == "customers")
+    spec, contract, rules = SILVER[source], SOURCES[source], RULES[source]
+    key = contract.key
+    valid_name = spec.validated_table or f"{source}_checked"
+    checked(source, valid_name, as_table=spec.validated_table is not None)
 
     @dlt.table(
         name=f"quarantine_{source}",
@@ -63,14 +59,14 @@ def silver_tables(source: str) -> None:
     dlt.create_streaming_table(
         name=f"silver_{source}",
         comment=f"Deduplicated, validated {source} (latest version per {key}).",
-        partition_cols=partitions or None,
+        partition_cols=list(spec.partitions) or None,
         table_properties={"quality": "silver"},
     )
     dlt.apply_changes(
         target=f"silver_{source}",
         source=valid_name,
         keys=[key],
-        sequence_by=F.col(sequence),
+        sequence_by=F.col(contract.time_column),
         except_column_list=LINEAGE,
     )
 

@@ -122,6 +122,25 @@ DOMAINS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+
+@dataclass(frozen=True)
+class SilverSpec:
+    """What the silver pipeline does to a source beyond the common path, as data so silver has no per-source branch
+    (here rather than in the pipeline file: a dataclass needs its module importable, which an executed pipeline
+    file is not). The upsert key and sequence column are the source's `key` and `time_column`."""
+
+    event_date: bool = False  # add `event_date`, the day of the time column (a partition or a filter column)
+    partitions: tuple[str, ...] = ()
+    validated_table: str | None = None  # keep the validated changes as this table (gold reads them); else a view
+
+
+SILVER: dict[str, SilverSpec] = {
+    "customers": SilverSpec(validated_table="silver_customer_updates"),
+    "transactions": SilverSpec(event_date=True, partitions=("event_date",)),
+    "support": SilverSpec(event_date=True),
+    "churn": SilverSpec(),
+}
+
 DROP_DATE = "_drop_date"  # bronze's column and partition: the date of the landing folder a row's file is in
 DROP_DATE_PATTERN = r"/(\d{4}-\d{2}-\d{2})/[^/]+$"  # <source>/<YYYY-MM-DD>/<file>
 
