@@ -3,7 +3,8 @@
 The generator writes exactly this and the pipelines read with it, so a user's own files fit the pipelines when
 they follow it (docs/source_contract.md explains it in prose). Why a module of its own: pipeline files import it
 (bronze's Auto Loader schema, silver's expectation domains), and a pipeline must not import the data generator.
-It depends on nothing but the standard library, so it imports in a Databricks pipeline environment too.
+It depends on nothing but the standard library, so it imports in a Databricks pipeline environment too. `SILVER`
+says how the silver pipeline treats each source, so silver.py has no per-source branch.
 Types are Spark SQL type names; timestamps are ISO-8601 UTC strings, dates are ISO dates.
 Layout: `<landing>/<source>/<YYYY-MM-DD>/<file>`; the folder's date is the drop date.
 """
@@ -122,7 +123,6 @@ DOMAINS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-
 @dataclass(frozen=True)
 class SilverSpec:
     """What the silver pipeline does to a source beyond the common path, as data so silver has no per-source branch
@@ -140,6 +140,7 @@ SILVER: dict[str, SilverSpec] = {
     "support": SilverSpec(event_date=True),
     "churn": SilverSpec(),
 }
+
 
 DROP_DATE = "_drop_date"  # bronze's column and partition: the date of the landing folder a row's file is in
 DROP_DATE_PATTERN = r"/(\d{4}-\d{2}-\d{2})/[^/]+$"  # <source>/<YYYY-MM-DD>/<file>
