@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, peak_rss_mib, write_results  # noqa: E402
 
 import ml.training.train as job  # noqa: E402
+import lakehouse.local  # noqa: E402, F401  the local feature store registers with the seam (docs/architecture.md)
 from lakehouse.core.engine import start_engine  # noqa: E402
 from lakehouse.core.settings import load_settings  # noqa: E402
 from lakehouse.core.storage import TableStore  # noqa: E402

@@ -42,7 +42,8 @@ from common import RESULTS, machine_info, measured  # noqa: E402
 from lakehouse.local.datagen.schema import DOMAINS
 from lakehouse.core.engine import start_engine
 from lakehouse.core.settings import load_settings
-from ml.feature_store import FeatureLookup, LocalFeatureStore, ards_table
+from lakehouse.local.feature_store import LocalFeatureStore
+from ml.feature_store import FeatureLookup, ards_table
 from ml.feature_store.mrds import NULLABLE
 from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, FEATURES, TIMESERIES_KEY
 

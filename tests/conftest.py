@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import lakehouse.local  # noqa: F401  the local emulation registers itself with the seam (feature store)
 from lakehouse.core.engine import Engine, start_engine
 from lakehouse.core.settings import Settings, load_settings
 from lakehouse.core.storage import TableStore

@@ -13,7 +13,8 @@ import pytest
 from deltalake import DeltaTable
 
 from lakehouse.local.dlt_runtime import PipelineDefinitionError
-from ml.feature_store import FeatureStoreError, FeatureTable, FeatureTableNotFound, LocalFeatureStore
+from lakehouse.local.feature_store import LocalFeatureStore
+from ml.feature_store import FeatureStoreError, FeatureTable, FeatureTableNotFound
 from ml.features.definitions import COMPLETENESS, FEATURES
 from tests.test_dlt_runtime import pipeline_of, raw, run, write_files
 

@@ -6,16 +6,16 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from lakehouse.app.feature_store_cli import describe_table
+from lakehouse.local.feature_store import LocalFeatureStore
 from ml.feature_store import (
     DuplicateKeyError,
     FeatureLookup,
     FeatureNotFound,
     FeatureStoreError,
     FeatureTableNotFound,
-    LocalFeatureStore,
     LookupKeyError,
 )
-from lakehouse.app.feature_store_cli import describe_table
 
 D = date.fromisoformat
 DAILY = [("C1", D("2026-01-01"), 1.0, 10), ("C1", D("2026-01-02"), 2.0, 20), ("C2", D("2026-01-01"), 5.0, 50)]

@@ -10,7 +10,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from ml.feature_store import FeatureLookup, FeatureStoreError, LocalFeatureStore
+from lakehouse.local.feature_store import LocalFeatureStore
+from ml.feature_store import FeatureLookup, FeatureStoreError
 
 D = date.fromisoformat
 

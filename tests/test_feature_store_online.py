@@ -13,8 +13,8 @@ import pytest
 
 from lakehouse import tasks
 from lakehouse.core.settings import Settings
-from ml.feature_store import FeatureStoreError, FeatureTableNotFound, LocalFeatureStore
-from ml.feature_store.local import online_store_path
+from lakehouse.local.feature_store import LocalFeatureStore, online_store_path
+from ml.feature_store import FeatureStoreError, FeatureTableNotFound
 from ml.feature_store.online import OnlineStore
 
 D = date.fromisoformat

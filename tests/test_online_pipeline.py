@@ -19,7 +19,8 @@ from lakehouse.local.dlt_runtime.execution import session_conf
 from lakehouse.local.dlt_runtime.runner import load_graph
 from lakehouse import tasks
 from lakehouse.local.pipelines import local_pipeline, run_pipeline
-from ml.feature_store import FeatureLookup, LocalFeatureStore, register_project_tables
+from lakehouse.local.feature_store import LocalFeatureStore
+from ml.feature_store import FeatureLookup, register_project_tables
 from ml.feature_store.mrds import AS_OF, REQUIRED
 from ml.features.definitions import COMPLETENESS_NAMES, FEATURE_NAMES, FEATURES
 

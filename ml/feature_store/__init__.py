@@ -1,4 +1,5 @@
-"""Feature store access: one interface, Databricks Feature Engineering in a workspace, Delta + SQLite locally.
+"""Feature store access: one interface, Databricks Feature Engineering in a workspace, Delta + SQLite locally
+(lakehouse/local/feature_store.py); which one a run gets is the seam's call (lakehouse/platform/feature_store.py).
 
     from ml.feature_store import FeatureLookup, as_of_date, feature_store, register_project_tables
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from lakehouse.core.settings import Settings
+from lakehouse.platform.feature_store import feature_store, register
 from ml.feature_store.errors import (
     DuplicateKeyError,
     FeatureNotFound,
@@ -24,25 +26,25 @@ from ml.feature_store.errors import (
     FeatureTableNotFound,
     LookupKeyError,
 )
-from ml.feature_store.local import LocalFeatureStore
 from ml.feature_store.pit import as_of_date, point_in_time_join
 from ml.feature_store.tables import FeatureTable, ards_table, mrds_table, project_tables
 from ml.feature_store.training_set import TrainingSet
 
 __all__ = [
     "DuplicateKeyError", "FeatureLookup", "FeatureNotFound", "FeatureStoreError", "FeatureTable", "FeatureTableNotFound",
-    "LocalFeatureStore", "LookupKeyError", "TrainingSet", "ards_table", "as_of_date", "feature_store", "mrds_table",
+    "LookupKeyError", "TrainingSet", "ards_table", "as_of_date", "feature_store", "mrds_table",
     "point_in_time_join", "project_tables", "published_values", "register_project_tables",
 ]  # fmt: skip
 
 
-def feature_store(spark: Any, settings: Settings) -> Any:
-    """The store for where the settings say we run: LocalFeatureStore, or DatabricksFeatureStore in a workspace."""
-    if settings.local:
-        return LocalFeatureStore(spark, settings)
+def databricks_feature_store(spark: Any, settings: Settings) -> Any:
+    """The Databricks client, imported on first use (the library takes ~12 s to import and needs a workspace)."""
     from ml.feature_store.databricks import DatabricksFeatureStore
 
     return DatabricksFeatureStore(spark, settings)
+
+
+register("databricks", databricks_feature_store)
 
 
 def published_values(published: Any) -> dict[str, str]:

@@ -1,5 +1,8 @@
 """The feature store on this machine: FeatureEngineeringClient's calls on local Delta tables and SQLite.
 
+Emulation, not in the wheel: the seam (lakehouse/platform/feature_store.py) hands it out for local settings once
+`lakehouse.local` is imported (lakehouse/local/__init__.py registers it).
+
 Tables are TableStore tables (Delta under the storage root); a table's keys and descriptions are what
 it declares, stored with it (lakehouse/core/table_metadata.py) as Unity Catalog keeps them; training sets are point-in-time joins on the engine (pit.py), models carry their lookups in MLflow
 (models.py) and the online store is an SQLite file next to the warehouse (online.py). Every refusal
