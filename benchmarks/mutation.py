@@ -293,6 +293,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an emptiness check: a limit of 2 rows is empty exactly when a limit of 1 is",
     ("ml/scoring.py", "ReplaceComparisonOperator_Eq_LtE", "if rows.limit(1).count() <= 0:"):
         "a count is never negative: <= 0 is == 0",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceComparisonOperator_Eq_LtE", "if file.bytes <= 0:"):
+        "a file's size is never negative: <= 0 is == 0",
 }
 
 

@@ -260,3 +260,44 @@ def test_an_empty_landing_file_is_counted_at_info_and_only_a_file_with_a_bad_lin
                         "0 blank line(s), 19 bytes"]
     assert f"1 empty landing file(s) under {day.parent}: 0 bytes, no rows" in caplog.text
     assert store.read("t").count() == 3
+
+
+def test_a_view_over_cloud_files_ingests_each_file_once_into_the_table_reading_it(spark, settings, store, tmp_path):
+    """A view has no Delta table for the ingested-files log to ask after a crash: its reads must still work and its
+    files be committed once the table reading it committed (a new file: only its rows)."""
+    root = tmp_path / "landing"
+    (root / "2026-01-01").mkdir(parents=True)
+    (root / "2026-01-01" / "a.json").write_text('{"id": 1}\n{"id": 2}\n')
+    body = """
+        from pyspark import pipelines as dp
+        LANDING = spark.conf.get("test.landing")
+
+        @dp.temporary_view
+        def landed():
+            return spark.readStream.format("cloudFiles").option("cloudFiles.format", "json").schema("id INT").load(LANDING)
+
+        @dp.table
+        def ids():
+            return spark.readStream.table("landed")
+    """
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"p.py": body}), **{"test.landing": str(root)})
+    first = run(spark, settings, pipeline)
+    assert first.ok, first.error
+    assert sorted(r.id for r in store.read("ids").collect()) == [1, 2]
+    (root / "2026-01-01" / "b.json").write_text('{"id": 3}\n')
+    second = run(spark, settings, pipeline)
+    assert second.ok, second.error
+    assert second.datasets["ids"].rows_written == 1
+    assert sorted(r.id for r in store.read("ids").collect()) == [1, 2, 3]
+
+
+def test_cloud_files_keeps_its_format_and_refuses_another_after_it():
+    """`.format("cloudFiles")` again is the same reader; another format after cloudFiles would silently read the
+    files with a different parser than the options describe, so it is refused."""
+    from lakehouse.local.dlt_runtime.auto_loader import CloudFilesReader
+
+    reader = CloudFilesReader()
+    assert reader.format("cloudFiles") is reader
+    for other in ("json", "avro"):
+        with pytest.raises(NotImplementedError, match=f"readStream.format\\('{other}'\\) after cloudFiles"):
+            reader.format(other)
