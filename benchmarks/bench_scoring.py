@@ -45,7 +45,7 @@ from lakehouse.platform import tracking  # noqa: E402
 from lakehouse.core.job_settings import TrainingSettings  # noqa: E402
 from ml.features.definitions import ENTITY_KEY  # noqa: E402
 from ml.scoring import PREDICTION_SCHEMA, predict, predict_batches, score  # noqa: E402
-from ml.serialization import ALLOW_LOAD, log_model_kwargs  # noqa: E402
+from ml.serialization import ALLOW_LOAD, log_model  # noqa: E402
 from ml.synthetic import synthetic_tables, write_tables  # noqa: E402
 from ml.training.pipeline import INPUT_COLUMNS, build_pipeline, model_input  # noqa: E402
 
@@ -64,8 +64,7 @@ def register_champion(model: Any) -> str:
     import mlflow
 
     with mlflow.start_run():
-        info = mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, model_input(
-            synthetic_tables(5, DAY, 1)["ards"])))
+        info = log_model(model, model_input(synthetic_tables(5, DAY, 1)["ards"]))
     client = mlflow.MlflowClient()
     version = registry.register(client, "bench_model", info.model_uri, {})
     client.set_registered_model_alias("bench_model", registry.CHAMPION, version)

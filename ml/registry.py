@@ -170,7 +170,7 @@ def gate(client: Any, name: str, version: str, X_test: pd.DataFrame, y_test: np.
     the version, and move the `champion` alias when it wins and the gate is enabled.
 
     `customers`: the customer of each held-out row, the bootstrap's resampling unit (None: rows are independent)."""
-    from ml.serialization import load_model
+    from ml.serialization import churn_probability, load_model
 
     y = np.asarray(y_test)
     challenger = evaluate(y, scores, top_k_percent)
@@ -179,7 +179,7 @@ def gate(client: Any, name: str, version: str, X_test: pd.DataFrame, y_test: np.
     champion = interval = None
     if held is not None:
         champion_model = load_model(f"models:/{name}/{held.version}").get_raw_model()  # the Pipeline itself: no
-        proba = champion_model.predict_proba(X_test)[:, 1]  # signature enforcement, so a retyped column still compares
+        proba = churn_probability(champion_model, X_test)  # signature enforcement, so a retyped column still compares
         champion = evaluate(y, proba, top_k_percent)
         if sample.positive_customers >= settings.min_positives:  # else nothing is decided: no resampling either
             interval = paired_bootstrap(settings.metric, y, np.asarray(scores), proba, customers, settings.resamples,

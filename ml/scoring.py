@@ -41,6 +41,7 @@ from lakehouse.platform import tracking
 from ml import registry
 from ml.errors import ScoringRefused
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, completeness_for
+from ml.serialization import churn_probability
 
 log = logging.getLogger(__name__)
 AS_OF = "as_of_date"  # the MRDS's date; a table without it (the ARDS, for backfills) is dated by feature_date
@@ -117,7 +118,7 @@ def predict_batches(model: Any, batches: Iterator[pd.DataFrame]) -> Iterator[pd.
     with threadpool_limits(limits=1, user_api="openmp"):
         for batch in batches:
             inputs = batch.drop(columns=[c for c in (ENTITY_KEY, FEATURES_COMPLETE) if c in batch])  # the model's only
-            out = pd.DataFrame({ENTITY_KEY: batch[ENTITY_KEY], "probability": model.predict_proba(inputs)[:, 1]})
+            out = pd.DataFrame({ENTITY_KEY: batch[ENTITY_KEY], "probability": churn_probability(model, inputs)})
             if FEATURES_COMPLETE in batch:  # the flag travels with its row
                 out[FEATURES_COMPLETE] = batch[FEATURES_COMPLETE].astype(bool)
             yield out

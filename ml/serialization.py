@@ -30,6 +30,12 @@ ALLOW_LOAD = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
 REQUIREMENTS = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
 
 
+def churn_probability(model: Any, features: Any) -> Any:
+    """P(churn) per row, the positive class's column of `predict_proba`: the one prediction the project computes
+    (training's evaluation, the gate's champion, the scoring job) and the logged model's pyfunc method below."""
+    return model.predict_proba(features)[:, 1]
+
+
 def log_model_kwargs(model: Any, example: Any) -> dict[str, Any]:
     """Arguments for mlflow.sklearn.save_model / log_model: skops, the trusted list, pinned requirements,
     predict_proba as the pyfunc method (the job needs probabilities, not 0/1 classes) and the signature
@@ -47,6 +53,14 @@ def log_model_kwargs(model: Any, example: Any) -> dict[str, Any]:
         "pip_requirements": [f"{name}=={version(name)}" for name in REQUIREMENTS],
         "pyfunc_predict_fn": "predict_proba",
     }
+
+
+def log_model(model: Any, example: Any) -> Any:
+    """Log `model` as the active run's `model` artifact and return MLflow's ModelInfo: the one way the project logs a
+    model (training, the tests, the benchmarks), so every logged model is one that `load_model` accepts."""
+    import mlflow.sklearn
+
+    return mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, example))
 
 
 @contextmanager

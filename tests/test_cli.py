@@ -84,12 +84,12 @@ configure_logging()  # what `lakehouse` does first; -v is LAKEHOUSE_VERBOSE=1
 import logging, mlflow, pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from ml.serialization import log_model_kwargs
+from ml.serialization import log_model
 mlflow.set_tracking_uri(sys.argv[1])
 X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
 model = Pipeline([("m", LogisticRegression())]).fit(X, [0, 0, 1, 1])
 with mlflow.start_run():
-    mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, X))
+    log_model(model, X)
 logging.getLogger("mlflow.anything").error("a real error")
 """
 MLFLOW_CHATTER = re.compile(r"^\S+ \S+ (INFO|WARNING) mlflow", re.MULTILINE)  # MLflow's own line format

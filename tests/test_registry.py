@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from ml import registry, uc_tags
 from lakehouse.platform import tracking
 from lakehouse.core.job_settings import GateSettings, TrainingSettings
-from ml.serialization import log_model_kwargs
+from ml.serialization import log_model
 from ml.synthetic import synthetic_tables
 from ml.evaluation.metrics import evaluate
 from ml.evaluation.paired import HeldOut, Interval, paired_bootstrap, weighted_metric
@@ -221,7 +221,7 @@ def logged(client, data):
             model = build_pipeline(cfg).fit(X, labels)
             held_scores = model.predict_proba(X_held)[:, 1]
         with mlflow.start_run():
-            info = mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, X.head(3)))
+            info = log_model(model, X.head(3))
         models[kind] = (info.model_uri, held_scores)
     return models
 

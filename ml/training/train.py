@@ -33,7 +33,7 @@ from lakehouse.platform import tracking
 from ml import registry, uc_tags
 from ml.evaluation.metrics import evaluate
 from ml.features.definitions import ENTITY_KEY
-from ml.serialization import log_model_kwargs
+from ml.serialization import churn_probability, log_model
 from ml.training import plots
 from ml.training.dataset import SOURCES, TrainingData, load_training_data
 from ml.training.pipeline import best_iterations, build_pipeline
@@ -60,7 +60,7 @@ def fit(data: TrainingData, cfg: TrainingSettings) -> tuple[Pipeline, dict[str, 
     X_train, y_train = data.part("train")
     X_val, y_val = data.part("validation")
     first = build_pipeline(cfg).fit(X_train, y_train)
-    validation = evaluate(y_val.to_numpy(), first.predict_proba(X_val)[:, 1], cfg.top_k_percent)
+    validation = evaluate(y_val.to_numpy(), churn_probability(first, X_val), cfg.top_k_percent)
     rounds = best_iterations(first, X_val, y_val.to_numpy())
     final = build_pipeline(cfg, **({"max_iter": rounds} if rounds else {}))
     final.fit(pd.concat([X_train, X_val]), pd.concat([y_train, y_val]))
@@ -80,7 +80,7 @@ def _log_evaluation(model: Pipeline, X_test: pd.DataFrame, y_test: np.ndarray, m
                     seed: int) -> None:
     import mlflow
 
-    proba = model.predict_proba(X_test)[:, 1]
+    proba = churn_probability(model, X_test)
     for name, figure in plots.curves(y_test, proba, metrics).items():
         mlflow.log_figure(figure, f"plots/{name}")
     importance = plots.feature_importance(model, X_test, y_test, seed)
@@ -171,11 +171,11 @@ def train_on(data: TrainingData, cfg: TrainingSettings, client: Any, name: str, 
         mlflow.log_params(_params(cfg, rounds))
         X_test, y_test = data.part("test")
         y_test = y_test.to_numpy()
-        scores = model.predict_proba(X_test)[:, 1]
+        scores = churn_probability(model, X_test)
         test = evaluate(y_test, scores, cfg.top_k_percent)
         mlflow.log_metrics({**{f"val_{k}": v for k, v in validation.items()}, **{f"test_{k}": v for k, v in test.items()}})
         _log_evaluation(model, X_test, y_test, test, cfg.seed)
-        info = mlflow.sklearn.log_model(model, name="model", **log_model_kwargs(model, X_test.head(EXAMPLE_ROWS)))
+        info = log_model(model, X_test.head(EXAMPLE_ROWS))
         maybe_crash("train.logged")
         version = registry.register(client, name, info.model_uri, {uc_tags.RUN_DATE: str(run_date)})
         maybe_crash("train.registered")
