@@ -26,8 +26,9 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from lakehouse.core.errors import LakehouseError
-from lakehouse.core.settings import SecretReader, Settings, databricks_secret
+from lakehouse.core.errors import LakehouseError, first_line
+from lakehouse.core.settings import Settings
+from lakehouse.platform.secrets import SecretReader, SecretUnavailable, blob_connection_string, databricks_secret
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json",
                  ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -192,25 +193,11 @@ class Publisher:
             raise PublishError(self._kept_message("Blob storage", f"invalid connection string: {exc}", waiting)) from None
 
     def _connection_string(self, waiting: list[dict[str, Any]]) -> str:
-        """The environment's connection string, else on Databricks the secret scope's; a failed read is a PublishError."""
-        blob = self.settings.blob
-        if blob.connection_string is not None:
-            return blob.connection_string.get_secret_value()
-        if self.settings.local:
-            raise PublishError(self._kept_message(
-                "no report destination", "set AZURE_STORAGE_CONNECTION_STRING (Blob or Azurite) or blob.local_dir",
-                waiting))
-        where = f"secret scope {blob.secret_scope!r} key {blob.secret_key!r}"
+        """The connection string the seam finds (lakehouse/platform/secrets.py); none is a PublishError."""
         try:
-            value = self.read_secret(blob.secret_scope, blob.secret_key)
-        except Exception as exc:  # noqa: BLE001 - no scope, no key, no READ for the run_as principal, ...: all reported
-            raise PublishError(self._kept_message(
-                "Blob storage", f"the connection string could not be read from {where} ({type(exc).__name__}: {_first_line(exc)}); "
-                "the job's run_as principal needs READ on that scope, or set AZURE_STORAGE_CONNECTION_STRING",
-                waiting)) from None
-        if not value.strip():
-            raise PublishError(self._kept_message("Blob storage", f"{where} holds an empty connection string", waiting))
-        return value
+            return blob_connection_string(self.settings, self.read_secret)
+        except SecretUnavailable as exc:
+            raise PublishError(self._kept_message(exc.destination, exc.reason, waiting)) from None
 
     def _retrying(self, action: Callable[[], T]) -> T:
         attempt = 1
@@ -225,14 +212,10 @@ class Publisher:
 
     def _kept_message(self, where: str, reason: object, waiting: list[dict[str, Any]]) -> str:
         if isinstance(reason, BaseException):
-            text = _first_line(reason)
+            text = first_line(reason)
             reason = f"failed after {self.attempts} attempt(s): {text}" if transient(reason) else text
         folders = ", ".join(m["folder"] for m in waiting)
         return (f"reports not published to {where}: {reason}. Kept in {self.pending_dir} ({folders}); "
                 "the next run uploads them (or run `lakehouse quality publish-pending`)")
 
 
-def _first_line(exc: BaseException, limit: int = 300) -> str:
-    """The first line of an error's message (its type when it has none), bounded: SDK errors can run on for pages."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:limit] if text else type(exc).__name__

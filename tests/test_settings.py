@@ -139,7 +139,7 @@ def test_loading_settings_on_databricks_reads_no_secret(monkeypatch):
     settings = load_settings("prod")
     assert reads == [] and settings.blob.connection_string is None
 
-    from lakehouse.core.settings import databricks_secret
+    from lakehouse.platform.secrets import databricks_secret
 
     assert databricks_secret("churn", "azure-storage-connection-string") == "UseDevelopmentStorage=true"
     assert reads == [("churn", "azure-storage-connection-string")]

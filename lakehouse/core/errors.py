@@ -27,3 +27,9 @@ class PipelineDefinitionError(LakehouseError):
 
 class DeclaredSchemaMismatch(LakehouseError):
     """A flow's output differs from its dataset's declared schema (columns, types) or breaks its NOT NULL."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an error's message (its type when it has none), bounded: SDK errors can run on for pages."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

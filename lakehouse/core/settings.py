@@ -15,7 +15,7 @@ import re
 from contextvars import ContextVar
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -171,23 +171,6 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _EnvFileSource(settings_cls)
 
 
-SecretReader = Callable[[str, str], str]
-
-
-def databricks_secret(scope: str, key: str) -> str:
-    """The secret `key` of Databricks secret scope `scope`; raises whatever the read raises, never returns a default.
-
-    Read with dbutils.secrets.get (https://docs.databricks.com/aws/en/dev-tools/databricks-utils#secrets-utility-dbutilssecrets),
-    which fails when the scope or key does not exist or the caller (the job's run_as principal) lacks READ on the
-    scope ("they must have at least READ permission", https://docs.databricks.com/api/secrets/v1/put-acl).
-    Callers report that failure with the scope and key; the value itself is never put in a message.
-    """
-    if "DATABRICKS_RUNTIME_VERSION" not in os.environ:  # off a cluster, dbutils would try to authenticate
-        raise RuntimeError("not running on Databricks (DATABRICKS_RUNTIME_VERSION is not set): "
-                           "set AZURE_STORAGE_CONNECTION_STRING instead")
-    from databricks.sdk.runtime import dbutils  # type: ignore[attr-defined]
-
-    return str(dbutils.secrets.get(scope=scope, key=key))
 
 
 _FILE_VALUES: ContextVar[dict[str, Any]] = ContextVar("_FILE_VALUES", default={})
