@@ -84,6 +84,18 @@ def test_no_function_level_import_hides_a_cycle():
     assert hiding == []
 
 
+def test_the_domain_and_the_entry_points_never_ask_where_they_run():
+    """`Settings.local` is read in the seam (lakehouse/platform/), core and the local side only: ml/, quality/, the
+    pipeline files and the task entry points call a seam module instead (docs/architecture.md)."""
+    asking = []
+    for path in [*(REPO / "ml").rglob("*.py"), *(REPO / "quality").rglob("*.py"), *(REPO / "dlt").rglob("*.py"),
+                 REPO / "lakehouse" / "tasks.py"]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr == "local":
+                asking.append(f"{path.relative_to(REPO)}:{node.lineno} {ast.unparse(node)}")
+    assert asking == []
+
+
 def test_the_wheel_holds_what_runs_on_databricks_and_its_tasks_import_from_it_alone(tmp_path):
     """core, the seam, the task entry points and the domain packages; not the local emulation nor the app shell
     (docs/architecture.md). The task modules import from the unpacked wheel with the checkout taken off sys.path."""
