@@ -39,16 +39,15 @@ from pyspark.sql import functions as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, machine_info, measured  # noqa: E402
-from lakehouse.local.datagen.schema import DOMAINS
+
 from lakehouse.core.engine import start_engine
 from lakehouse.core.settings import load_settings
+from lakehouse.local.datagen.schema import DOMAINS
 from lakehouse.local.feature_store import LocalFeatureStore
 from ml.feature_store import FeatureLookup, ards_table
-from ml.feature_store.mrds import NULLABLE
-from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, FEATURES, TIMESERIES_KEY
+from ml.features.definitions import AS_OF, ENTITY_KEY, FEATURE_NAMES, FEATURES, NULLABLE, TIMESERIES_KEY
 
 FIRST_DAY = date(2025, 1, 1)
-AS_OF = "as_of_date"
 SCALES = {"full": ("customers", "labels"), "small": ("pandas_customers", "pandas_labels")}
 
 

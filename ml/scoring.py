@@ -40,11 +40,10 @@ from lakehouse.core.storage import TableStore
 from lakehouse.platform import tracking
 from ml import registry
 from ml.errors import ScoringRefused
-from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, completeness_for
+from ml.features.definitions import AS_OF, ENTITY_KEY, TIMESERIES_KEY, completeness_for
 from ml.serialization import churn_probability
 
 log = logging.getLogger(__name__)
-AS_OF = "as_of_date"  # the MRDS's date; a table without it (the ARDS, for backfills) is dated by feature_date
 PREDICTION_SCHEMA = f"{ENTITY_KEY} string, probability double"
 FEATURES_COMPLETE = "features_complete"  # predictions: the row's feature windows all lay inside the data history
 CHUNK_ROWS = 32_768  # rows per predict_proba call: Sail hands out 8,192-row batches, and each call has a fixed cost
@@ -92,7 +91,7 @@ def feature_rows(store: TableStore, table: str, run_date: date) -> DataFrame:
     if not store.exists(table):
         raise ScoringRefused(f"feature table {store.name(table)} does not exist: run the online_features pipeline first")
     df = store.read(table)
-    dated_by = AS_OF if AS_OF in df.columns else TIMESERIES_KEY
+    dated_by = AS_OF if AS_OF in df.columns else TIMESERIES_KEY  # the MRDS; the ARDS (backfills) by feature_date
     rows = df.where(F.col(dated_by) == F.lit(run_date))
     if rows.limit(1).count() == 0:
         latest = df.agg(F.max(dated_by)).first()[0]

@@ -25,7 +25,8 @@ from ml.features.definitions import COMPLETENESS, ENTITY_KEY, FEATURES, TIMESERI
 from ml.training.pipeline import PANDAS_DTYPES
 
 FEES = {"basic": 9.99, "standard": 19.99, "premium": 39.99}
-ARDS_DTYPES = {**{f.name: PANDAS_DTYPES[f.dtype] for f in FEATURES}, "days_since_last_txn": "Int32"}  # Spark int with nulls
+ARDS_DTYPES = {f.name: "Int32" if f.nullable and f.dtype == "int" else PANDAS_DTYPES[f.dtype]  # Spark int with nulls
+               for f in FEATURES}
 
 
 def _customers(rng: np.random.Generator, n: int, start: date) -> pd.DataFrame:

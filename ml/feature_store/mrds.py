@@ -5,7 +5,7 @@ the silver tables independently of the ARDS, so a customer missing from the ARDS
 without features instead of silently disappearing. Each gets its latest ARDS row from the
 `SEARCH_DAYS` before the as-of date, typed as ml/features/definitions.py declares.
 
-Model contract on nulls: nothing is filled. The features in `NULLABLE` are null by definition when there
+Model contract on nulls: nothing is filled. The features in `NULLABLE` (ml/features/definitions.py) are null by definition when there
 is no activity (e.g. no transaction in 30 days has no average amount), the training set carries the
 same nulls from the ARDS, and the model's own pipeline imputes them; filling them here would make
 scoring inputs differ from training inputs. Every other feature must be present.
@@ -27,18 +27,18 @@ from pyspark.sql import functions as F
 
 from lakehouse.core.source_contract import DOMAINS
 from ml.features.definitions import (
+    AS_OF,
     COMPLETENESS_NAMES,
     ENTITY_KEY,
     FEATURE_NAMES,
     FEATURES,
     LOOKBACK_DAYS,
+    NULLABLE,
     TIMESERIES_KEY,
 )
 from ml.features.transforms import active_spine
 
-AS_OF = "as_of_date"
 SEARCH_DAYS = 7  # how far back a customer's latest row is looked for; older counts as not found
-NULLABLE = frozenset({"days_since_last_txn", "avg_amount_30d", "txn_trend_7d_30d", "spend_trend_7d_30d"})
 REQUIRED = tuple(name for name in FEATURE_NAMES if name not in NULLABLE)
 COLUMNS = {
     ENTITY_KEY: "customer identifier (primary key)",

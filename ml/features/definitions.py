@@ -12,6 +12,11 @@ Before that a window sums fewer days than it says (a 90-day count over 5 days of
 the ones production sees, so the ARDS and MRDS carry one `window_complete_<days>d` column per window length
 (`COMPLETENESS`), computed from the data, never from a setting. A new customer's short tenure is not
 incompleteness: the days before signup are in the history, with no activity, which is the true value.
+
+This module is the one registry of feature properties ("features as data"): a feature's nullability
+(`Feature.nullable`, read by the MRDS's rules and the model's input types), the features the model computes
+itself (`MODEL_DERIVED`, read by ml/training/transformers.py) and the as-of rule (`AS_OF`, read by the labels,
+the MRDS, training's point-in-time lookup and scoring) are stated here and nowhere else.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ ENTITY_KEY = "customer_id"
 TIMESERIES_KEY = "feature_date"
 WINDOWS = (7, 30, 90)
 LOOKBACK_DAYS = max(WINDOWS)
+# The as-of rule: a row "as of" date D (a label's start, an MRDS row, a training example) takes the features of the
+# latest feature_date <= D, i.e. only what was known at the end of day D; its label counts churn after D.
+AS_OF = "as_of_date"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class Feature:
     kind: str  # "attribute" (profile as of the date), "window" (trailing aggregate) or "derived"
     window_days: int | None = None  # the longest trailing window the value depends on (None: no window)
     agg: str = "sum"  # "window" only: sum (0 when no activity) or min (null when none)
+    nullable: bool = False  # null by definition without activity (the model imputes it); else always present
 
 
 def _window(name: str, value: str, days: int, what: str) -> Feature:
@@ -71,20 +80,43 @@ WINDOW_FEATURES = tuple(
 ) + (
     Feature("days_since_last_txn", "int",
             f"days since the last transaction day; null when none in the last {LOOKBACK_DAYS} days",
-            "CASE WHEN txn_count > 0 THEN age END", "window", LOOKBACK_DAYS, agg="min"),
+            "CASE WHEN txn_count > 0 THEN age END", "window", LOOKBACK_DAYS, agg="min", nullable=True),
 )
 
 DERIVED = (
     Feature("avg_amount_30d", "double", "average transaction amount over 30 days; null without transactions",
-            "CASE WHEN txn_count_30d > 0 THEN spend_30d / txn_count_30d END", "derived", 30),
+            "CASE WHEN txn_count_30d > 0 THEN spend_30d / txn_count_30d END", "derived", 30, nullable=True),
     Feature("txn_trend_7d_30d", "double", "daily transaction rate of the last 7 days over that of the last 30; null when no transactions in 30 days",
-            "CASE WHEN txn_count_30d > 0 THEN (CAST(txn_count_7d AS DOUBLE) / 7) / (CAST(txn_count_30d AS DOUBLE) / 30) END", "derived", 30),
+            "CASE WHEN txn_count_30d > 0 THEN (CAST(txn_count_7d AS DOUBLE) / 7) / (CAST(txn_count_30d AS DOUBLE) / 30) END", "derived", 30, nullable=True),
     Feature("spend_trend_7d_30d", "double", "daily spend of the last 7 days over that of the last 30; null when nothing spent in 30 days",
-            "CASE WHEN spend_30d > 0 THEN (spend_7d / 7) / (spend_30d / 30) END", "derived", 30),
+            "CASE WHEN spend_30d > 0 THEN (spend_7d / 7) / (spend_30d / 30) END", "derived", 30, nullable=True),
 )
 
 FEATURES: tuple[Feature, ...] = ATTRIBUTES + WINDOW_FEATURES + DERIVED
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+NULLABLE: frozenset[str] = frozenset(f.name for f in FEATURES if f.nullable)
+
+
+@dataclass(frozen=True)
+class ModelFeature:
+    """A column the model's own pipeline computes from ARDS features (DerivedFeatures), so scoring can never drift
+    from training; it is in no table. `inputs` are the ARDS features it reads."""
+
+    name: str
+    description: str
+    inputs: tuple[str, ...]
+
+
+MODEL_DERIVED: tuple[ModelFeature, ...] = (
+    ModelFeature("activity_drop_7d_30d", "share of days active over 30 days minus that over the last 7",
+                 ("active_days_7d", "active_days_30d")),
+    ModelFeature("spend_per_fee_30d", "30-day spend over the monthly fee; missing when the fee is 0",
+                 ("spend_30d", "monthly_fee")),
+    ModelFeature("cancellation_share_90d", "share of 90-day support contacts about cancellation; missing without contacts",
+                 ("cancellation_contacts_90d", "support_contacts_90d")),
+    ModelFeature("unresolved_share_30d", "share of 30-day support contacts left unresolved; missing without contacts",
+                 ("unresolved_contacts_30d", "support_contacts_30d")),
+)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,8 @@ from pyspark.sql import functions as F
 
 from lakehouse.core.job_settings import TrainingSettings
 from ml.errors import NotEnoughHistory
-from ml.features.definitions import ENTITY_KEY
+from ml.features.definitions import AS_OF, ENTITY_KEY
 
-AS_OF = "as_of_date"
 LABEL = "churned"
 
 

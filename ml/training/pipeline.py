@@ -19,8 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from lakehouse.core.job_settings import TrainingSettings
-from ml.feature_store.mrds import NULLABLE
-from ml.features.definitions import FEATURES
+from ml.features.definitions import FEATURES, NULLABLE
 from ml.training.transformers import DerivedFeatures, MissingCategory, QuantileClipper
 
 CATEGORICAL = tuple(f.name for f in FEATURES if f.dtype == "string")

@@ -21,6 +21,8 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
+from ml.features.definitions import MODEL_DERIVED
+
 
 def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """numerator / denominator, missing (not infinite) where the denominator is 0 or missing."""
@@ -36,9 +38,8 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
     the ColumnTransformer after this step picks its columns by name and drops the rest.
     """
 
-    DERIVED = ("activity_drop_7d_30d", "spend_per_fee_30d", "cancellation_share_90d", "unresolved_share_30d")
-    REQUIRED = ("active_days_7d", "active_days_30d", "spend_30d", "monthly_fee", "cancellation_contacts_90d",
-                "support_contacts_90d", "unresolved_contacts_30d", "support_contacts_30d")
+    DERIVED = tuple(f.name for f in MODEL_DERIVED)  # declared in ml/features/definitions.py, computed here
+    REQUIRED = tuple(dict.fromkeys(name for f in MODEL_DERIVED for name in f.inputs))
 
     def fit(self, X: pd.DataFrame, y: object = None) -> "DerivedFeatures":
         self._check_columns(X)
