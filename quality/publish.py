@@ -5,7 +5,7 @@ Path convention inside the container: `<kind>/<yyyy>/<mm>/<dd>/<file>` for daily
 `drift/2026/01/report.json` (see `report_folder`). Content type comes from the file suffix and
 every blob carries the report's metadata (run id, status, ...).
 
-Every report is first staged in `Settings.reports_pending_path` (`<storage_root>/_reports_pending/` locally,
+Every report is first staged in `reports_pending_path` (lakehouse/platform/volumes.py: `<storage_root>/_reports_pending/` locally,
 the schema's `reports` volume on Databricks), then uploaded with retries and exponential backoff; only a
 complete upload removes it from there. So when Blob stays unreachable the report is kept, `PublishError`
 says where, and the next publish (of any report kind) uploads everything pending first, oldest first. The
@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 from lakehouse.core.errors import LakehouseError, first_line
 from lakehouse.core.settings import Settings
 from lakehouse.platform.secrets import SecretReader, SecretUnavailable, blob_connection_string, databricks_secret
+from lakehouse.platform.volumes import reports_pending_path
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json",
                  ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
@@ -123,7 +124,7 @@ class Publisher:
                  read_secret: SecretReader = databricks_secret) -> None:
         self.settings = settings
         self.timeout_s = timeout_s  # per request: a Blob endpoint that hangs costs at most attempts x this
-        self.pending_dir = settings.reports_pending_path  # never the working directory (see Settings)
+        self.pending_dir = reports_pending_path(settings)  # never the working directory (see volumes.py)
         self.read_secret = read_secret
         self.attempts = attempts
         self.base_delay_s = base_delay_s

@@ -14,7 +14,8 @@ from azure.storage.blob import BlobServiceClient
 from pydantic import SecretStr
 
 from lakehouse.local.azurite import Azurite, AzuriteError
-from lakehouse.core.settings import PENDING_DIR, BlobSettings, Settings
+from lakehouse.core.settings import BlobSettings, Settings
+from lakehouse.platform.volumes import PENDING_DIR
 from lakehouse.platform.sources import contract_ddl
 from quality.config import load_config
 from quality.history import RESULTS_TABLE

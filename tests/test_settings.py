@@ -9,6 +9,7 @@ import pytest
 
 from lakehouse.core.errors import ConfigError
 from lakehouse.core.settings import load_settings
+from lakehouse.platform.volumes import reports_pending_path
 
 
 @pytest.fixture(autouse=True)
@@ -112,16 +113,16 @@ def test_inconsistent_job_settings_are_refused(monkeypatch):
 
 def test_reports_pending_path_comes_from_the_settings(monkeypatch, tmp_path: Path):
     local = load_settings(storage_root=tmp_path / "warehouse")
-    assert local.reports_pending_path == tmp_path / "warehouse" / "_reports_pending"
+    assert reports_pending_path(local) == tmp_path / "warehouse" / "_reports_pending"
     prod = load_settings("prod", schema_name="churn_ci")  # on Databricks: the schema's `reports` volume
-    assert prod.reports_pending_path == Path("/Volumes/churn_prod/churn_ci/reports/pending")
+    assert reports_pending_path(prod) == Path("/Volumes/churn_prod/churn_ci/reports/pending")
     monkeypatch.setenv("LAKEHOUSE_BLOB__PENDING_PATH", "/Volumes/shared/ops/reports/pending")
-    assert load_settings("prod").reports_pending_path == Path("/Volumes/shared/ops/reports/pending")
+    assert reports_pending_path(load_settings("prod")) == Path("/Volumes/shared/ops/reports/pending")
     monkeypatch.setenv("LAKEHOUSE_BLOB__PENDING_PATH", "pending")  # relative: the task's working directory
     with pytest.raises(ConfigError, match="blob.pending_path pending must be absolute on Databricks"):
         load_settings("prod")
     monkeypatch.chdir(tmp_path)
-    assert load_settings("local").reports_pending_path == tmp_path / "pending"  # locally resolved once, at load
+    assert reports_pending_path(load_settings("local")) == tmp_path / "pending"  # locally resolved once, at load
 
 
 def test_loading_settings_on_databricks_reads_no_secret(monkeypatch):

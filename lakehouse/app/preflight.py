@@ -25,8 +25,8 @@ from databricks.sdk.service.ml import OnlineStore
 from databricks.sdk.service.workspace import AclPermission
 
 from lakehouse.core.errors import ConfigError, LakehouseError
-from lakehouse.core.settings import REPORTS_VOLUME  # reports waiting for upload live there (M2)
 from lakehouse.local.bundle import load_bundle
+from lakehouse.platform.volumes import REPORTS_VOLUME  # reports waiting for upload live there (M2)
 
 PLACEHOLDER_PRINCIPAL = "00000000-0000-0000-0000-000000000000"  # bundle/databricks.yml's unfilled default
 ONLINE_STORE_CAPACITY = "CU_1"  # the smallest capacity the online-store API accepts ("CU_1".."CU_8")

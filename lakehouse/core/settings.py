@@ -56,17 +56,13 @@ class GeneratorSettings(BaseModel):
     drift_start: date | None = None
 
 
-PENDING_DIR = "_reports_pending"  # locally: under the storage root
-REPORTS_VOLUME = "reports"  # on Databricks: a Unity Catalog volume of the target schema
-
-
 class BlobSettings(BaseModel):
     """Where reports are published and where they wait until then; secrets come from the environment or a scope."""
 
     container: str = "lakehouse-reports"
     connection_string: SecretStr | None = None  # from AZURE_STORAGE_CONNECTION_STRING only
     local_dir: Path | None = None  # publish to a folder instead of Blob when set
-    pending_path: Path | None = None  # where reports wait for upload; default: Settings.reports_pending_path
+    pending_path: Path | None = None  # where reports wait for upload; default: lakehouse/platform/volumes.py
     secret_scope: str = "churn"  # on Databricks: the connection string is this scope's secret ...
     secret_key: str = "azure-storage-connection-string"  # ... under this key, when the variable is not set
 
@@ -124,24 +120,6 @@ class Settings(BaseSettings):
     def local(self) -> bool:
         """True when tables live under the storage root rather than in Unity Catalog."""
         return self.engine != "databricks"
-
-    @property
-    def reports_pending_path(self) -> Path:
-        """Where reports wait for upload (quality.publish): `blob.pending_path` when set, else
-        `<storage_root>/_reports_pending` locally and `/Volumes/<catalog>/<schema>/reports/pending` on Databricks.
-
-        Never the working directory on Databricks: serverless does not guarantee it ("The working directory for
-        notebooks and job tasks is not guaranteed", https://docs.databricks.com/compute/serverless/limitations),
-        so a report kept there could vanish before the next run uploads it. A Unity Catalog volume is a
-        FUSE-mounted path that plain Python file operations read and write on serverless and classic compute
-        (https://docs.databricks.com/en/volumes/volume-files.html, https://docs.databricks.com/aws/files); the job's
-        principal needs READ VOLUME and WRITE VOLUME on it (https://docs.databricks.com/en/volumes/privileges.html).
-        """
-        if self.blob.pending_path is not None:
-            return self.blob.pending_path
-        if self.local:
-            return self.storage_root / PENDING_DIR
-        return Path("/Volumes", self.catalog, self.schema_name, REPORTS_VOLUME, "pending")
 
     @property
     def landing(self) -> Path:
