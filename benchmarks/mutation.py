@@ -295,6 +295,26 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a count is never negative: <= 0 is == 0",
     ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceComparisonOperator_Eq_LtE", "if file.bytes <= 0:"):
         "a file's size is never negative: <= 0 is == 0",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: ChangeSpec, partitions: str & None) -> Applied | None:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _merge_sql(table: str, view: str, stored: list[str], spec: ChangeSpec, partition_filter: str & None) -> str:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_Lt", 'if checked.rows_in < checked.rows_dropped:'):
+        'a shortcut only: an empty batch through the general path has no action rows, so appends and merges nothing, Applied(None, 0, 0, 0) as well',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_LtE", 'if checked.rows_in <= checked.rows_dropped:'):
+        'rows dropped never exceed rows in: <= is ==',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_LtE", 'if int(last["version"]) <= before:'):
+        "a table's latest version is never below an earlier one: <= is ==",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_LtE_NotEq", 'if dataset.partition_cols and set(dataset.partition_cols) != set(stored) and checked.kept_values:'):
+        'partition columns are always stored columns, so != only differs for a table of nothing but partition columns, where it skips a pruning filter the MERGE is correct without',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceTrueWithFalse", 'F.lit(False).alias("__stored"),'):
+        "only the column's nullness after the left join is read, never its value",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'last = store.history(table, limit= 2)[0]'):
+        'history is newest first: [0] is the latest commit whatever the limit',
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'last = store.history(table, limit=1)[ -1]'):
+        'a list of one commit: [0] and [-1] are the same',
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'deleted=metrics.get("numTargetRowsDeleted", 1),'):
+        "Delta's MERGE always records numTargetRowsDeleted (0 when none; checked: an update-only MERGE reports 0 under this mutant)",
 }
 
 

@@ -648,3 +648,39 @@ def test_a_materialized_view_writes_exactly_the_rows_its_expectations_counted(sp
     assert written.count() == 4000 - result.datasets["mv"].rows_dropped
     assert written.where("substring(u, 1, 1) < '8'").count() == low.passed_records
     assert not (state / "crashed").exists() and not [p for p in state.rglob("*") if p.is_file()]
+
+
+def test_apply_changes_without_ignore_null_updates_stores_nulls_and_a_wholly_dropped_batch_writes_nothing(
+        spark, settings, store, tmp_path):
+    """Without `ignore_null_updates` a change's NULL replaces the stored value (Databricks: "ignore_null_updates ...
+    default False": https://docs.databricks.com/aws/en/ldp/developer/ldp-python-ref-apply-changes); a batch whose
+    every change row `expect_all_or_drop` drops writes, upserts and deletes nothing."""
+    body = CDC.replace("ignore_null_updates=True", "ignore_null_updates=False").replace(
+        'dlt.create_streaming_table("customers", partition_cols=["region"])',
+        'dlt.create_streaming_table("customers", partition_cols=["region"], expect_all_or_drop={"sane": "seq < 100"})')
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": body}))
+    store.overwrite(raw(spark, [(1, "a", "eu", 1, "UPSERT"), (2, "b", "eu", 1, "UPSERT")], CHANGES), "raw")
+    assert run(spark, settings, pipeline).ok
+    store.append(raw(spark, [(1, None, "eu", 2, "UPSERT")], CHANGES), "raw")
+    second = run(spark, settings, pipeline)
+    assert second.ok, second.error
+    assert (second.flows["customers"].rows_upserted, second.flows["customers"].rows_deleted) == (1, 0)
+    assert sorted(tuple(r) for r in store.read("customers").select("id", "name", "seq").collect()) == [
+        (1, None, 2), (2, "b", 1)]
+
+    version = store.version("customers")
+    store.append(raw(spark, [(2, "late", "eu", 200, "UPSERT"), (1, None, "eu", 300, "DELETE")], CHANGES), "raw")
+    third = run(spark, settings, pipeline)
+    flow = third.flows["customers"]
+    assert (flow.rows_in, flow.rows_dropped, flow.rows_written, flow.rows_upserted, flow.rows_deleted) == (2, 2, 0, 0, 0)
+    assert store.version("customers") == version
+
+
+def test_apply_changes_with_a_sequence_column_the_feed_lacks_fails_naming_it(spark, settings, store, tmp_path):
+    """A missing `sequence_by` column is a definition error naming it, not a report of NULL sequences."""
+    body = CDC.replace('sequence_by=col("seq")', 'sequence_by=col("version")')
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": body}))
+    store.overwrite(raw(spark, [(1, "a", "eu", 1, "UPSERT")], CHANGES), "raw")
+    result = run(spark, settings, pipeline)
+    assert not result.ok
+    assert "sequence_by column 'version' not found" in result.error and "NULL_SEQUENCE" not in result.error
