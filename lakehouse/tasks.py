@@ -60,12 +60,12 @@ def data_quality(spark: Any, settings: Settings, run_date: date, since: datetime
 
 def publish_features(spark: Any, settings: Settings, run_date: date) -> TaskValues:
     """Declare the feature tables' keys and publish the MRDS to the online store; the values say what was done
-    (ml.feature_store.published_values: rows upserted locally, the online table and its sync pipeline on Databricks)."""
-    from ml.feature_store import feature_store, published_values, register_project_tables
+    (the store's published_values: rows upserted locally, the online table and its sync pipeline on Databricks)."""
+    from ml.feature_store import feature_store, register_project_tables
 
     store = feature_store(spark, settings)
     register_project_tables(store, settings)
-    return published_values(store.publish_table(name=settings.table("mrds")))
+    return store.published_values(store.publish_table(name=settings.table("mrds")))
 
 
 def train(spark: Any, settings: Settings, run_date: date) -> TaskValues:

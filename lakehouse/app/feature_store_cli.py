@@ -65,8 +65,9 @@ def describe(settings: Settings, names: tuple[str, ...]) -> None:
 def publish(settings: Settings, name: str) -> None:
     """Publish feature table NAME (default: mrds) to the online store: latest row per key, upserted."""
     from lakehouse.core.engine import spark_session
-    from ml.feature_store import feature_store, published_values
+    from ml.feature_store import feature_store
 
     with spark_session(settings) as spark:
-        published = published_values(feature_store(spark, settings).publish_table(name=name))
+        store = feature_store(spark, settings)
+        published = store.published_values(store.publish_table(name=name))
     console.print(f"published {name}: " + ", ".join(f"{key}={value}" for key, value in published.items()))

@@ -153,6 +153,11 @@ class LocalFeatureStore:
             df = df.withColumn("_rank", F.row_number().over(newest)).where("_rank = 1").drop("_rank")
         return self.online.publish(table.name, df.toArrow(), table.entity_keys, table.timeseries_column)
 
+    @staticmethod
+    def published_values(published: int) -> dict[str, str]:
+        """What a `publish_table` call did, as job task values (strings): the rows upserted into the SQLite store."""
+        return {"published_rows": str(published)}
+
     def read_online(self, *, name: str, keys: pd.DataFrame) -> pd.DataFrame:
         """Published rows for `keys` (a frame of the entity key columns), in order; unknown keys get nulls."""
         full = self.store.name(name)

@@ -33,7 +33,7 @@ from ml.feature_store.training_set import TrainingSet
 __all__ = [
     "DuplicateKeyError", "FeatureLookup", "FeatureNotFound", "FeatureStoreError", "FeatureTable", "FeatureTableNotFound",
     "LookupKeyError", "TrainingSet", "ards_table", "as_of_date", "feature_store", "mrds_table",
-    "point_in_time_join", "project_tables", "published_values", "register_project_tables",
+    "point_in_time_join", "project_tables", "register_project_tables",
 ]  # fmt: skip
 
 
@@ -45,15 +45,6 @@ def databricks_feature_store(spark: Any, settings: Settings) -> Any:
 
 
 register("databricks", databricks_feature_store)
-
-
-def published_values(published: Any) -> dict[str, str]:
-    """What a `publish_table` call did, as job task values (strings): locally `published_rows`, the rows upserted
-    into the SQLite online store; on Databricks `online_table` and `sync_pipeline_id` from the service's
-    PublishedTable, the pipeline whose triggered sync fills the online table (its runs show whether it did)."""
-    if isinstance(published, int):
-        return {"published_rows": str(published)}
-    return {"online_table": str(published.online_table_name), "sync_pipeline_id": str(published.pipeline_id)}
 
 
 def register_project_tables(store: Any, settings: Settings) -> list[FeatureTable]:

@@ -129,5 +129,12 @@ class DatabricksFeatureStore:
         return self.client.publish_table(online_store=store, source_table_name=name,
                                          online_table_name=f"{name}_online", publish_mode=PUBLISH_MODE)
 
+    @staticmethod
+    def published_values(published: PublishedTable) -> dict[str, str]:
+        """What a `publish_table` call did, as job task values (strings): `online_table` and `sync_pipeline_id` from
+        the service's PublishedTable, the pipeline whose triggered sync fills the online table (its runs show whether
+        it did)."""
+        return {"online_table": str(published.online_table_name), "sync_pipeline_id": str(published.pipeline_id)}
+
     def read_online(self, *, name: str, keys: pd.DataFrame) -> pd.DataFrame:
         raise FeatureStoreError("on Databricks online features are read by Model Serving / Feature Serving endpoints")
