@@ -120,7 +120,7 @@ for module in {list(TASK_MODULES)!r}:
 
 def test_the_wheels_lakehouse_command_says_it_needs_a_checkout(tmp_path):
     """The wheel declares the `lakehouse` console script (scripts are per project, not per build target); its module
-    there is packaging/cli_without_checkout.py, which names the way to the real CLI and exits 2, not an ImportError."""
+    there is lakehouse/app/cli_without_checkout.py, which names the way to the real CLI and exits 2, not an ImportError."""
     with zipfile.ZipFile(built_wheel()) as archive:
         archive.extractall(tmp_path)
         entry_points = next(n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt"))
