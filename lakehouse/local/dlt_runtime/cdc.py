@@ -7,10 +7,15 @@ target updates the rest, or deletes the key when `apply_as_deletes` holds. When 
 partitioned by columns the changes carry, the key lookup and the MERGE only look at the partitions
 present in the batch, so their cost does not grow with history; this assumes a key never moves to
 another partition. Unlike Databricks, deletes leave no tombstone: a change older than a delete that
-arrives in a later update re-inserts the key. A change row with a NULL `sequence_by` fails the flow and the
-update, naming the column, for SCD type 1 and 2 alike (`refuse_nulls`); nothing of the batch is applied.
-SCD type 2, `apply_as_truncates` and a target that does not store the sequence run from a change log instead
-(change_log.py).
+arrives in a later update re-inserts the key. Changes of one key sharing a sequence value break
+Databricks' requirement of "one distinct update per key at each sequencing value"
+(https://docs.databricks.com/aws/en/ldp/cdc), which it neither checks (AUTOCDC_MICROBATCH_VALIDATION has no such
+condition) nor resolves in a documented way; here the winner is fixed (`tie_order`): across updates the first
+applied stays (a later one is not newer), within one batch a delete wins, else the row whose stored columns sort
+first, so reruns and other partitionings of the same input give the same table. A change row with a NULL
+`sequence_by` fails the flow and the update, naming the column, for SCD type 1 and 2 alike (`refuse_nulls`);
+nothing of the batch is applied. SCD type 2, `apply_as_truncates` and a target that does not store the sequence
+run from a change log instead (change_log.py).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from functools import reduce
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import Window
+from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 
 from lakehouse.core.storage import TableStore
@@ -105,7 +110,7 @@ def apply(store: TableStore, table: str, dataset: Dataset, spec: ChangeSpec, che
     target = store.read(table)
     if partitions:
         target = target.where(partitions)
-    changes = _with_action(_latest_per_key(frame, spec).select(*_quoted(stored), DELETE_FLAG), target, spec)
+    changes = _with_action(_latest_per_key(frame, spec, stored).select(*_quoted(stored), DELETE_FLAG), target, spec)
     with staged(store.spark, changes, staging_dir) as latest:
         actions = {row[ACTION]: row["count"] for row in latest.groupBy(ACTION).count().collect()}
         source_rows, inserted = sum(actions.values()), actions.get(INSERT, 0)
@@ -159,16 +164,27 @@ def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: 
     )
 
 
-def _latest_per_key(frame: Any, spec: ChangeSpec) -> Any:
+def _latest_per_key(frame: Any, spec: ChangeSpec, stored: list[str]) -> Any:
     deletes = spec.apply_as_deletes
     flag = F.lit(False) if deletes is None else F.coalesce(F.expr(deletes) if isinstance(deletes, str) else deletes, F.lit(False))
-    order = Window.partitionBy(*[F.col(f"`{k}`") for k in spec.keys]).orderBy(F.col(f"`{spec.sequence_by}`").desc())
+    order = Window.partitionBy(*[F.col(f"`{k}`") for k in spec.keys]).orderBy(
+        F.col(f"`{spec.sequence_by}`").desc(), F.col(DELETE_FLAG).desc(), *tie_order(frame.schema, stored, spec))
     return (
         frame.withColumn(DELETE_FLAG, flag)
         .withColumn(RANK, F.row_number().over(order))
         .filter(F.col(RANK) == 1)
         .drop(RANK)
     )
+
+
+def tie_order(schema: Any, columns: list[str], spec: ChangeSpec) -> list[Column]:
+    """A total order of a key's changes that share a sequence value, so which one wins does not depend on the
+    batch's partitioning or row order: by every stored, orderable column but the keys and the sequence, in the
+    table's column order, ascending, nulls first. Values equal in all of them give the same target row."""
+    orderable = {f.name for f in schema.fields if "map<" not in f.dataType.simpleString()
+                 and f.dataType.typeName() != "variant"}
+    return [F.col(f"`{c}`").asc_nulls_first() for c in columns
+            if c in orderable and c not in spec.keys and c != spec.sequence_by]
 
 
 def _partition_filter(dataset: Dataset, stored: list[str], checked: Checked, alias: str = "") -> str | None:

@@ -34,7 +34,7 @@ from pyspark.sql import Column, Window
 from pyspark.sql import functions as F
 
 from lakehouse.core.storage import TableStore
-from lakehouse.local.dlt_runtime.cdc import Applied, target_columns
+from lakehouse.local.dlt_runtime.cdc import Applied, target_columns, tie_order
 from lakehouse.local.dlt_runtime.errors import PipelineDefinitionError
 from lakehouse.local.dlt_runtime.graph import ChangeSpec, Dataset
 from lakehouse.local.dlt_runtime.staging import staged
@@ -128,9 +128,11 @@ def _flag(condition: Any) -> Column:
 
 def _append_new(spark: Any, batch: Any, log_dir: Path, spec: ChangeSpec) -> None:
     """Append the batch's events not logged yet: one per (keys, sequence), the first logged wins, as a
-    re-delivered change does on Databricks ("each sequence value per key" is applied once)."""
+    re-delivered change does on Databricks ("each sequence value per key" is applied once); within the batch a
+    delete, else cdc.py's `tie_order`, picks it, whatever the batch's partitioning."""
     keys = [*spec.keys, SEQUENCE]
-    first = Window.partitionBy(*[F.col(f"`{k}`") for k in keys], TRUNCATE).orderBy(F.col(DELETE).desc())
+    ties = tie_order(batch.schema, [c for c in batch.columns if c not in (SEQUENCE, DELETE, TRUNCATE)], spec)
+    first = Window.partitionBy(*[F.col(f"`{k}`") for k in keys], TRUNCATE).orderBy(F.col(DELETE).desc(), *ties)
     new = batch.withColumn(_RANK, F.row_number().over(first)).where(F.col(_RANK) == 1).drop(_RANK)
     if (log_dir / "_delta_log").is_dir():
         seen = logged(spark, log_dir).select(*keys, TRUNCATE)
