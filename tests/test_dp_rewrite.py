@@ -62,4 +62,13 @@ def test_the_pipeline_rewritten_to_dp_writes_the_same_tables(spark, settings, tm
     assert set(expected) == set(actual) and len(expected) >= 12
     assert all(expected[t] for t in ("bronze_transactions", "silver_transactions", "ards"))
     assert actual == expected
+    assert redelivered_copies_kept(TableStore(spark, with_dp)) == {"2026-01-01"}  # the first delivery's copy
     shutil.rmtree(tmp_path / "dlt", ignore_errors=True)
+
+
+def redelivered_copies_kept(store: TableStore) -> set[str]:
+    """The drop dates silver kept for transactions bronze holds twice with the same key and event time: the
+    copies tie on the sequence, so this is where auto CDC's tie order (cdc.py `tie_order`) decides the table."""
+    bronze = store.read("bronze_transactions").groupBy("transaction_id", "event_time").count().where("count > 1")
+    kept = store.read("silver_transactions").join(bronze, ["transaction_id", "event_time"])
+    return {str(row["_drop_date"]) for row in kept.select("_drop_date").collect()}
