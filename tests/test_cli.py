@@ -130,3 +130,14 @@ def test_job_history_in_a_log_shows_whole_names_dates_and_the_errors_first_line(
                      "FAILED"), out.stderr
     words = " ".join(line.split("│")[-2].strip() for line in out.stderr.splitlines() if line.count("│") == 9)
     assert words.replace(" ", "") == error.splitlines()[0].replace(" ", "") and "…" not in out.stderr, out.stderr
+
+
+def test_a_log_gets_one_progress_line_per_tenth_of_the_work_and_the_last():
+    script = ("from lakehouse.app.progress import progress_bar\n"
+              "with progress_bar('generating', 181) as advance:\n"
+              "    for day in range(181): advance(f'day {day}')\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()  # stderr is a pipe here, as in `make demo 2>&1 | cat`
+    assert len(lines) == 10 and lines[0] == "generating: 19/181 day 18", lines
+    assert lines[-1] == "generating: 181/181 day 180"
