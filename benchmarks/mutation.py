@@ -315,6 +315,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'a list of one commit: [0] and [-1] are the same',
     ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'deleted=metrics.get("numTargetRowsDeleted", 1),'):
         "Delta's MERGE always records numTargetRowsDeleted (0 when none; checked: an update-only MERGE reports 0 under this mutant)",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_GtE", 'return spec.scd_type >= 2 or spec.apply_as_truncates is not None or spec.sequence_by not in stored'):
+        'stored_as_scd_type is validated to 1 or 2: >= 2 is == 2',
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Gt_NotEq", ').where(F.col(_VERSION) != 0)'):
+        'a running sum of 0/1 flags is never negative: != 0 is > 0',
+    ("lakehouse/local/dlt_runtime/snapshots.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _pending(spec: ChangeSpec, read_source: Any, last: int & None, target: str) -> Iterator[tuple[Any, int]]:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
 }
 
 

@@ -269,6 +269,67 @@ def test_ignore_null_updates_on_the_change_log_a_declared_target_schema_and_sink
         run(spark, settings, pipeline_of(settings, write_files(tmp_path / "sink", {"s.py": sink})))
 
 
+def test_scd_type_2_reopens_a_key_after_its_delete_ignores_a_lone_delete_and_a_redelivered_sequence(
+        spark, settings, store, tmp_path):
+    """A change after a key's delete opens a new version even with the same values; a delete of a key never seen
+    leaves no row; a change re-delivered at a logged sequence (other values) is applied once, the first logged
+    ("each sequence value per key" once: https://docs.databricks.com/aws/en/ldp/cdc). The first update is a full
+    refresh, so it starts from no change log at all."""
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(
+        options='stored_as_scd_type = "2"')}))
+    store.overwrite(raw(spark, [(200, "Ana", "Lima", "INSERT", 1), (200, "Ana", "Lima", "DELETE", 2),
+                                (200, "Ana", "Lima", "INSERT", 3), (201, None, None, "DELETE", 1)], USERS), "raw")
+    assert run(spark, settings, pipeline, full_refresh=True).ok
+    store.append(raw(spark, [(200, "Ana", "Cusco", "UPDATE", 3)], USERS), "raw")
+    second = run(spark, settings, pipeline)
+    assert second.ok and second.flows["target"].rows_in == 1
+    assert sorted(tuple(r) for r in store.read("target").collect()) == [
+        (200, "Ana", "Lima", 1, 2), (200, "Ana", "Lima", 3, None)]
+
+
+def test_scd_type_2_with_the_sequence_column_stored_still_keeps_every_version(spark, settings, store, tmp_path):
+    """Storing `sequence_by` (not excluded) must not turn SCD type 2 into type 1's latest-row-per-key; an update
+    with no new change rows writes nothing."""
+    body = FLOW.format(options='stored_as_scd_type = "2"').replace(
+        'except_column_list = ["operation", "sequenceNum"]', 'except_column_list = ["operation"]')
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": body}))
+    store.overwrite(raw(spark, [(1, "Ana", "Lima", "INSERT", 1), (1, "Ana", "Cusco", "UPDATE", 2)], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    assert sorted(tuple(r) for r in store.read("target").collect()) == [
+        (1, "Ana", "Cusco", 2, 2, None), (1, "Ana", "Lima", 1, 1, 2)]
+    again = run(spark, settings, pipeline).flows["target"]  # nothing new: nothing written
+    assert (again.rows_in, again.rows_written, again.rows_superseded) == (0, 0, 0)
+
+
+COMPOSITE_SNAPSHOTS = '''
+    from pyspark import pipelines as dp
+
+    SNAPSHOTS = {1: [(1, 1, "a"), (1, 2, "b")], 2: [(1, 1, "a")]}
+    AFTER = {int(v): int(n) for v, n in (p.split(":") for p in spark.conf.get("test.next").split(","))}
+
+    def next_snapshot(latest):
+      version = AFTER.get(-1 if latest is None else latest)
+      return None if version is None else (spark.createDataFrame(SNAPSHOTS[version], "a int, b int, v string"), version)
+
+    dp.create_streaming_table("pairs")
+    dp.create_auto_cdc_from_snapshot_flow(target="pairs", source=next_snapshot, keys=["a", "b"], stored_as_scd_type=1)
+'''
+
+
+def test_a_snapshot_drops_only_the_composite_keys_it_lacks_and_versions_must_increase(spark, settings, store, tmp_path):
+    """A key of several columns is gone only when the whole key is missing from the snapshot; a source function
+    returning a version not above the last processed one fails the update (the docs' contract: "the next
+    snapshot and its version", ascending: https://docs.databricks.com/aws/en/ldp/cdc). The first update is a
+    full refresh: it starts from no log and no processed version."""
+    src = write_files(tmp_path / "src", {"cdc.py": COMPOSITE_SNAPSHOTS})
+    first = run(spark, settings, pipeline_of(settings, src, **{"test.next": "-1:1,1:2"}), full_refresh=True)
+    assert first.ok, first.error
+    assert sorted(tuple(r) for r in store.read("pairs").collect()) == [(1, 1, "a")]
+    for repeated in ("2:2", "2:1"):  # the same version again, an older one
+        result = run(spark, settings, pipeline_of(settings, src, **{"test.next": repeated}))
+        assert not result.ok and "versions must increase" in result.error
+
+
 TIED = [(1, "Ana", "Lima", "UPDATE", 5), (1, "Ana", "Cusco", "UPDATE", 5),
         (2, "Bo", "Rio", "INSERT", 1), (2, "Bo", "Natal", "UPDATE", 4), (2, None, None, "DELETE", 4)]  # fmt: skip
 
