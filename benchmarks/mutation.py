@@ -321,6 +321,9 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'a running sum of 0/1 flags is never negative: != 0 is > 0',
     ("lakehouse/local/dlt_runtime/snapshots.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _pending(spec: ChangeSpec, read_source: Any, last: int & None, target: str) -> Iterator[tuple[Any, int]]:'):
         'an annotation, never evaluated (from __future__ import annotations)',
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Is_Eq",
+     "if dataset.kind == Kind.MATERIALIZED_VIEW:  # recomputed plans: computed once for check and write"):
+        "Kind is an Enum: == between its members is identity",
 }
 
 
