@@ -41,7 +41,7 @@ clean:
 
 # Mutation testing (not part of `make test`): benchmarks/mutation.py with [tool.cosmic-ray] of pyproject.toml;
 # results in benchmarks/results/mutation.md. MODULES="quality/event_checks.py ml/registry.py" limits the run,
-# MINUTES bounds each module (default 20).
+# MINUTES bounds each module (default 20), SURVIVORS=1 reruns only the last run's survivors and mutants not run.
 .PHONY: mutation
 mutation: setup
-	$(VENV)/bin/python benchmarks/mutation.py $(MODULES) $(if $(MINUTES),--minutes $(MINUTES))
+	$(VENV)/bin/python benchmarks/mutation.py $(MODULES) $(if $(MINUTES),--minutes $(MINUTES)) $(if $(SURVIVORS),--survivors)

@@ -14,7 +14,7 @@ Configuration: `[tool.cosmic-ray]` in pyproject.toml: the module -> test files m
 behaviour are listed in EQUIVALENT below with a reason; a survivor of the previous recorded run that the
 tests now kill is reported as killed by the test that failed.
 
-    .venv/bin/python benchmarks/mutation.py [MODULE ...] [--minutes 20] [--work /tmp/lakehouse-mutation] [--survivors]
+    .venv/bin/python benchmarks/mutation.py [MODULE ...] [--minutes 20] [--work DIR] [--survivors]
     make mutation MODULES="quality/event_checks.py ml/registry.py"
 
 `--survivors` runs only the mutants the previous recorded run left surviving or not run (after new tests:
@@ -28,6 +28,7 @@ keep their previous results).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import json
 import os
@@ -559,6 +560,17 @@ def render(records: dict[str, dict[str, Any]], configured: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def save(store: Path, module: str, record: dict[str, Any], configured: list[str]) -> None:
+    """Record one module's run: the file is read again under a lock, so runs of other modules in parallel
+    (separate `--work` folders) keep theirs."""
+    with open(store.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        records = json.loads(store.read_text()) if store.exists() else {}
+        records[module] = record
+        store.write_text(json.dumps(records, indent=1, default=str) + "\n")
+        (RESULTS / "mutation.md").write_text(render(records, configured))
+
+
 def main() -> None:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--config", type=Path, default=ROOT / "pyproject.toml", help="TOML file with [tool.cosmic-ray]")
@@ -569,7 +581,8 @@ def main() -> None:
     parser.add_argument("modules", nargs="*", help=f"default: all of {', '.join(modules)}")
     parser.add_argument("--minutes", type=float, default=float(cfg.get("minutes-per-module", 20)),
                         help="time bound per module (mutants not reached are reported as not run)")
-    parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "lakehouse-mutation")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="folder for the private copy of the tree (default: one per process under $TMPDIR)")
     parser.add_argument("--survivors", action="store_true", help="run only the previous run's surviving and "
                         "not-run mutants, keeping its other outcomes")
     parser.add_argument("--render", action="store_true", help="only rewrite mutation.md from mutation.json "
@@ -586,7 +599,20 @@ def main() -> None:
         (RESULTS / "mutation.md").write_text(render(records, list(modules)))
         return
     ensure_tool()
+    own_work = args.work is None
+    args.work = args.work or Path(os.environ.get("TMPDIR", "/tmp")) / f"lakehouse-mutation-{os.getpid()}"
     args.work.mkdir(parents=True, exist_ok=True)
+    try:
+        run(args, cfg, store)
+    finally:
+        if own_work:
+            shutil.rmtree(args.work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, cfg: dict[str, Any], store: Path) -> None:
+    """Every module asked for (all configured by default), one after the other, each recorded as it ends."""
+    modules = cfg["modules"]
+    records = json.loads(store.read_text()) if store.exists() else {}
     tree = copy_tree(args.work)
     for module in args.modules or list(modules):
         print(f"== {module}: {', '.join(modules[module]['tests'])}", flush=True)
@@ -596,12 +622,10 @@ def main() -> None:
         if only is not None and not record.get("error"):
             record = merge_rerun(record, previous, only)
         record = summarize(record, previous)
-        records[module] = record
         c = record.get("counts", {})
         print(f"   score {record.get('score')}% killed {c.get('killed')} survived {c.get('survived')} "
               f"(equivalent {c.get('equivalent')}) not run {c.get('not run')} in {record.get('elapsed_s')} s", flush=True)
-        store.write_text(json.dumps(records, indent=1, default=str) + "\n")
-        (RESULTS / "mutation.md").write_text(render(records, list(modules)))
+        save(store, module, record, list(modules))
 
 
 if __name__ == "__main__":
