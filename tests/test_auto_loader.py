@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lakehouse.local.dlt_runtime.auto_loader import CloudFilesReader, read_cloud_files
+from lakehouse.local.dlt_runtime.sources import SourceRequest
 from tests.test_dlt_runtime import pipeline_of, run, write_files
 
 PIPELINE = """
@@ -49,13 +54,25 @@ PIPELINE = """
 """
 
 
+# 2026-01-02T03:04:05.678901999Z: `_metadata.file_modification_time` keeps microseconds, truncated
+A_JSON_MTIME_NS = 1_767_323_045_678_901_999
+A_JSON_MTIME = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+
+def as_utc(value: datetime) -> datetime:
+    """A collected TIMESTAMP as an aware UTC datetime (the session's time zone is UTC)."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
 def landing(root: Path) -> Path:
     (root / "json" / "2026-01-01").mkdir(parents=True)
     (root / "json" / "2026-01-01" / "a.json").write_text(
         '{"id": 1, "amount": 2.5, "ts": "2026-01-01T10:00:00Z"}\n'
         '{"id": 2, "amount": "lots", "ts": "2026-01-01T11:00:00Z", "note": "extra"}\n')
+    os.utime(root / "json" / "2026-01-01" / "a.json", ns=(A_JSON_MTIME_NS, A_JSON_MTIME_NS))
     (root / "json" / "_checkpoint").mkdir()
     (root / "json" / "_checkpoint" / "ignored.json").write_text('{"id": 99}\n')
+    (root / "json" / "2026-01-01" / ".a.json.uploading").write_text('{"id": 98}\n')  # hidden: skipped like `_`
     (root / "csv").mkdir()
     (root / "csv" / "a.csv").write_text("id,amount\n1,3.0\n2,oops\n")
     (root / "parquet").mkdir()
@@ -75,7 +92,7 @@ def test_cloud_files_with_a_schema_ingests_each_file_once_with_rescued_data_and_
     assert [(r.id, r.amount, r.file) for r in rows] == [(1, 2.5, "a.json"), (2, None, "a.json")]
     rescued = json.loads(rows[1]._rescued)
     assert rescued == {"amount": "lots", "note": "extra", "_file_path": str(root / "json" / "2026-01-01" / "a.json")}
-    assert rows[0]._rescued is None and rows[0].mtime is not None
+    assert rows[0]._rescued is None and as_utc(rows[0].mtime) == A_JSON_MTIME
     # Given a schema and no rescuedDataColumn, a value that does not fit is null and no column is added.
     assert store.read("orders_csv").columns == ["id", "amount"]
     assert sorted(tuple(r) for r in store.read("orders_csv").collect()) == [(1, 3.0), (2, None)]
@@ -133,7 +150,7 @@ INFERRED = """
     def typed():
         return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "csv").option("header", "true")
                 .option("cloudFiles.inferColumnTypes", "true").option("cloudFiles.schemaHints", "code STRING")
-                .option("cloudFiles.schemaLocation", f"{LANDING}/_schemas/typed")
+                .option("cloudFiles.schemaLocation", f"{LANDING}/_schemas/Typed")
                 .load(f"{LANDING}/csv"))
 """
 
@@ -155,7 +172,7 @@ def test_without_a_schema_auto_loader_infers_once_stores_and_evolves_with_new_co
     assert [(f.name, f.dataType.simpleString()) for f in store.read("typed").schema.fields] == [
         ("id", "int"), ("amount", "double"), ("code", "string"), ("at", "timestamp"), ("_rescued_data", "string")]
     assert sorted(r.code for r in store.read("typed").collect()) == ["007", "010"]
-    assert (root / "_schemas" / "typed" / "_schemas" / "0").is_file()
+    assert (root / "_schemas" / "Typed" / "_schemas" / "0").is_file()  # option values keep their case
 
     # Inferred once: a later value of another type is rescued, not re-inferred.
     (root / "csv" / "b.csv").write_text("id,amount,code,at\nthree,4,011,2026-01-03T00:00:00Z\n")
@@ -301,3 +318,134 @@ def test_cloud_files_keeps_its_format_and_refuses_another_after_it():
     for other in ("json", "avro"):
         with pytest.raises(NotImplementedError, match=f"readStream.format\\('{other}'\\) after cloudFiles"):
             reader.format(other)
+
+
+def test_a_cloud_files_reader_needs_a_path():
+    with pytest.raises(ValueError, match="cloudFiles needs a path"):
+        CloudFilesReader().format("cloudFiles").load()
+
+
+# -- exactly once across kills: the source as the runtime calls it, the kill being the calls that never happen --------
+def request_for(spark, store, root: Path, state: Path, fmt: str = "json", schema: str = "id INT",
+                **options: str) -> SourceRequest:
+    """What the runtime asks Auto Loader for flow `t` appending to table `t` (reads.py builds the same request)."""
+    return SourceRequest(spark=spark, pipeline="p", flow="t", target=store.name("t"), full_refresh=False,
+                         state_dir=state, target_dir=store.path("t"),
+                         options={"path": str(root), "options": {"cloudFiles.format": fmt, **options}, "schema": schema})
+
+
+def ids(frame) -> list[int]:
+    return sorted(r.id for r in frame.collect())
+
+
+def append(store, frame) -> None:
+    """The flow's write to its target (without the hidden `_metadata`, as the runtime writes it)."""
+    store.append(frame.drop("_metadata"), "t")
+
+
+def day_with(root: Path, name: str, *row_ids: int) -> Path:
+    day = root / "2026-01-01"
+    day.mkdir(parents=True, exist_ok=True)
+    (day / name).write_text("".join(f'{{"id": {i}}}\n' for i in row_ids))
+    return day
+
+
+def test_files_of_an_update_killed_before_its_write_are_read_again(spark, store, tmp_path):
+    """Killed after its files were recorded pending (or read and staged) but before the target's write: the next
+    update offers them again, whether the target did not exist yet, stood at the version it had when they were
+    begun, or was dropped meanwhile (a version below the recorded one is not a write of them)."""
+    root = tmp_path / "landing"
+    day_with(root, "a.json", 1, 2)
+    request = request_for(spark, store, root, tmp_path / "state")
+    read_cloud_files(request)  # killed: neither written nor committed
+    frame, commit = read_cloud_files(request)
+    assert ids(frame) == [1, 2]
+    append(store, frame)
+    commit()
+    day_with(root, "b.json", 3)
+    read_cloud_files(request)  # killed again, the target at version 0
+    frame, _ = read_cloud_files(request)
+    assert ids(frame) == [3]
+    store.spark.sql(f"DROP TABLE IF EXISTS {store.name('t')}")
+    shutil.rmtree(store.path("t"))  # killed again, then the target dropped: b's rows are nowhere
+    frame, _ = read_cloud_files(request)
+    assert ids(frame) == [3]
+
+
+def test_files_whose_rows_reached_the_target_before_the_kill_are_not_ingested_twice(spark, store, tmp_path):
+    """Killed after the target's write committed but before the ingested-files log recorded it: the next update
+    counts the files as ingested, also when that write created the target."""
+    root = tmp_path / "landing"
+    day_with(root, "a.json", 1, 2)
+    request = request_for(spark, store, root, tmp_path / "state")
+    append(store, read_cloud_files(request)[0])  # killed before the commit: the target created at version 0
+    day_with(root, "b.json", 3)
+    frame, _ = read_cloud_files(request)
+    assert ids(frame) == [3]
+    append(store, frame)  # killed again, the target at version 1
+    frame, commit = read_cloud_files(request)
+    assert ids(frame) == [] and ids(store.read("t")) == [1, 2, 3]
+    commit()
+    assert ids(read_cloud_files(request)[0]) == []
+
+
+def test_parquet_files_are_conformed_to_the_schema_by_name_and_what_does_not_fit_is_rescued(spark, store, tmp_path):
+    """A column missing from a file is null; a value its column's type cannot take (a string for a double, a list
+    for a bigint) is null there and kept in the rescued data, as the text formats do."""
+    root = tmp_path / "landing"
+    root.mkdir()
+    pq.write_table(pa.table({"amount": ["lots"]}), root / "a.parquet")
+    pq.write_table(pa.table({"id": [[1, 2]], "amount": [5.0]}), root / "b.parquet")
+    request = request_for(spark, store, root, tmp_path / "state", fmt="parquet", schema="id BIGINT, amount DOUBLE",
+                          rescuedDataColumn="_rescued")
+    rows = sorted(read_cloud_files(request)[0].collect(), key=lambda r: r._metadata.file_name)
+    assert [(r.id, r.amount, json.loads(r._rescued)) for r in rows] == [
+        (None, None, {"amount": "lots", "_file_path": str(root / "a.parquet")}),
+        (None, 5.0, {"id": [1, 2], "_file_path": str(root / "b.parquet")}),
+    ]
+
+
+def test_local_runs_ingest_day_folders_only_through_the_run_date(spark, settings, store, tmp_path):
+    """`lakehouse.ingest_through` replays history day by day: day folders after it wait for a later run; the day
+    itself and folders that are not days are read."""
+    root = tmp_path / "landing"
+    for i, folder in enumerate(["2026-01-01", "2026-01-02", "2026-01-03", "manual"], start=1):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "a.json").write_text(f'{{"id": {i}}}\n')
+    body = ("import dlt\n@dlt.table\ndef t():\n    return spark.readStream.format('cloudFiles')"
+            ".option('cloudFiles.format', 'json').schema('id INT').load(spark.conf.get('test.landing'))\n")
+    src = write_files(tmp_path / "src", {"t.py": body})
+    for through, expected in (("2026-01-02", [1, 2, 4]), ("2026-01-03", [1, 2, 3, 4])):
+        pipeline = pipeline_of(settings, src, **{"test.landing": str(root), "lakehouse.ingest_through": through})
+        assert run(spark, settings, pipeline).ok
+        assert ids(store.read("t")) == expected
+
+
+def no_table(store) -> None:
+    shutil.rmtree(store.path("t"), ignore_errors=True)
+
+
+def empty_log(store) -> None:
+    """What a first write killed before its commit leaves: a `_delta_log` folder without any commit."""
+    (store.path("t") / "_delta_log").mkdir(parents=True, exist_ok=True)
+
+
+def first_commit(store, frame) -> None:
+    frame.drop("_metadata").write.format("delta").mode("append").save(str(store.path("t")))
+
+
+@pytest.mark.parametrize(("at_begin", "at_rerun", "again"), [
+    (no_table, empty_log, [1, 2]),  # the write was killed before its commit: nothing reached the target
+    (empty_log, no_table, [1, 2]),  # the half-created target was removed: nothing reached the target
+    (empty_log, first_commit, []),  # the target's first commit landed: the rows are in it
+], ids=["absent-then-uncommitted", "uncommitted-then-removed", "uncommitted-then-committed"])
+def test_a_target_whose_delta_log_holds_no_commit_is_no_table_yet(spark, store, tmp_path, at_begin, at_rerun, again):
+    """A `_delta_log` without commits is a target at no version, as a missing one: only a commit between begin
+    and the rerun means the pending files reached it."""
+    root = tmp_path / "landing"
+    day_with(root, "a.json", 1, 2)
+    request = request_for(spark, store, root, tmp_path / "state")
+    at_begin(store)
+    frame, _ = read_cloud_files(request)
+    at_rerun(store, frame) if at_rerun is first_commit else at_rerun(store)
+    assert ids(read_cloud_files(request)[0]) == again
