@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.local.dlt_runtime import PipelineDefinitionError
+from lakehouse.local.dlt_runtime import PipelineDefinitionError, change_log
 
 from tests.test_dlt_runtime import pipeline_of, raw, run, write_files
 
@@ -102,6 +102,20 @@ def test_scd_type_1_without_the_sequence_stored_applies_out_of_order_events(spar
 SEQUENCE_STORED = FLOW.replace('except_column_list = ["operation", "sequenceNum"]', 'except_column_list = ["operation"]')
 
 
+def test_scd_type_1_with_a_composite_key_inserts_a_key_sharing_one_column_with_a_stored_key(
+        spark, settings, store, tmp_path):
+    """A key of several columns matches a stored row only on all of them: (1, "Bo") is a new key, inserted even
+    though its sequence is below the stored (1, "Ana")'s, which a change of its own still updates."""
+    body = SEQUENCE_STORED.format(options="").replace('keys = ["userId"]', 'keys = ["userId", "name"]')
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": body}))
+    store.overwrite(raw(spark, [(1, "Ana", "Lima", "INSERT", 3)], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    store.append(raw(spark, [(1, "Bo", "Rio", "INSERT", 1), (1, "Ana", "Cusco", "UPDATE", 4)], USERS), "raw")
+    second = run(spark, settings, pipeline).flows["target"]
+    assert (second.rows_in, second.rows_upserted, second.rows_deleted) == (2, 2, 0)
+    assert sorted(tuple(r) for r in store.read("target").collect()) == [(1, "Ana", "Cusco", 4), (1, "Bo", "Rio", 1)]
+
+
 @pytest.mark.parametrize(("flow", "options"), [
     (SEQUENCE_STORED, "stored_as_scd_type = 1"),  # incremental SCD type 1 (cdc.py)
     (FLOW, "stored_as_scd_type = 1"),  # SCD type 1 from the change log
@@ -133,6 +147,26 @@ def test_combinations_databricks_documents_as_invalid_are_refused(spark, setting
     pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(options=options)}))
     with pytest.raises(PipelineDefinitionError, match=message):
         run(spark, settings, pipeline)
+
+
+TYPED = FLOW.replace('spark.readStream.table(spark.conf.get("test.raw"))', (
+    'spark.readStream.table(spark.conf.get("test.raw")).selectExpr("userId", "map(\'len\', length(city)) AS tags", '
+    '"parse_json(cast(length(city) AS string)) AS doc", "city AS zone", "name", "operation", "sequenceNum")'))
+
+
+@pytest.mark.parametrize("excluded", [["operation"], ["operation", "sequenceNum"]], ids=["incremental", "change_log"])
+def test_changes_sharing_a_sequence_value_are_ordered_by_the_orderable_columns_in_table_order(
+        spark, settings, store, tmp_path, excluded):
+    """The tie-break between a key's changes sharing a sequence value (`tie_order`) leaves out map and variant
+    columns, which Spark cannot order, and takes the others in table order whatever their names: `zone` first
+    (a name sorting after the sequence column's) picks (Bo, Cusco); the map or the variant, placed first, would
+    pick (Ana, Lima), as would `name` alone. On both routes."""
+    body = TYPED.format(options="").replace('["operation", "sequenceNum"]', repr(excluded))
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": body}))
+    store.overwrite(raw(spark, [(1, "Ana", "Lima", "UPDATE", 5), (1, "Bo", "Cusco", "UPDATE", 5)], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    rows = store.read("target").selectExpr("userId", "name", "zone", "tags['len']", "to_json(doc)").collect()
+    assert [tuple(r) for r in rows] == [(1, "Bo", "Cusco", 5, "5")]
 
 
 # -- AUTO CDC FROM SNAPSHOT: the docs' two examples (https://docs.databricks.com/aws/en/ldp/cdc) ---------------
@@ -172,6 +206,32 @@ def test_snapshots_of_a_table_are_diffed_into_changes_one_per_update(spark, sett
     version = store.version("target")
     assert run(spark, settings, pipeline).flows["target"].rows_in == 0  # the same snapshot again: no change
     assert sorted(tuple(r) for r in store.read("target").collect()) == expected and store.version("target") >= version
+
+
+def _table_snapshot(spark, store, rows: list[tuple]) -> None:
+    store.overwrite(spark.createDataFrame(rows, "userId int, city string"), "raw")
+
+
+def test_a_snapshot_reprocessed_after_a_crash_before_the_target_was_written_still_rebuilds_the_target(
+        spark, settings, store, tmp_path):
+    """The processed version is saved after the target is written, so a crash between logging a snapshot's changes
+    and overwriting the target re-processes that snapshot: it now differs from the log in nothing, and the target
+    must still be rebuilt from the log, or it would keep the previous snapshot's rows until the source changes."""
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": SNAPSHOT_TABLE.format(scd=1)}))
+    _table_snapshot(spark, store, SNAPSHOT_1)
+    assert run(spark, settings, pipeline).ok
+    previous = store.read("target")
+    previous = spark.createDataFrame(previous.collect(), previous.schema)
+    _table_snapshot(spark, store, SNAPSHOT_2)
+    assert run(spark, settings, pipeline).ok
+    marker = settings.storage_root / "_pipelines" / "p" / change_log.LOGS / "target.version"
+    assert marker.read_text() == "1"  # a name source's second update is version 1
+    store.overwrite(previous, "target")  # what the crash left: the target and the version of the first snapshot
+    marker.write_text("0")
+    again = run(spark, settings, pipeline).flows["target"]
+    assert (again.rows_in, again.rows_upserted, again.rows_deleted) == (0, 0, 0)
+    assert sorted(tuple(r) for r in store.read("target").collect()) == sorted(SNAPSHOT_2)
+    assert marker.read_text() == "1"
 
 
 SNAPSHOT_FUNCTION = '''
@@ -320,11 +380,14 @@ def test_a_snapshot_drops_only_the_composite_keys_it_lacks_and_versions_must_inc
     """A key of several columns is gone only when the whole key is missing from the snapshot; a source function
     returning a version not above the last processed one fails the update (the docs' contract: "the next
     snapshot and its version", ascending: https://docs.databricks.com/aws/en/ldp/cdc). The first update is a
-    full refresh: it starts from no log and no processed version."""
+    full refresh: it starts from no log and no processed version; it processes two snapshots, and the flow
+    reports their changes added up."""
     src = write_files(tmp_path / "src", {"cdc.py": COMPOSITE_SNAPSHOTS})
     first = run(spark, settings, pipeline_of(settings, src, **{"test.next": "-1:1,1:2"}), full_refresh=True)
     assert first.ok, first.error
     assert sorted(tuple(r) for r in store.read("pairs").collect()) == [(1, 1, "a")]
+    pairs = first.flows["pairs"]  # one update, two snapshots: their changes add up (2 inserts, then 1 delete)
+    assert (pairs.rows_in, pairs.rows_upserted, pairs.rows_deleted) == (3, 2, 1)
     for repeated in ("2:2", "2:1"):  # the same version again, an older one
         result = run(spark, settings, pipeline_of(settings, src, **{"test.next": repeated}))
         assert not result.ok and "versions must increase" in result.error
