@@ -36,6 +36,17 @@ def test_databricks_environments_use_unity_catalog(env):
     assert not s.local
 
 
+@pytest.mark.parametrize("unset", ["mlflow_tracking_uri:\n", "mlflow_tracking_uri: ''\n", ""],
+                         ids=["null", "empty", "absent"])
+def test_an_unset_tracking_uri_is_the_sqlite_store_beside_the_warehouse_and_the_registry_follows(tmp_path: Path, unset):
+    """Never MLflow's own default (./mlruns of whatever directory the job starts in)."""
+    (tmp_path / "local.yaml").write_text(unset + "mlflow_registry_uri:\n")
+    s = load_settings("local", conf_dir=tmp_path, storage_root=tmp_path / "lake" / "warehouse")
+    assert s.mlflow_tracking_uri == s.mlflow_registry_uri == f"sqlite:///{tmp_path}/lake/mlflow/mlflow.db"
+    assert load_settings("local", conf_dir=tmp_path, mlflow_tracking_uri="http://mlflow:5000").mlflow_registry_uri == (
+        "http://mlflow:5000")
+
+
 def test_environment_variables_override_the_file(monkeypatch):
     monkeypatch.setenv("LAKEHOUSE_CATALOG", "other")
     monkeypatch.setenv("LAKEHOUSE_GENERATOR__CUSTOMERS", "123")

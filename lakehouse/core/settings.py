@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     schema_name: str = "churn"
     storage_root: Path = Path("data/warehouse")
     landing_path: str = "data/landing"
-    mlflow_tracking_uri: str | None = None
-    mlflow_registry_uri: str | None = None
+    mlflow_tracking_uri: str = ""  # unset (empty or null): SQLite beside the warehouse, <storage_root>/../mlflow
+    mlflow_registry_uri: str = ""  # unset: the tracking URI
     experiment_name: str = "/Shared/churn-local"
     model_name: str = "churn_model"
     run_date: date | None = None
@@ -98,13 +98,19 @@ class Settings(BaseSettings):
     def _plain_identifier(cls, value: str) -> str:
         return validate_identifier(value, "name")
 
+    @field_validator("mlflow_tracking_uri", "mlflow_registry_uri", mode="before")
+    @classmethod
+    def _null_is_unset(cls, value: Any) -> Any:
+        return "" if value is None else value  # a key without a value in YAML
+
     @model_validator(mode="after")
     def _resolve(self) -> "Settings":
+        """Resolve the paths and fill in the unset URIs: after validation every field holds its final value."""
         root = self.storage_root.expanduser()
         self.storage_root = root if root.is_absolute() or self.engine == "databricks" else root.resolve()
-        if self.mlflow_tracking_uri is None:
+        if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{self.storage_root.parent / 'mlflow' / 'mlflow.db'}"
-        if self.mlflow_registry_uri is None:
+        if not self.mlflow_registry_uri:
             self.mlflow_registry_uri = self.mlflow_tracking_uri
         secret = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")  # the secret scope is read when publishing
         if secret and self.blob.connection_string is None:
