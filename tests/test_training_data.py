@@ -11,8 +11,9 @@ import pytest
 from lakehouse.core.job_settings import TrainingSettings
 from lakehouse.core.storage import TableStore
 from ml.errors import NotEnoughHistory
-from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY, Completeness
+from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY, Completeness, completeness_for
 from ml.synthetic import synthetic_tables, write_tables
+from ml.training import dataset
 from ml.training.dataset import first_as_of, load_training_data
 
 COMPLETE = Completeness(3)
@@ -21,6 +22,11 @@ EXCLUDE, INCLUDE = TrainingSettings(), TrainingSettings(incomplete_windows="incl
 
 def ards(spark, rows: list[tuple[date, bool | None]], columns: str = "feature_date date, window_complete_3d boolean"):
     return spark.createDataFrame(rows, columns)
+
+
+def test_training_excludes_rows_by_the_completeness_of_the_longest_window_of_every_model_feature():
+    """A shorter window's column would let rows with a truncated 90-day window pass as complete."""
+    assert dataset.COMPLETE == completeness_for(FEATURE_NAMES) == Completeness(90)
 
 
 def test_the_first_as_of_date_is_the_first_complete_feature_date_unless_incomplete_ones_are_included(spark):

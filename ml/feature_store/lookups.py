@@ -34,6 +34,14 @@ class ResolvedLookup:
     defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def point_in_time(self) -> tuple[str, str] | None:
+        """The frame's timestamp lookup key and the table's timeseries column of a lookup into a time series table
+        (resolve() requires both or neither); None for a lookup by key alone."""
+        if self.timestamp_lookup_key and self.timeseries_column:
+            return self.timestamp_lookup_key, self.timeseries_column
+        return None
+
+    @property
     def lookback(self) -> timedelta | None:
         return None if self.lookback_seconds is None else timedelta(seconds=self.lookback_seconds)
 
@@ -112,9 +120,10 @@ def _check_keys(lookup: ResolvedLookup, table_types: dict[str, str], frame_types
                              f"{list(lookup.lookup_key)}; the table's keys are {list(lookup.table_keys)}")
     for key, table_key in zip(lookup.lookup_key, lookup.table_keys):
         _check_column(key, table_types[table_key], frame_types, f"lookup key for {lookup.table}.{table_key}")
-    if lookup.timestamp_lookup_key:
-        _check_column(lookup.timestamp_lookup_key, table_types[lookup.timeseries_column], frame_types,
-                      f"timestamp lookup key for {lookup.table}.{lookup.timeseries_column}")
+    if lookup.point_in_time:
+        as_of, timeseries_column = lookup.point_in_time
+        _check_column(as_of, table_types[timeseries_column], frame_types,
+                      f"timestamp lookup key for {lookup.table}.{timeseries_column}")
 
 
 def _check_column(column: str, expected: str, frame_types: dict[str, str], role: str) -> None:

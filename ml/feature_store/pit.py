@@ -65,7 +65,7 @@ def point_in_time_join(
     probes = probes.distinct()
     renamed = table.select(*[F.col(t).alias(k) for t, k in zip(table_keys, keys)], F.col(timeseries_column).alias(as_of),
                            *[F.col(c).alias(out) for c, out in features.items()])
-    bounds = probes.agg(F.min(as_of).alias("lo"), F.max(as_of).alias("hi")).first()
+    (bounds,) = probes.agg(F.min(as_of).alias("lo"), F.max(as_of).alias("hi")).collect()  # a global aggregate: one row
     if bounds["hi"] is not None:
         renamed = renamed.where(F.col(as_of) <= F.lit(bounds["hi"]))
         if lookback is not None:  # a day looser than needed, as a plain comparison that prunes partitions

@@ -25,10 +25,11 @@ def join_features(frame: DataFrame, lookups: Sequence[ResolvedLookup], read: Rea
         if not wanted:
             continue
         table = read(lookup.table, lookup.version)
-        if lookup.timestamp_lookup_key:
+        if lookup.point_in_time:
+            as_of, timeseries_column = lookup.point_in_time
             frame = point_in_time_join(
-                frame, table, keys=lookup.lookup_key, as_of=lookup.timestamp_lookup_key, table_keys=lookup.table_keys,
-                timeseries_column=lookup.timeseries_column, features=wanted, lookback=lookup.lookback,
+                frame, table, keys=lookup.lookup_key, as_of=as_of, table_keys=lookup.table_keys,
+                timeseries_column=timeseries_column, features=wanted, lookback=lookup.lookback,
             )
         else:
             values = table.select(*[F.col(t).alias(k) for t, k in zip(lookup.table_keys, lookup.lookup_key)],

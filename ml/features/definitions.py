@@ -48,8 +48,15 @@ class Feature:
     nullable: bool = False  # null by definition without activity (the model imputes it); else always present
 
 
-def _window(name: str, value: str, days: int, what: str) -> Feature:
-    return Feature(
+@dataclass(frozen=True)
+class WindowFeature(Feature):
+    """A trailing aggregate (kind "window"): its window is always known."""
+
+    window_days: int
+
+
+def _window(name: str, value: str, days: int, what: str) -> WindowFeature:
+    return WindowFeature(
         name=f"{name}_{days}d", dtype="double" if value == "spend" else "bigint",
         description=f"{what} over the {days} days ending at feature_date",
         expr=value, kind="window", window_days=days,
@@ -78,9 +85,9 @@ WINDOW_FEATURES = tuple(
         _window("unresolved_contacts", "unresolved_contacts", days, "unresolved support interactions"),
     )
 ) + (
-    Feature("days_since_last_txn", "int",
-            f"days since the last transaction day; null when none in the last {LOOKBACK_DAYS} days",
-            "CASE WHEN txn_count > 0 THEN age END", "window", LOOKBACK_DAYS, agg="min", nullable=True),
+    WindowFeature("days_since_last_txn", "int",
+                  f"days since the last transaction day; null when none in the last {LOOKBACK_DAYS} days",
+                  "CASE WHEN txn_count > 0 THEN age END", "window", LOOKBACK_DAYS, agg="min", nullable=True),
 )
 
 DERIVED = (

@@ -21,7 +21,7 @@ from ml.features.definitions import (
     LOOKBACK_DAYS,
     WINDOW_FEATURES,
     Completeness,
-    Feature,
+    WindowFeature,
 )
 
 DAILY_METRICS = ("txn_count", "spend", "support_contacts", "cancellation_contacts",
@@ -198,7 +198,7 @@ def _windows_by_buckets(history: DataFrame, start: date, end: date) -> DataFrame
         for i, (_, agg) in enumerate(parts) for j in range(len(edges) - 1)
     ])
 
-    def window(feature: Feature, k: int) -> Column:
+    def window(feature: WindowFeature, k: int) -> Column:
         i = parts.index((feature.expr, feature.agg))
         cells = [F.col(f"_p{i}_{j}") for j in range(len(edges) - 1) if k <= edges[j] and edges[j + 1] <= k + feature.window_days]
         if feature.agg == "sum":

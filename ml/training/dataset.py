@@ -25,7 +25,7 @@ from lakehouse.core.job_settings import TrainingSettings
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
 from ml.errors import NotEnoughHistory
-from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, TIMESERIES_KEY, Completeness, completeness_for
+from ml.features.definitions import ENTITY_KEY, FEATURE_NAMES, LOOKBACK_DAYS, TIMESERIES_KEY, Completeness
 from ml.training.labels import AS_OF, LABEL, as_of_dates, labeled_spine
 from ml.training.pipeline import model_input
 from ml.training.split import PARTS, TimeSplit, time_split
@@ -45,7 +45,9 @@ class TrainingData:
         return model_input(rows), rows[LABEL]
 
 
-COMPLETE = completeness_for(FEATURE_NAMES)  # the model's longest window: complete means every window is
+# The model's longest window, that of completeness_for(FEATURE_NAMES) (no feature looks back further than
+# LOOKBACK_DAYS): complete means every window is.
+COMPLETE = Completeness(LOOKBACK_DAYS)
 
 
 def training_frame(spark: Any, settings: Settings, spine: DataFrame, extra: tuple[str, ...] = ()) -> DataFrame:
@@ -68,8 +70,8 @@ def first_as_of(ards: DataFrame, table: str, cfg: TrainingSettings, complete: Co
     if complete.name not in ards.columns:
         raise NotEnoughHistory(f"{table} has no {complete.name} column: run the offline_features pipeline with a "
                                "full refresh so it computes window completeness")
-    first, first_complete = ards.agg(
-        F.min(TIMESERIES_KEY), F.min(F.when(F.col(complete.name), F.col(TIMESERIES_KEY)))).first()
+    ((first, first_complete),) = ards.agg(  # a global aggregate: one row, also over an empty table
+        F.min(TIMESERIES_KEY), F.min(F.when(F.col(complete.name), F.col(TIMESERIES_KEY)))).collect()
     if first is None:
         raise NotEnoughHistory(f"{table} is empty")
     if cfg.incomplete_windows == "include":
