@@ -47,7 +47,8 @@ def _features(rng: np.random.Generator, rows: pd.DataFrame) -> pd.DataFrame:
     fade = 1.0 - 0.7 * np.exp(-rows["days_to_churn"].to_numpy() / 10.0)
     rate = np.exp(0.8 - 0.4 * rows["risk"].to_numpy()) * fade  # transactions per day
     complaint = 0.02 * np.exp(0.8 * rows["risk"].to_numpy()) / fade
-    out = {name: rows[name] for name in ("plan", "region", "acquisition_channel", "monthly_fee")}
+    profile = ("plan", "region", "acquisition_channel", "monthly_fee")
+    out: dict[str, pd.Series | np.ndarray] = {name: rows[name] for name in profile}  # then arrays of the windows
     day = pd.to_datetime(rows[TIMESERIES_KEY])
     out["tenure_days"] = (day - pd.to_datetime(rows["signup_date"])).dt.days
     out["age"] = day.dt.year - rows["birth_year"]

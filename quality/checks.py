@@ -27,7 +27,7 @@ from pyspark.sql import functions as F
 from lakehouse.core.rules import broken
 from lakehouse.core.source_contract import DOMAINS, SOURCES
 from lakehouse.core.storage import TableStore
-from quality.results import CheckResult
+from quality.results import CheckResult, Outcome
 
 Severity = Literal["warn", "error"]
 REF_KEY = "_dq_ref_key"
@@ -112,7 +112,7 @@ class Declared(BaseModel):
     def result(self, table: str, ok: bool | None, metric: float | None, threshold: str, message: str,
                details: dict[str, Any] | None = None) -> CheckResult:
         """`ok` None means skipped (not enough to judge)."""
-        outcome = "skipped" if ok is None else "passed" if ok else "failed"
+        outcome: Outcome = "skipped" if ok is None else "passed" if ok else "failed"
         return CheckResult(table, self.id, self.category, self.severity, outcome, metric, threshold, message,
                            details or {})
 

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -50,6 +51,12 @@ class Target(Protocol):
     def describe(self) -> str: ...
 
     def put(self, path: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> str: ...
+
+
+def _upload(target: Target, report: Mapping[str, Any], name: str) -> str:
+    """Upload file `name` of a pending report (a manifest of `pending()`); returns its location."""
+    return target.put(f"{report['folder']}/{name}", (report["path"] / name).read_bytes(),
+                      CONTENT_TYPES[Path(name).suffix], report["metadata"])
 
 
 class FolderTarget:
@@ -172,12 +179,8 @@ class Publisher:
         done: dict[str, list[str]] = {}
         for i, report in enumerate(waiting):
             try:
-                done[report["folder"]] = [
-                    self._retrying(lambda name=name: target.put(
-                        f"{report['folder']}/{name}", (report["path"] / name).read_bytes(),
-                        CONTENT_TYPES[Path(name).suffix], report["metadata"]))
-                    for name in report["files"]
-                ]
+                done[report["folder"]] = [self._retrying(partial(_upload, target, report, name))
+                                          for name in report["files"]]
             except Exception as exc:  # noqa: BLE001 - whatever the cause, the report stays pending
                 raise PublishError(self._kept_message(target.describe(), exc, waiting[i:])) from None
             shutil.rmtree(report["path"])

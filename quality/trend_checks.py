@@ -49,9 +49,10 @@ def weekday_adjusted(history: list[Point], day: date) -> tuple[list[float], floa
     for weekday in range(7):
         same = [m for w, m in points if w == weekday]
         factors[weekday] = (median(same) / overall or 1.0) if len(same) >= MIN_WEEKDAY_POINTS else None
-    if factors[day.weekday()] is None:
+    factor = factors[day.weekday()]
+    if factor is None:
         return None
-    return [m / (factors[w] or 1.0) for w, m in points], factors[day.weekday()]
+    return [m / (factors[w] or 1.0) for w, m in points], factor
 
 
 class Volume(Check):

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pyspark.sql import DataFrame
 
@@ -39,13 +39,18 @@ REPORT_KIND = "data-quality"
 MAX_TEXT = 500
 
 
-class ReportNotPublished(LakehouseError):
-    """Validation ran and its results are stored, but the report could not be published (it is kept pending).
+StoredResult = TypeVar("StoredResult")
 
-    `result` still carries the status, so an orchestrator can tell a data problem from a publishing one.
+
+class ReportNotPublished(LakehouseError, Generic[StoredResult]):
+    """Validation (or the drift job) ran and its results are stored, but the report could not be published (it is
+    kept pending).
+
+    `result` (a Result, or the drift job's DriftResult) still carries the status, so an orchestrator can tell a data
+    problem from a publishing one.
     """
 
-    def __init__(self, message: str, result: Result) -> None:
+    def __init__(self, message: str, result: StoredResult) -> None:
         super().__init__(message)
         self.result = result
 

@@ -38,7 +38,7 @@ def databricks_secret(scope: str, key: str) -> str:
     if "DATABRICKS_RUNTIME_VERSION" not in os.environ:  # off a cluster, dbutils would try to authenticate
         raise RuntimeError("not running on Databricks (DATABRICKS_RUNTIME_VERSION is not set): "
                            "set AZURE_STORAGE_CONNECTION_STRING instead")
-    from databricks.sdk.runtime import dbutils  # type: ignore[attr-defined]
+    from databricks.sdk.runtime import dbutils
 
     return str(dbutils.secrets.get(scope=scope, key=key))
 

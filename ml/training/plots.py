@@ -60,6 +60,6 @@ def feature_importance(model: object, X: pd.DataFrame, y: np.ndarray, seed: int)
 def importance_figure(importance: pd.Series) -> Figure:
     top = importance.head(TOP_FEATURES)[::-1]
     fig, ax = _axes("Permutation importance (held-out)", "mean ROC AUC drop", "")
-    ax.barh(top.index, top.values)
+    ax.barh(top.index, top.to_numpy())
     fig.tight_layout()
     return fig

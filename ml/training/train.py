@@ -86,7 +86,8 @@ def _log_evaluation(model: Pipeline, X_test: pd.DataFrame, y_test: np.ndarray, m
     importance = plots.feature_importance(model, X_test, y_test, seed)
     if not importance.empty:
         mlflow.log_figure(plots.importance_figure(importance), "plots/feature_importance.png")
-        mlflow.log_dict(importance.round(6).to_dict(), "feature_importance.json")
+        drops = {str(feature): drop for feature, drop in importance.round(6).items()}  # the index holds the names
+        mlflow.log_dict(drops, "feature_importance.json")
     plots.plt.close("all")
 
 
@@ -143,8 +144,7 @@ def train(spark: Any, settings: Settings, run_date: date | None = None) -> Train
     experiment = tracking.experiment_id(settings)
     tracking.close_dead_runs(client, experiment)
     identity = data_identity(spark, settings, run_date)
-    earlier = earlier_training(client, experiment, name, identity, settings_fingerprint(cfg)) if identity else None
-    if earlier:
+    if identity and (earlier := earlier_training(client, experiment, name, identity, settings_fingerprint(cfg))):
         log.info("%s was already trained for %s on the same data (%s) and settings by run %s: not registering an "
                  "identical version, reusing version %s and its decision (%s: %s)", name, run_date,
                  ", ".join(f"{k[len(LINEAGE):]} {v}" for k, v in identity.items() if k.endswith("_version")),
@@ -169,8 +169,8 @@ def train_on(data: TrainingData, cfg: TrainingSettings, client: Any, name: str, 
                          FINGERPRINT: settings_fingerprint(cfg)})
         model, validation, rounds = fit(data, cfg)
         mlflow.log_params(_params(cfg, rounds))
-        X_test, y_test = data.part("test")
-        y_test = y_test.to_numpy()
+        X_test, test_labels = data.part("test")
+        y_test = test_labels.to_numpy()
         scores = churn_probability(model, X_test)
         test = evaluate(y_test, scores, cfg.top_k_percent)
         mlflow.log_metrics({**{f"val_{k}": v for k, v in validation.items()}, **{f"test_{k}": v for k, v in test.items()}})

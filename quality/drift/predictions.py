@@ -39,9 +39,10 @@ def scored(store: TableStore, cfg: DriftSettings, window: Window) -> DataFrame |
 def prediction_drift(store: TableStore, cfg: DriftSettings, current: Window,
                      reference: Window) -> tuple[tuple[ColumnDrift, Any] | None, str | None]:
     """Drift of the scores with its Evidently snapshot, or None and why it was not measured."""
-    frames = [scored(store, cfg, w) for w in (current, reference)]
-    if frames[0] is None:
+    current_frame, reference_frame = (scored(store, cfg, w) for w in (current, reference))
+    if current_frame is None or reference_frame is None:  # both or neither: there is no predictions table
         return None, None
+    frames = [current_frame, reference_frame]
     counts = [frame.count() for frame in frames]
     if not all(counts):
         empty = [w.source for w, n in zip((current, reference), counts) if not n]
