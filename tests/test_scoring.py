@@ -274,3 +274,28 @@ def test_an_mrds_is_dated_by_its_as_of_date_and_only_that_date_is_scored(spark, 
     settings = _with(settings, feature_table=settings.scoring.feature_table,
                      predictions_table=f"predictions_{uuid.uuid4().hex[:6]}")
     assert score(spark, settings, RUN).rows == len(mrds)
+
+
+def test_incomplete_rows_are_scored_and_flagged_or_left_out_and_counted_either_way(spark, trained, bad_features):
+    """Every third customer's 90-day windows (the model's longest) reach before the history: by default they are
+    scored with features_complete false, with `exclude` left out; the result counts them in both cases.
+    (test_incomplete_windows.py tests the same on a warehouse with a real short history; this one reuses the
+    trained champion, so the scoring job's mutation run needs one training, not two.)"""
+    _, _, mrds = trained
+    customers = sorted(mrds["customer_id"])
+    partial = set(customers[::3])
+    flagged = bad_features(lambda df: df.withColumn("window_complete_90d", ~F.col("customer_id").isin(partial)))
+
+    def scored(choice: str) -> tuple[object, dict[str, bool]]:
+        settings = _with(flagged, feature_table=flagged.scoring.feature_table, incomplete_windows=choice,
+                         predictions_table=f"predictions_{uuid.uuid4().hex[:6]}")
+        result = score(spark, settings, RUN)
+        rows = TableStore(spark, settings).read(settings.scoring.predictions_table).collect()
+        return result, {r.customer_id: r.features_complete for r in rows}
+
+    included, flags = scored("include")
+    assert (included.rows, included.incomplete_rows) == (len(customers), len(partial)) and 0 < len(partial) < len(customers)
+    assert flags == {c: c not in partial for c in customers}
+    excluded, flags = scored("exclude")
+    assert (excluded.rows, excluded.incomplete_rows) == (len(customers) - len(partial), len(partial))
+    assert flags == {c: True for c in customers if c not in partial}
