@@ -165,7 +165,7 @@ def completeness_flag(features: DataFrame, inputs: list[str], table: str) -> Col
 def decide(predictions: DataFrame, cfg: ScoringSettings) -> DataFrame:
     """`decision`: probability >= threshold, or within the top k% of the day's rows by probability
     (floor(k% x rows) rows; ties broken by customer_id, so reruns decide identically)."""
-    if cfg.threshold is not None:
+    if cfg.top_k_percent is None:  # ScoringSettings: then the threshold is set (exactly one rule is)
         return predictions.withColumn("decision", F.col("probability") >= F.lit(cfg.threshold))
     share = F.cume_dist().over(Window.orderBy(F.col("probability").desc(), F.col(ENTITY_KEY)))
     return predictions.withColumn("decision", share <= F.lit(cfg.top_k_percent / 100))

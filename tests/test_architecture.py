@@ -1,4 +1,4 @@
-"""The layers hold (docs/architecture.md): the import contracts in pyproject.toml ([tool.importlinter]) and ruff.
+"""The layers hold (docs/architecture.md): the import contracts in pyproject.toml ([tool.importlinter]), ruff and mypy.
 
 `lint-imports` counts every import, also one made inside a function, so a lazy import cannot hide an arrow that
 runs up a layer. Every module of the `lakehouse` package sits in one layer, so that its path says whether it runs
@@ -38,6 +38,15 @@ def test_the_import_contracts_hold():
 def test_ruff_finds_nothing():
     done = run(sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+
+
+def test_mypy_finds_nothing_in_what_runs_on_databricks():
+    """[tool.mypy] in pyproject.toml: core, platform, the task entry points, ml and quality, with the pydantic plugin.
+
+    Its incremental cache (.mypy_cache/) makes a rerun take seconds instead of most of a minute."""
+    done = run(sys.executable, "-m", "mypy")
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert done.returncode == 0, "\n".join([*errors, *done.stdout.splitlines()[-1:]]) + done.stderr[-2000:]
 
 
 def test_every_module_of_the_lakehouse_package_is_in_a_layer():

@@ -134,7 +134,7 @@ def reference_coverage(frame: DataFrame, settings: Settings, cfg: DriftSettings,
         window, why = champion_window(settings, month.start)
     found = coverage(frame, window, columns, complete) if window is not None else None
     if found is not None and not found.rows:
-        why = (f"the {CHAMPION} {window.start}..{window.end} has no rows"
+        why = (f"the {CHAMPION} {found.window.start}..{found.window.end} has no rows"
                + (f" with complete windows ({len(found.incomplete)} day(s) left out)" if found.incomplete else ""))
         found = None
     if found is None:
@@ -183,7 +183,7 @@ def model_checks(store: TableStore, settings: Settings, cfg: DriftSettings, resu
     if drift is not None:
         result.columns.append(drift[0])
         files["predictions.html"] = drift[1].get_html_str(as_iframe=False).encode()
-    data_through = frame.agg(F.max(TIMESERIES_KEY)).first()[0]
+    data_through = frame.agg(F.max(TIMESERIES_KEY)).collect()[0][0]  # a global aggregate: one row
     result.performance, why_not = predictions.performance(store, settings, cfg, month, data_through)
     result.warnings += [w for w in (why, why_not) if w]
     return files
@@ -199,10 +199,11 @@ def retrain_reasons(result: DriftResult) -> list[str]:
     score = result.prediction
     if score is not None and score.drifted:
         reasons.append(f"prediction drift: {score.method} {score.score:.4f} >= {score.threshold}")
-    below = (result.performance or {}).get("below_minimums") or {}
+    performance = result.performance or {}
+    below = performance.get("below_minimums") or {}
     if below:
         reasons.append("performance below the promotion gate's minimums: "
-                       + ", ".join(f"{m} {result.performance[m]:.4f} < {t}" for m, t in below.items()))
+                       + ", ".join(f"{m} {performance[m]:.4f} < {t}" for m, t in below.items()))
     return reasons
 
 
