@@ -8,7 +8,10 @@ import textwrap
 
 import pytest
 
+from lakehouse.core.catalogs import UnityCatalog
 from lakehouse.core.errors import StorageError
+from lakehouse.core.settings import load_settings
+from lakehouse.core.storage import TableStore
 
 
 def _rows(df, order: str = "id"):
@@ -122,3 +125,16 @@ def test_tables_survive_an_engine_restart(spark, store, settings):
     lines = out.stdout.strip().splitlines()
     assert lines[-1] == "3"
     assert store.name("events") in lines[-2]
+
+
+def test_on_databricks_a_store_touches_no_local_folder_and_has_no_table_paths(monkeypatch, tmp_path):
+    """On Databricks, Unity Catalog decides where a managed table's files are: building a store creates nothing
+    under the (relative, meaningless there) storage root, and asking for a table's path is refused by name instead
+    of returning a folder of this machine. No engine call is needed for either, so none is made (spark=None)."""
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings("dev", storage_root="warehouse")
+    store = TableStore(None, settings)
+    assert isinstance(store.catalog, UnityCatalog)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(StorageError, match=r"^churn_dev\.churn\.events is a Unity Catalog managed table"):
+        store.path("events")

@@ -43,7 +43,7 @@ def generate(settings: Settings, start: str | None, end: str | None, days: int |
              seed: int | None, defect_rate: float | None, drift_start: str | None) -> None:
     """Generate source data drops (customers, transactions, support, churn) into the landing zone."""
     from lakehouse.app.progress import progress_bar
-    from lakehouse.core.storage import ensure_writable
+    from lakehouse.core.catalogs import ensure_writable
     from lakehouse.local.datagen import generate_range
 
     gen = settings.generator

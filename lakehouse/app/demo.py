@@ -22,10 +22,11 @@ from typing import Any
 from lakehouse.app.demo_story import story
 from lakehouse.app.demo_summary import summarize
 from lakehouse.app.progress import console, progress_bar
+from lakehouse.core.catalogs import ensure_writable
 from lakehouse.core.engine import spark_session
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.settings import Settings
-from lakehouse.core.storage import TableStore, ensure_writable
+from lakehouse.core.storage import TableStore
 from lakehouse.local.azurite import local_blob
 from lakehouse.local.datagen import GeneratorConfig, generate_range, incident
 from lakehouse.local.datagen.schema import manifest_path

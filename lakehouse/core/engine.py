@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from lakehouse.core.catalogs import FolderCatalog
 from lakehouse.core.errors import EngineError
 from lakehouse.core.settings import Settings
 
@@ -115,10 +116,8 @@ def start_engine(settings: Settings) -> Engine:
     engine = STARTERS[settings.engine](settings)
     if engine.kind == "sail":
         # Sail's catalog lives in memory: register the tables already under the storage root.
-        from lakehouse.core.storage import TableStore
-
         try:
-            TableStore(engine.spark, settings).register_all()
+            FolderCatalog(engine.spark, settings.storage_root).register_all()
         except BaseException:
             engine.stop()
             raise

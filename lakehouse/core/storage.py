@@ -1,8 +1,7 @@
 """Delta table storage addressed as `catalog.schema.table`, the same calls locally and on Databricks.
 
-Locally a table is a path-based Delta table under `<storage_root>/<catalog>/<schema>/<table>`, written
-through the Spark API and registered in the session catalog, so `spark.table(...)` and SQL see it;
-history and versions come from delta-rs. On Databricks the same names are Unity Catalog tables.
+Reads and writes go through the Spark API the same way everywhere; where a name lives (Unity Catalog on
+Databricks, a Delta folder under the storage root locally) is the catalog's business: lakehouse/core/catalogs.py.
 Writes are refused before anything is written when the frame does not match the table's schema
 (Sail would silently ignore extra columns); a write that fails midway commits nothing.
 """
@@ -10,30 +9,12 @@ Writes are refused before anything is written when the frame does not match the 
 from __future__ import annotations
 
 import uuid
-import weakref
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from lakehouse.core.catalogs import Catalog, catalog_for, quote
 from lakehouse.core.errors import SchemaMismatch, StorageError
 from lakehouse.core.settings import Settings, validate_identifier
-
-
-def ensure_writable(path: Path, what: str = "storage root") -> None:
-    """Fail early with one clear line when a local folder cannot be created or written."""
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write-probe-{uuid.uuid4().hex}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise StorageError(f"{what} {path} is not writable: {exc.strerror or exc}") from None
-
-
-_REGISTERED: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()  # per session
-
-
-def _quote(name: str) -> str:
-    return ".".join(f"`{part}`" for part in name.split("."))
 
 
 class TableStore:
@@ -42,8 +23,7 @@ class TableStore:
     def __init__(self, spark: Any, settings: Settings) -> None:
         self.spark = spark
         self.settings = settings
-        if settings.local:
-            ensure_writable(settings.storage_root)
+        self.catalog: Catalog = catalog_for(spark, settings)
 
     # -- naming -----------------------------------------------------------------------------
     def name(self, table: str) -> str:
@@ -59,52 +39,24 @@ class TableStore:
             raise StorageError(str(exc)) from None
 
     def path(self, table: str) -> Path:
-        """Where a local table's files live."""
-        return self.settings.storage_root.joinpath(*self.name(table).split("."))
+        """Where a local table's files live (Unity Catalog manages its own: StorageError there)."""
+        return self.catalog.location(self.name(table))
 
     # -- catalog ----------------------------------------------------------------------------
     def exists(self, table: str) -> bool:
-        if self.settings.local:
-            return (self.path(table) / "_delta_log").is_dir()
-        return bool(self.spark.catalog.tableExists(self.name(table)))
+        return self.catalog.exists(self.name(table))
 
     def register(self, table: str) -> None:
-        """Make a local table visible to `spark.table` and SQL under its three-part name.
-
-        Every read and write registers its table, so each session remembers what it registered: the
-        statements are idempotent, and skipping them saves two engine round trips per call.
-        """
-        if not self.settings.local:
-            return
-        registered = _REGISTERED.setdefault(self.spark, set())
-        key = (self.name(table), str(self.path(table)))
-        if key in registered:
-            return
-        catalog, schema, name = key[0].split(".")
-        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{catalog}`.`{schema}`")
-        self.spark.sql(
-            f"CREATE TABLE IF NOT EXISTS `{catalog}`.`{schema}`.`{name}` USING delta LOCATION '{self.path(table)}'"
-        )
-        registered.add(key)
+        """Make a table visible to `spark.table` and SQL under its three-part name (locally; a no-op on Unity Catalog)."""
+        self.catalog.register(self.name(table))
 
     def register_all(self) -> list[str]:
-        """Register every table found under the storage root (the session catalog is in memory only)."""
-        found = []
-        if self.settings.local and self.settings.storage_root.is_dir():
-            for log_dir in sorted(self.settings.storage_root.glob("*/*/*/_delta_log")):
-                catalog, schema, name = log_dir.parent.relative_to(self.settings.storage_root).parts
-                table = f"{catalog}.{schema}.{name}"
-                self.register(table)
-                found.append(table)
-        return found
+        """Register every table the catalog can find (locally the session catalog is in memory only)."""
+        return self.catalog.register_all()
 
     def list_tables(self) -> list[str]:
         """Tables of the configured catalog and schema."""
-        if self.settings.local:
-            base = self.settings.storage_root / self.settings.catalog / self.settings.schema_name
-            return sorted(p.parent.name for p in base.glob("*/_delta_log")) if base.is_dir() else []
-        rows = self.spark.sql(f"SHOW TABLES IN `{self.settings.catalog}`.`{self.settings.schema_name}`").collect()
-        return sorted(r.tableName for r in rows)
+        return self.catalog.tables(self.settings.catalog, self.settings.schema_name)
 
     # -- reads ------------------------------------------------------------------------------
     def read(self, table: str, version: int | None = None) -> Any:
@@ -113,8 +65,8 @@ class TableStore:
             raise StorageError(f"table {self.name(table)} does not exist")
         self.register(table)
         if version is None:
-            return self.spark.table(_quote(self.name(table)))
-        return self.spark.sql(f"SELECT * FROM {_quote(self.name(table))} VERSION AS OF {int(version)}")
+            return self.spark.table(quote(self.name(table)))
+        return self.spark.sql(f"SELECT * FROM {quote(self.name(table))} VERSION AS OF {int(version)}")
 
     def version(self, table: str) -> int | None:
         """Current version, None when the table does not exist."""
@@ -124,14 +76,7 @@ class TableStore:
 
     def history(self, table: str, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits newest first: version, timestamp, operation, operationParameters."""
-        if self.settings.local:
-            from deltalake import DeltaTable
-
-            if not self.exists(table):
-                raise StorageError(f"table {self.name(table)} does not exist")
-            return list(DeltaTable(str(self.path(table))).history(limit))
-        rows = self.spark.sql(f"DESCRIBE HISTORY {_quote(self.name(table))}").collect()
-        return [r.asDict() for r in rows[:limit]]
+        return self.catalog.history(self.name(table), limit)
 
     # -- writes -----------------------------------------------------------------------------
     def overwrite(self, df: Any, table: str, partition_by: Sequence[str] = (), user_metadata: str | None = None) -> int:
@@ -182,7 +127,7 @@ class TableStore:
         matched = f"WHEN MATCHED AND ({update_condition}) THEN" if update_condition else "WHEN MATCHED THEN"
         try:
             self.spark.sql(
-                f"MERGE INTO {_quote(self.name(table))} t USING `{view}` s ON {on} "
+                f"MERGE INTO {quote(self.name(table))} t USING `{view}` s ON {on} "
                 f"{matched} UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
             ).collect()
         finally:
@@ -193,12 +138,7 @@ class TableStore:
         cols = list(partition_by)
         if cols:
             writer = writer.partitionBy(*cols)
-        if self.settings.local:
-            self.path(table).parent.mkdir(parents=True, exist_ok=True)
-            writer.save(str(self.path(table)))
-            self.register(table)
-        else:
-            writer.saveAsTable(self.name(table))
+        self.catalog.save(writer, self.name(table))
         return self.version(table)  # type: ignore[return-value]
 
     def _conform(self, df: Any, table: str, add_columns: bool = False) -> Any:

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from lakehouse.app.ui import queries
+from lakehouse.core.catalogs import quote as quoted
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
-from lakehouse.core.storage import _quote as quoted
 from lakehouse.local.dlt_runtime import event_log_table
 
 EVENT_LOG_PREFIX = "event_log_"
