@@ -6,15 +6,20 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from pydantic import SecretStr
 from pyspark.sql import functions as F
 
 from lakehouse.core.settings import Settings
 from lakehouse.core.job_settings import DriftSettings
+from quality.drift import job
 from quality.drift.history import HISTORY_TABLE
 from quality.drift.job import detect_drift
 from quality.drift.windows import DriftInputError, last_complete_month
+from quality.publish import Publisher
+from quality.validation import ReportNotPublished
 from tests.drift_data import COLUMNS, ards_frame, write_ards
 
 APRIL, MAY = date(2026, 4, 1), date(2026, 5, 1)
@@ -30,8 +35,9 @@ def folder(tmp_path: Path, month: str) -> Path:
     return tmp_path / "reports" / "lakehouse-reports" / "drift" / month
 
 
-def test_same_distribution_is_not_drift_and_the_report_is_published(store, settings, tmp_path):
+def test_same_distribution_is_not_drift_and_the_report_is_published(store, settings, tmp_path, monkeypatch):
     write_ards(store, ards_frame(APRIL, 30), ards_frame(MAY, 31))
+    monkeypatch.setattr(job, "time", SimpleNamespace(monotonic=iter([100.0, 103.5]).__next__))  # start, end
     result = detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
 
     assert not result.dataset_drift and not result.retrain_recommended and result.drifted_columns == []
@@ -41,6 +47,7 @@ def test_same_distribution_is_not_drift_and_the_report_is_published(store, setti
     assert result.sampling["reference"]["rows"] == 150 * 30
     summary = json.loads((folder(tmp_path, "2026/05") / "summary.json").read_text())
     assert summary["month"] == "2026-05" and summary["retrain_recommended"] is False
+    assert result.duration_s == summary["duration_s"] == 3.5  # end - start of the job's own clock
     assert [c["column"] for c in summary["columns"]] == COLUMNS
     assert {c["method"] for c in summary["columns"]} == {"wasserstein", "jensenshannon"}
     assert (folder(tmp_path, "2026/05") / "report.html").read_text().count('id="drift-summary"') == 1
@@ -60,6 +67,11 @@ def test_shifted_columns_are_drift_with_a_retraining_signal_and_history_is_repla
     assert len(history) == len(COLUMNS) and {r["run_id"] for r in history} == {again.run_id}
     assert {r["column_name"] for r in history if r["drifted"]} == set(result.drifted_columns)
     assert all(r["reference_source"] == "previous month" and r["retrain_recommended"] for r in history)
+
+    tolerant = detect_drift(store.spark, settings, MAY, CONFIG.model_copy(update={"drift_share": 0.9}))
+    assert tolerant.drifted_columns == result.drifted_columns and not tolerant.dataset_drift  # 4 of 5 < 0.9
+    assert tolerant.warnings == [f"column(s) {result.drifted_columns} drifted, below the dataset-drift share 0.9: "
+                                 "watch them"]
 
 
 def test_summary_agrees_with_evidentlys_result_object():
@@ -93,7 +105,8 @@ def test_empty_month_and_empty_reference_are_errors(store, settings, tmp_path):
     write_ards(store, ards_frame(APRIL, 30))
     with pytest.raises(DriftInputError, match="no rows for 2026-05 .*run the offline_features pipeline"):
         detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
-    with pytest.raises(DriftInputError, match="reference window 2026-03-01..2026-03-31 .* has no rows"):
+    with pytest.raises(DriftInputError, match=r"^the reference window 2026-03-01\.\.2026-03-31 \(previous month\) "
+                                              r"has no rows: nothing to compare the month with$"):
         detect_drift(store.spark, local(settings, tmp_path), APRIL, CONFIG)
     assert not store.exists(HISTORY_TABLE) and not (tmp_path / "reports").exists()
 
@@ -102,7 +115,8 @@ def test_partial_month_warns_and_too_few_days_is_an_error(store, settings, tmp_p
     may = ards_frame(MAY, 31)
     gap = may["feature_date"].between(date(2026, 5, 10), date(2026, 5, 12))
     write_ards(store, ards_frame(APRIL, 30), may[~gap])
-    result = detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
+    at_minimum = CONFIG.model_copy(update={"min_day_coverage": 28 / 31})  # exactly the minimum share is enough
+    result = detect_drift(store.spark, local(settings, tmp_path), MAY, at_minimum)
     assert result.current["missing_days"] == ["2026-05-10..2026-05-12"]
     assert any(w.startswith("partial month: ") and "(28 of 31 days compared)" in w for w in result.warnings)
 
@@ -128,8 +142,21 @@ def test_a_column_missing_in_one_window_is_reported_never_silently_passed(store,
     assert "column txn_count_30d: missing in reference (not compared)" in result.warnings
     assert "column no_such_feature: missing in table (not compared)" in result.warnings
     assert result.drifted_columns == ["avg_amount_30d"] and result.number_of_columns == 4
+    assert (result.drifted_count, result.drifted_share) == (1, 0.25)  # the vanished column of 4 evaluated
     assert result.retrain_recommended  # 1 of 4 >= 0.05
     assert next(c for c in result.columns if c.column == "avg_amount_30d").null_share_current == 1.0
+
+
+def test_an_unpublished_report_is_an_error_carrying_the_recorded_result(store, settings, tmp_path):
+    """A report that cannot be published (here a malformed Blob connection string) fails the job with the
+    verdict in its message and the result attached; the history is recorded before publishing."""
+    write_ards(store, ards_frame(APRIL, 30), ards_frame(MAY, 31))
+    blob = settings.blob.model_copy(update={"local_dir": None, "connection_string": SecretStr("not a connection string")})
+    broken = local(settings, tmp_path).model_copy(update={"blob": blob})
+    with pytest.raises(ReportNotPublished, match="^drift of 2026-05: no retraining needed, but ") as failed:
+        detect_drift(store.spark, broken, MAY, CONFIG, Publisher(broken, attempts=1, base_delay_s=0))
+    assert failed.value.result.published == [] and not failed.value.result.retrain_recommended
+    assert {r["run_id"] for r in store.read(HISTORY_TABLE).collect()} == {failed.value.result.run_id}
 
 
 def test_last_complete_month_is_the_latest_month_ending_by_the_run_date():

@@ -47,6 +47,8 @@ def test_reference_is_the_champions_training_window_else_the_previous_month_with
     assert (held.reference["start"], held.reference["end"]) == ("2026-03-05", "2026-04-30")  # cut before May
     assert held.reference["source"] == "champion training window" and run_id in held.reference["detail"]
     assert not any(w.startswith("reference is") for w in held.warnings)
+    configured = detect_drift(store.spark, settings, MAY, CONFIG)  # previous_month: the champion is not asked
+    assert configured.reference["source"] == "previous month" and configured.warnings == []
 
     make_champion(settings, "2025-06-01..2025-08-31", "2025-09-15..2025-09-21")  # no ARDS rows back then
     stale = detect_drift(store.spark, settings, MAY, config)
