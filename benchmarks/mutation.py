@@ -316,15 +316,84 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         'a list of one commit: [0] and [-1] are the same',
     ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'deleted=metrics.get("numTargetRowsDeleted", 1),'):
         "Delta's MERGE always records numTargetRowsDeleted (0 when none; checked: an update-only MERGE reports 0 under this mutant)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'deleted=metrics.get("numTargetRowsDeleted", -1),'):
+        "Delta's MERGE always records numTargetRowsDeleted (checked: delete-, update- and insert-only MERGEs record every numTarget* count)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'upserted=metrics.get("numTargetRowsInserted", 0) + metrics.get("numTargetRowsUpdated", 1),'):
+        "Delta's MERGE always records numTargetRowsUpdated (checked: delete-, update- and insert-only MERGEs record every numTarget* count)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'upserted=metrics.get("numTargetRowsInserted", 0) + metrics.get("numTargetRowsUpdated", -1),'):
+        "Delta's MERGE always records numTargetRowsUpdated (checked: delete-, update- and insert-only MERGEs record every numTarget* count)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'upserted=metrics.get("numTargetRowsInserted", 1) + metrics.get("numTargetRowsUpdated", 0),'):
+        "Delta's MERGE always records numTargetRowsInserted (checked: delete-, update- and insert-only MERGEs record every numTarget* count)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'upserted=metrics.get("numTargetRowsInserted", -1) + metrics.get("numTargetRowsUpdated", 0),'):
+        "Delta's MERGE always records numTargetRowsInserted (checked: delete-, update- and insert-only MERGEs record every numTarget* count)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'source_rows=metrics.get("numSourceRows", 1),'):
+        "apply never reads the MERGE's source_rows (it counts the batch's actions itself)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "NumberReplacer", 'source_rows=metrics.get("numSourceRows", -1),'):
+        "apply never reads the MERGE's source_rows (it counts the batch's actions itself)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_GtE", 'newer = latest.where(F.col(ACTION) >= MERGE).drop(ACTION)'):
+        "an action is 'ignore', 'insert' or 'merge', and only 'merge' sorts >= 'merge'",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_LtE", 'newer = latest.where(F.col(ACTION) <= MERGE).drop(ACTION)'):
+        "the extra MERGE source rows match no clause: inserted rows are stored at the same sequence (not newer), ignored ones are not newer or unmatched deletes; the MERGE's source count is not read",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Gt_GtE", '.when(changes[f"`{spec.sequence_by}`"] >= found["__stored_sequence"], MERGE)'):
+        "a change at the stored sequence sent to the MERGE matches no clause there (both need s.seq > t.seq): nothing changes, no commit, as when ignored",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_LtE", '.filter(F.col(RANK) <= 1)'):
+        "row_number starts at 1: <= 1 is == 1",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_NotEq_Lt", 'and f.dataType.typeName() < "variant"}'):
+        "of Spark's type names only 'void' (all NULL: orders no tie) and 'yearmonthinterval' (Delta cannot store one: checked, so no target has it) sort after 'variant'",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: ChangeSpec, partitions: str | None) -> Applied & None:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _partition_filter(dataset: Dataset, stored: list[str], checked: Checked, alias: str = "") -> str & None:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):
+        "nothing assigns to or hashes an Applied (callers only read its fields)",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceFalseWithTrue", "reset: bool = True) -> Applied:"):
+        "a default never used: apply's only caller (execution.py) always passes reset",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Gt_NotEq", '.when(changes[f"`{spec.sequence_by}`"] != found["__stored_sequence"], MERGE)'):
+        "a change older than the stored one sent to the MERGE matches no clause there (both need s.seq > t.seq): nothing changes, as when ignored",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: ChangeSpec, partitions: str & None) -> Applied | None:'):
+        'an annotation, never evaluated (from __future__ import annotations)',
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_Lt", 'if int(last["version"]) < before:'):
+        "the MERGE only gets changes newer than their stored row, each updated or deleted: it always commits, so the version is never `before`",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceAndWithOr", 'if dataset.partition_cols and set(dataset.partition_cols) <= set(stored) or checked.kept_values:'):
+        "kept_values are collected only for the partition columns (execution.py tracks them for auto CDC): empty without any, so `or` decides as `and`",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceAndWithOr", 'if dataset.partition_cols or set(dataset.partition_cols) <= set(stored) and checked.kept_values:'):
+        "with partition columns (always stored), kept_values is never empty past the all-dropped shortcut: a kept row's value struct is collected",
+    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_LtE_Lt", 'if dataset.partition_cols and set(dataset.partition_cols) < set(stored) and checked.kept_values:'):
+        'partition columns are always stored columns, so < only differs for a table of nothing but partition columns, where it skips a pruning filter the MERGE is correct without',
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_GtE", 'return spec.scd_type >= 2 or spec.apply_as_truncates is not None or spec.sequence_by not in stored'):
         'stored_as_scd_type is validated to 1 or 2: >= 2 is == 2',
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Gt_NotEq", ').where(F.col(_VERSION) != 0)'):
         'a running sum of 0/1 flags is never negative: != 0 is > 0',
     ("lakehouse/local/dlt_runtime/snapshots.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _pending(spec: ChangeSpec, read_source: Any, last: int & None, target: str) -> Iterator[tuple[Any, int]]:'):
         'an annotation, never evaluated (from __future__ import annotations)',
+    ("lakehouse/local/dlt_runtime/snapshots.py", "ReplaceFalseWithTrue", "staging_dir: Path, reset: bool = True) -> Applied:"):
+        "a default never used: apply's only caller (execution.py) always passes reset",
     ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Is_Eq",
      "if dataset.kind == Kind.MATERIALIZED_VIEW:  # recomputed plans: computed once for check and write"):
         "Kind is an Enum: == between its members is identity",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_IsNot_NotEq",
+     "if result.status == COMPLETED and dataset.kind != Kind.VIEW:"):
+        "Kind is an Enum: != between its members is `is not`",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Eq_LtE",
+     "if result.status <= COMPLETED and dataset.kind is not Kind.VIEW:"):
+        "a flow's status here is 'COMPLETED' or 'FAILED', and only 'COMPLETED' sorts <= 'COMPLETED'",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Is_GtE", "elif dataset.kind >= Kind.VIEW:"):
+        "Kind is a str Enum of 'materialized_view', 'streaming_table', 'view': only 'view' sorts >= 'view'",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Is_GtE", "append = dataset.kind >= Kind.STREAMING_TABLE"):
+        "views returned above, the kind here is 'materialized_view' or 'streaming_table', and only the latter sorts >= it",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Is_Eq", "elif dataset.kind == Kind.VIEW:"):
+        "Kind is an Enum: == between its members is identity",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Is_Eq", "append = dataset.kind == Kind.STREAMING_TABLE"):
+        "Kind is an Enum: == between its members is identity",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_Is_LtE",
+     "if dataset.kind <= Kind.MATERIALIZED_VIEW:  # recomputed plans: computed once for check and write"):
+        "Kind is a str Enum of 'materialized_view', 'streaming_table', 'view': only 'materialized_view' sorts <= it",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceComparisonOperator_IsNot_Lt",
+     "if result.status == COMPLETED and dataset.kind < Kind.VIEW:"):
+        "Kind is a str Enum of 'materialized_view', 'streaming_table', 'view': every kind but 'view' sorts < 'view'",
+    ("lakehouse/local/dlt_runtime/execution.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def _increment(state: UpdateState, reader: ExecutionReader) -> Checkpoint & None:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
 }
 
 

@@ -40,13 +40,18 @@ FLOW = """
 """
 
 
-def _run_twice(spark, settings, store, tmp_path, options: str, late: list) -> list[tuple]:
+def _run_twice(spark, settings, store, tmp_path, options: str, late: list,
+               counts: tuple[int, int] | None = None) -> list[tuple]:
+    """The target's rows after FIRST, then `late` in a second update (whose upserted and deleted `counts` are
+    checked when given)."""
     pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(options=options)}))
     store.overwrite(raw(spark, FIRST, USERS), "raw")
     assert run(spark, settings, pipeline).ok
     store.append(raw(spark, late, USERS), "raw")
     second = run(spark, settings, pipeline)
-    assert second.ok and second.flows["target"].rows_in == len(late)
+    flow = second.flows["target"]
+    assert second.ok and flow.rows_in == len(late)
+    assert counts is None or (flow.rows_upserted, flow.rows_deleted) == counts
     return sorted(tuple(r) for r in store.read("target").collect())
 
 
@@ -89,7 +94,7 @@ def test_scd_type_2_tracks_only_the_listed_columns(spark, settings, store, tmp_p
 
 def test_scd_type_1_without_the_sequence_stored_keeps_tombstones_and_truncates(spark, settings, store, tmp_path):
     options = 'apply_as_truncates = expr("operation = \'TRUNCATE\'"), stored_as_scd_type = 1'
-    rows = _run_twice(spark, settings, store, tmp_path, options, [*LATE, *TRUNCATE])
+    rows = _run_twice(spark, settings, store, tmp_path, options, [*LATE, *TRUNCATE], counts=(2, 0))  # a truncate: neither
     assert rows == [(125, "Mercedes", "Guadalajara")]  # the docs' result with the TRUNCATE row
     assert store.read("target").columns == ["userId", "name", "city"]
 
@@ -114,6 +119,21 @@ def test_scd_type_1_with_a_composite_key_inserts_a_key_sharing_one_column_with_a
     second = run(spark, settings, pipeline).flows["target"]
     assert (second.rows_in, second.rows_upserted, second.rows_deleted) == (2, 2, 0)
     assert sorted(tuple(r) for r in store.read("target").collect()) == [(1, "Ana", "Cusco", 4), (1, "Bo", "Rio", 1)]
+
+
+@pytest.mark.parametrize("flow", [SEQUENCE_STORED, FLOW], ids=["incremental", "change_log"])
+@pytest.mark.parametrize(("deletes", "operation"), [
+    ("", "DELETE"),  # no apply_as_deletes: nothing is a delete
+    ("apply_as_deletes = expr(\"operation = 'DELETE'\"),", None),  # the condition is NULL: not a delete
+])  # fmt: skip
+def test_scd_type_1_deletes_only_where_apply_as_deletes_is_true(spark, settings, store, tmp_path, flow, deletes,
+                                                                 operation):
+    """A change row is a delete only when `apply_as_deletes` is given and evaluates to true for it."""
+    body = flow.format(options="").replace("apply_as_deletes = expr(\"operation = 'DELETE'\"),", deletes)
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": body}))
+    store.overwrite(raw(spark, [(1, "Ana", "Lima", operation, 1)], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    assert [tuple(r)[:3] for r in store.read("target").collect()] == [(1, "Ana", "Lima")]
 
 
 @pytest.mark.parametrize(("flow", "options"), [
