@@ -360,6 +360,16 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "with partition columns (always stored), kept_values is never empty past the all-dropped shortcut: a kept row's value struct is collected",
     ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_LtE_Lt", 'if dataset.partition_cols and set(dataset.partition_cols) < set(stored) and checked.kept_values:'):
         'partition columns are always stored columns, so < only differs for a table of nothing but partition columns, where it skips a pruning filter the MERGE is correct without',
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceFalseWithTrue", "staging_dir: Path, reset: bool = True) -> Applied:"):
+        "a default never used: apply's only caller (execution.py) always passes reset",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceFalseWithTrue", "log_dir: Path, staging_dir: Path, reset: bool = True, rebuild_empty: bool = False) -> Applied:"):
+        "a default never used: both callers (apply, snapshots.apply) pass reset",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceTrueWithFalse", "log_dir.parent.mkdir(parents=False, exist_ok=True)"):
+        "the state folder exists here: the batch was just staged under it (staged() creates state_dir/staging/<flow> with its parents)",
+    ("lakehouse/local/dlt_runtime/change_log.py", "NumberReplacer", 'return _rebuilt(log, replace(spec, scd_type= 0), stored, "")'):
+        "_rebuilt only asks whether scd_type is 2: 0 takes the SCD type 1 branch as 1 does",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_LtE", 'new = batch.withColumn(_RANK, F.row_number().over(first)).where(F.col(_RANK) <= 1).drop(_RANK)'):
+        "row_number starts at 1: <= 1 is == 1",
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_GtE", 'return spec.scd_type >= 2 or spec.apply_as_truncates is not None or spec.sequence_by not in stored'):
         'stored_as_scd_type is validated to 1 or 2: >= 2 is == 2',
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Gt_NotEq", ').where(F.col(_VERSION) != 0)'):

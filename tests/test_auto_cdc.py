@@ -107,6 +107,27 @@ def test_scd_type_1_without_the_sequence_stored_applies_out_of_order_events(spar
 SEQUENCE_STORED = FLOW.replace('except_column_list = ["operation", "sequenceNum"]', 'except_column_list = ["operation"]')
 
 
+def test_scd_type_1_truncates_with_the_sequence_stored_too(spark, settings, store, tmp_path):
+    """`apply_as_truncates` runs from the change log even when the target stores the sequence (the incremental
+    MERGE has no truncate): the docs' example in one update keeps only the key changed after the truncate."""
+    options = 'apply_as_truncates = expr("operation = \'TRUNCATE\'"), stored_as_scd_type = 1'
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": SEQUENCE_STORED.format(options=options)}))
+    store.overwrite(raw(spark, [*FIRST, *LATE, *TRUNCATE], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    assert [tuple(r) for r in store.read("target").collect()] == [(125, "Mercedes", "Guadalajara", 6)]
+
+
+def test_scd_type_1_a_truncate_also_removes_a_change_at_its_own_sequence(spark, settings, store, tmp_path):
+    """A truncate wins a tie at its sequence value as a delete does (cdc.py): key 2, changed at the truncate's
+    sequence 3, is gone with key 1; only key 3, changed after it, stays."""
+    options = 'apply_as_truncates = expr("operation = \'TRUNCATE\'"), stored_as_scd_type = 1'
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(options=options)}))
+    feed = [(1, "Ana", "Lima", "INSERT", 1), (2, "Bo", "Rio", "INSERT", 3), *TRUNCATE, (3, "Cy", "Quito", "INSERT", 4)]
+    store.overwrite(raw(spark, feed, USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    assert [tuple(r) for r in store.read("target").collect()] == [(3, "Cy", "Quito")]
+
+
 def test_scd_type_1_with_a_composite_key_inserts_a_key_sharing_one_column_with_a_stored_key(
         spark, settings, store, tmp_path):
     """A key of several columns matches a stored row only on all of them: (1, "Bo") is a new key, inserted even
@@ -377,8 +398,11 @@ def test_scd_type_2_with_the_sequence_column_stored_still_keeps_every_version(sp
     assert run(spark, settings, pipeline).ok
     assert sorted(tuple(r) for r in store.read("target").collect()) == [
         (1, "Ana", "Cusco", 2, 2, None), (1, "Ana", "Lima", 1, 1, 2)]
+    version = store.version("target")
     again = run(spark, settings, pipeline).flows["target"]  # nothing new: nothing written
-    assert (again.rows_in, again.rows_written, again.rows_superseded) == (0, 0, 0)
+    assert (again.rows_in, again.rows_written, again.rows_superseded, again.rows_upserted, again.rows_deleted) == (
+        0, 0, 0, 0, 0)
+    assert store.version("target") == version and len(store.read("target").collect()) == 2
 
 
 COMPOSITE_SNAPSHOTS = '''
@@ -417,18 +441,22 @@ TIED = [(1, "Ana", "Lima", "UPDATE", 5), (1, "Ana", "Cusco", "UPDATE", 5),
         (2, "Bo", "Rio", "INSERT", 1), (2, "Bo", "Natal", "UPDATE", 4), (2, None, None, "DELETE", 4)]  # fmt: skip
 
 
-@pytest.mark.parametrize("excluded", [["operation"], ["operation", "sequenceNum"]], ids=["incremental", "change_log"])
+@pytest.mark.parametrize(("excluded", "options", "expected"), [
+    (["operation"], "", [(1, "Ana", "Cusco", 5)]),
+    (["operation", "sequenceNum"], "", [(1, "Ana", "Cusco")]),
+    (["operation", "sequenceNum"], 'stored_as_scd_type = "2"', [(1, "Ana", "Cusco", 5, None), (2, "Bo", "Rio", 1, 4)]),
+], ids=["incremental", "change_log", "scd_type_2"])  # fmt: skip
 def test_changes_of_a_key_sharing_a_sequence_value_give_one_table_whatever_their_order(
-        spark, settings, store, tmp_path, excluded):
+        spark, settings, store, tmp_path, excluded, options, expected):
     """Databricks requires "one distinct update per key at each sequencing value" but neither checks it nor says
     which change wins (https://docs.databricks.com/aws/en/ldp/cdc); here a delete wins a tie, else the row whose
-    stored values sort first, so the same feed in any order or partitioning gives the same table."""
-    body = FLOW.format(options="").replace('["operation", "sequenceNum"]', repr(excluded))
+    stored values sort first, so the same feed in any order or partitioning gives the same table. SCD type 2 keeps
+    only the winner: one version per sequence value, and key 2's delete closes Rio instead of opening Natal."""
+    body = FLOW.format(options=options).replace('["operation", "sequenceNum"]', repr(excluded))
     tables = set()
     for order, rows in enumerate([TIED, TIED[::-1], TIED[2:] + TIED[:2]]):
         pipeline = pipeline_of(settings, write_files(tmp_path / f"src{order}", {"cdc.py": body}))
         store.overwrite(raw(spark, rows, USERS).repartition(len(rows) - order), "raw")
         assert run(spark, settings, pipeline, full_refresh=True).ok
-        tables.add(tuple(sorted(tuple(r) for r in store.read("target").collect())))
-    kept = (1, "Ana", "Cusco", 5) if "sequenceNum" not in excluded else (1, "Ana", "Cusco")
-    assert tables == {(kept,)}
+        tables.add(tuple(sorted((tuple(r) for r in store.read("target").collect()), key=repr)))
+    assert tables == {tuple(sorted(expected, key=repr))}
