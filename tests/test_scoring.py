@@ -241,16 +241,18 @@ def test_columns_not_matching_the_signature_are_refused(spark, trained, bad_feat
 
 
 def test_a_run_counts_only_the_rows_of_its_date_in_a_table_holding_earlier_ones(spark, trained):
-    """The result (and the log) say how many rows this run scored, not how many the predictions table holds."""
+    """The result (and the log) say how many rows this run scored, not how many the predictions table holds (here
+    also the day before's and, as after a backfill of an older date, the day after's)."""
     settings, _, mrds = trained
     settings = _with(settings, predictions_table=f"predictions_{uuid.uuid4().hex[:6]}")
     store = TableStore(spark, settings)
     score(spark, settings, RUN)
-    store.append(store.read(settings.scoring.predictions_table).withColumn("score_date", F.lit(RUN - timedelta(days=1))),
-                 settings.scoring.predictions_table)
+    scored = store.read(settings.scoring.predictions_table)
+    store.append(scored.withColumn("score_date", F.lit(RUN - timedelta(days=1))).unionByName(
+        scored.withColumn("score_date", F.lit(RUN + timedelta(days=1)))), settings.scoring.predictions_table)
     again = score(spark, settings, RUN)
     assert again.rows == len(mrds)
-    assert store.read(settings.scoring.predictions_table).count() == 2 * len(mrds)
+    assert store.read(settings.scoring.predictions_table).count() == 3 * len(mrds)
 
 
 @pytest.mark.parametrize(("choice", "said"), [("include", "scored and flagged (features_complete false)"),
