@@ -259,6 +259,8 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an annotation, never evaluated (from __future__ import annotations)",
     ("ml/scoring.py", "ReplaceComparisonOperator_Eq_LtE", 'if cfg.incomplete_windows <= "exclude":'):
         "incomplete_windows is validated to 'exclude' or 'include', and only 'exclude' sorts <= 'exclude'",
+    ("quality/drift/job.py", "ReplaceComparisonOperator_Eq_LtE", 'drifted = status <= "missing_in_current"'):
+        "status is one of missing_in_table/missing_in_current/missing_in_reference, and only missing_in_current sorts <= it",
     ("quality/drift/result.py", "ReplaceComparisonOperator_Eq_LtE",
      '"columns": [asdict(c) for c in self.columns if c.kind <= "feature"],'):
         "a column's kind is 'feature' or 'prediction', and only 'feature' sorts <= 'feature'",
@@ -375,8 +377,6 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "a default never used: apply's only caller (execution.py) always passes reset",
     ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Gt_NotEq", '.when(changes[f"`{spec.sequence_by}`"] != found["__stored_sequence"], MERGE)'):
         "a change older than the stored one sent to the MERGE matches no clause there (both need s.seq > t.seq): nothing changes, as when ignored",
-    ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceBinaryOperator_BitOr_BitAnd", 'def _merge(store: TableStore, table: str, source: Any, stored: list[str], spec: ChangeSpec, partitions: str & None) -> Applied | None:'):
-        'an annotation, never evaluated (from __future__ import annotations)',
     ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceComparisonOperator_Eq_Lt", 'if int(last["version"]) < before:'):
         "the MERGE only gets changes newer than their stored row, each updated or deleted: it always commits, so the version is never `before`",
     ("lakehouse/local/dlt_runtime/cdc.py", "ReplaceAndWithOr", 'if dataset.partition_cols and set(dataset.partition_cols) <= set(stored) or checked.kept_values:'):
@@ -399,6 +399,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "stored_as_scd_type is validated to 1 or 2 (api.py) and current() passes 1: >= 2 is == 2",
     ("lakehouse/local/dlt_runtime/change_log.py", "NumberReplacer", "store.overwrite(_rebuilt(events.limit( 1), spec, stored, target), table, partitions)"):
         "the rows written here are replaced by the rebuild whenever there are events, and without events limit(1) is empty too",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_LtE", 'latest = changes.withColumn(_RANK, F.row_number().over(by_key)).where((F.col(_RANK) <= 1) & ~F.col(DELETE))'):
+        "row_number starts at 1: <= 1 is == 1",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_LtE", ".where(F.col(_RANK) <= 1)"):
+        "row_number starts at 1: <= 1 is == 1",
+    ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_LtE", 'new = new.join(seen, on & (new[TRUNCATE] <= seen[TRUNCATE]), "left_anti")'):
+        "it only also drops a change sharing keys and sequence with a logged truncate, which that truncate removes anyway (a truncate wins its sequence; truncates are SCD type 1 only)",
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Eq_GtE", 'return spec.scd_type >= 2 or spec.apply_as_truncates is not None or spec.sequence_by not in stored'):
         'stored_as_scd_type is validated to 1 or 2: >= 2 is == 2',
     ("lakehouse/local/dlt_runtime/change_log.py", "ReplaceComparisonOperator_Gt_NotEq", ').where(F.col(_VERSION) != 0)'):

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pytest
 
 from lakehouse.local.dlt_runtime import PipelineDefinitionError, change_log
-
 from tests.test_dlt_runtime import pipeline_of, raw, run, write_files
 
 USERS = "userId int, name string, city string, operation string, sequenceNum int"
@@ -107,6 +106,29 @@ def test_scd_type_1_without_the_sequence_stored_applies_out_of_order_events(spar
 SEQUENCE_STORED = FLOW.replace('except_column_list = ["operation", "sequenceNum"]', 'except_column_list = ["operation"]')
 
 
+def test_scd_type_1_with_the_sequence_stored_and_no_truncate_is_applied_incrementally(spark, settings, store, tmp_path):
+    """The fast path (cdc.py): a change of a stored key is one MERGE into the target, not a rebuild of the whole
+    table from a change log."""
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": SEQUENCE_STORED.format(options="")}))
+    store.overwrite(raw(spark, [(1, "Ana", "Lima", "INSERT", 1)], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    store.append(raw(spark, [(1, "Ana", "Cusco", "UPDATE", 2)], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    assert [tuple(r) for r in store.read("target").collect()] == [(1, "Ana", "Cusco", 2)]
+    assert store.history("target", limit=1)[0]["operation"] == "MERGE"
+
+
+def test_a_first_update_of_an_empty_feed_creates_the_empty_scd_type_2_target(spark, settings, store, tmp_path):
+    """The target exists after the first update even when the feed has no change yet, with its SCD type 2
+    columns."""
+    pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(
+        options='stored_as_scd_type = "2"')}))
+    store.overwrite(raw(spark, [], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    target = store.read("target")
+    assert target.collect() == [] and target.columns == ["userId", "name", "city", "__START_AT", "__END_AT"]
+
+
 def test_scd_type_1_truncates_with_the_sequence_stored_too(spark, settings, store, tmp_path):
     """`apply_as_truncates` runs from the change log even when the target stores the sequence (the incremental
     MERGE has no truncate): the docs' example in one update keeps only the key changed after the truncate."""
@@ -119,13 +141,17 @@ def test_scd_type_1_truncates_with_the_sequence_stored_too(spark, settings, stor
 
 def test_scd_type_1_a_truncate_also_removes_a_change_at_its_own_sequence(spark, settings, store, tmp_path):
     """A truncate wins a tie at its sequence value as a delete does (cdc.py): key 2, changed at the truncate's
-    sequence 3, is gone with key 1; only key 3, changed after it, stays."""
+    sequence 3, is gone with key 1; only key 3, changed after it, stays. A later truncate row carrying key 3 and
+    its sequence is a new event, not a re-delivery of that change: it empties the table."""
     options = 'apply_as_truncates = expr("operation = \'TRUNCATE\'"), stored_as_scd_type = 1'
     pipeline = pipeline_of(settings, write_files(tmp_path / "src", {"cdc.py": FLOW.format(options=options)}))
     feed = [(1, "Ana", "Lima", "INSERT", 1), (2, "Bo", "Rio", "INSERT", 3), *TRUNCATE, (3, "Cy", "Quito", "INSERT", 4)]
     store.overwrite(raw(spark, feed, USERS), "raw")
     assert run(spark, settings, pipeline).ok
     assert [tuple(r) for r in store.read("target").collect()] == [(3, "Cy", "Quito")]
+    store.append(raw(spark, [(3, None, None, "TRUNCATE", 4)], USERS), "raw")
+    assert run(spark, settings, pipeline).ok
+    assert store.read("target").collect() == []
 
 
 def test_scd_type_1_with_a_composite_key_inserts_a_key_sharing_one_column_with_a_stored_key(
