@@ -138,3 +138,13 @@ def test_on_databricks_a_store_touches_no_local_folder_and_has_no_table_paths(mo
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(StorageError, match=r"^churn_dev\.churn\.events is a Unity Catalog managed table"):
         store.path("events")
+
+
+def test_a_delta_log_without_a_commit_is_no_table_and_the_next_write_creates_it(spark, store):
+    """A process killed during a table's first write can leave `_delta_log/` with no commit in it: that is no table
+    (not listed, not registered), and the next append creates the table instead of failing on one with no columns."""
+    (store.path("events") / "_delta_log").mkdir(parents=True)
+    assert not store.exists("events")
+    assert store.list_tables() == [] and store.register_all() == []
+    assert store.append(_frame(spark, [1, 2]), "events") == 0
+    assert [r[0] for r in _rows(store.read("events"))] == [1, 2]

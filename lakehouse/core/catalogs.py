@@ -88,6 +88,14 @@ class UnityCatalog:
         raise StorageError(f"{name} is a Unity Catalog managed table: its files have no path of ours")
 
 
+def _holds_a_table(folder: Path) -> bool:
+    """A Delta table is a `_delta_log` with a commit or a checkpoint (files named by their version): a process killed
+    during a table's first write can leave the folder without either, and that is no table yet, so the next write
+    creates it instead of failing on a table with no columns (https://github.com/delta-io/delta/blob/master/PROTOCOL.md#delta-log-entries)."""
+    log = folder / "_delta_log"
+    return log.is_dir() and any(entry.name[:20].isdigit() for entry in log.iterdir())
+
+
 _REGISTERED: weakref.WeakKeyDictionary[Any, set[tuple[str, str]]] = weakref.WeakKeyDictionary()  # per session
 
 
@@ -103,7 +111,7 @@ class FolderCatalog:
         return self.root.joinpath(*name.split("."))
 
     def exists(self, name: str) -> bool:
-        return (self.location(name) / "_delta_log").is_dir()
+        return _holds_a_table(self.location(name))
 
     def register(self, name: str) -> None:
         """Make the table visible to `spark.table` and SQL under its three-part name.
@@ -126,7 +134,7 @@ class FolderCatalog:
         """Register every table found under the storage root (the session catalog is in memory only)."""
         found = []
         if self.root.is_dir():
-            for log_dir in sorted(self.root.glob("*/*/*/_delta_log")):
+            for log_dir in sorted(d for d in self.root.glob("*/*/*/_delta_log") if _holds_a_table(d.parent)):
                 name = ".".join(log_dir.parent.relative_to(self.root).parts)
                 self.register(name)
                 found.append(name)
@@ -134,7 +142,7 @@ class FolderCatalog:
 
     def tables(self, catalog: str, schema: str) -> list[str]:
         base = self.root / catalog / schema
-        return sorted(p.parent.name for p in base.glob("*/_delta_log")) if base.is_dir() else []
+        return sorted(p.parent.name for p in base.glob("*/_delta_log") if _holds_a_table(p.parent)) if base.is_dir() else []
 
     def history(self, name: str, limit: int | None) -> list[dict[str, Any]]:
         from deltalake import DeltaTable
