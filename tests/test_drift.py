@@ -12,8 +12,8 @@ import pytest
 from pydantic import SecretStr
 from pyspark.sql import functions as F
 
-from lakehouse.core.settings import Settings
 from lakehouse.core.job_settings import DriftSettings
+from lakehouse.core.settings import Settings
 from quality.drift import job
 from quality.drift.history import HISTORY_TABLE
 from quality.drift.job import detect_drift
@@ -122,6 +122,23 @@ def test_partial_month_warns_and_too_few_days_is_an_error(store, settings, tmp_p
 
     write_ards(store, ards_frame(APRIL, 30), ards_frame(MAY, 10))
     with pytest.raises(DriftInputError, match="only 10 of 31 days of 2026-05 .*2026-05-11..2026-05-31.* at least 50% are needed"):
+        detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
+
+
+def test_a_refused_window_names_the_days_left_out_for_incomplete_feature_windows(store, settings, tmp_path):
+    """Days whose 30-day windows reach before the history do not count (incomplete_windows=exclude): too few complete
+    days in the month, or none in the reference, are refused with the left-out days named."""
+    may = ards_frame(MAY, 31)
+    late = may["feature_date"] > date(2026, 5, 10)
+    write_ards(store, ards_frame(APRIL, 30), may.assign(window_complete_30d=~late))
+    with pytest.raises(DriftInputError, match=r"only 10 of 31 days of 2026-05 .*; current month 2026-05-01\.\.2026-05-31: "
+                                              r"21 day\(s\) left out, .*2026-05-11\.\.2026-05-31; at least 50% are needed$"):
+        detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
+
+    write_ards(store, ards_frame(APRIL, 30).assign(window_complete_30d=False), ards_frame(MAY, 31))
+    with pytest.raises(DriftInputError, match=r"^the reference window 2026-04-01\.\.2026-04-30 \(previous month\) has no "
+                                              r"rows with complete windows: nothing to compare the month with \(previous "
+                                              r"month 2026-04-01\.\.2026-04-30: 30 day\(s\) left out, .*\)$"):
         detect_drift(store.spark, local(settings, tmp_path), MAY, CONFIG)
 
 

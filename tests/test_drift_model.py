@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from lakehouse.core.job_settings import GateSettings
-from ml import registry
 from lakehouse.platform import tracking
+from ml import registry
 from quality.drift import predictions as model_side
 from quality.drift.job import detect_drift
 from quality.drift.windows import Window

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse.core.storage import TableStore
-from ml import uc_tags
-from lakehouse.platform import tracking
 from lakehouse.core.job_settings import GateSettings, ScoringSettings, TrainingSettings
+from lakehouse.core.storage import TableStore
+from lakehouse.platform import tracking
+from ml import uc_tags
 from ml.errors import ScoringRefused
 from ml.scoring import score
 from ml.serialization import ALLOW_LOAD
