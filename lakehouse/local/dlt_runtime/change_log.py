@@ -9,8 +9,9 @@ https://docs.databricks.com/aws/en/ldp/developer/ldp-python-ref-apply-changes):
   the current version of a key has `__END_AT` NULL. Events are ordered by `sequence_by` whatever their arrival
   order, so a late event lands in the history where its sequence puts it.
 - SCD type 1 holds the latest change per key unless it is a delete; `apply_as_truncates` empties the table at its
-  sequence: every key whose latest change is older than the newest truncate is gone, also a later-arriving older
-  change (the docs' example keeps only the key updated after the truncate). Truncates are SCD type 1 only.
+  sequence: every key whose latest change is not newer than the newest truncate is gone (a change at the truncate's
+  own sequence too, as a delete wins such a tie), also a later-arriving older change (the docs' example keeps only
+  the key updated after the truncate). Truncates are SCD type 1 only.
 
 Why a log: both need state the target does not hold once written (the sequence when `except_column_list` drops
 it, which version an in-place update came from, tombstones of deletes and truncates), as Databricks keeps its own
