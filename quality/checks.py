@@ -31,6 +31,7 @@ from quality.results import CheckResult, Outcome
 
 Severity = Literal["warn", "error"]
 REF_KEY = "_dq_ref_key"
+REF_ROWS = "_dq_ref_rows"
 
 
 class HistorySettings(BaseModel):
@@ -293,16 +294,27 @@ class Referential(RateCheck):
     ref_column: str
     where: str | None = None
 
-    def _orphans(self, frame: DataFrame, store: TableStore, ctx: TableContext) -> DataFrame:
+    def _keys(self, store: TableStore, ctx: TableContext) -> DataFrame:
         ref = store.read(self.table)
         if self.where:
             ref = ref.where(ctx.sql(self.where))
-        keys = ref.select(F.col(f"`{self.ref_column}`").alias(REF_KEY))
+        return ref.select(F.col(f"`{self.ref_column}`").alias(REF_KEY))
+
+    def _orphans(self, frame: DataFrame, store: TableStore, ctx: TableContext) -> DataFrame:
         column = F.col(f"`{self.column}`")
-        return frame.where(column.isNotNull()).join(keys, column == F.col(REF_KEY), "left_anti")
+        return frame.where(column.isNotNull()).join(self._keys(store, ctx), column == F.col(REF_KEY), "left_anti")
 
     def measure(self, frame: DataFrame, store: TableStore, ctx: TableContext) -> dict[str, Any]:
-        return {"orphans": self._orphans(frame.select(f"`{self.column}`"), store, ctx).count()}
+        """Orphan rows, counted per distinct key first, so the join meets one row per key (a foreign key repeats).
+
+        Joining the slice's rows directly let Sail build the join's hash table on the slice's side when the slice
+        has no row statistics (silver_transactions: one partition file read in two ranges): measured with 1.1M
+        transactions against 100k customers, 0.20 s CPU that way vs 0.065 s grouped first.
+        """
+        column = F.col(f"`{self.column}`")
+        per_key = frame.where(column.isNotNull()).groupBy(column).agg(F.count(F.lit(1)).alias(REF_ROWS))
+        orphans = per_key.join(self._keys(store, ctx), column == F.col(REF_KEY), "left_anti")
+        return {"orphans": int(orphans.agg(F.sum(REF_ROWS)).collect()[0][0] or 0)}
 
     def failed_rows(self, seen: Observed) -> int:
         return int(seen.extras["orphans"])

@@ -124,6 +124,19 @@ def test_each_check_passes_clean_data_and_catches_its_defect(spark, store, custo
             ("T2026011200000000", 2), ("T2026011200000001", 2)]
 
 
+def test_referential_counts_orphan_rows_not_orphan_keys_and_lets_null_pass(spark, store, customers):
+    """The orphan count is per row even though the check groups rows by key first: 4 rows of a customer signed up
+    after the run date and 2 of an unknown one are 6 orphans (not 2 keys); 3 rows without a customer_id pass."""
+    check = {"type": "referential", "column": "customer_id", "table": "silver_customers", "ref_column": "customer_id",
+             "where": "signup_date <= DATE '{run_date}'", "severity": "error", "max_rate": 0.05}
+    rows = setrows(setrows(setrows(clean_rows(), 9, customer_id=None), 6, customer_id="C9999999"), 4,
+                   customer_id="C0000011")
+    found = judge(spark, store, check, rows, None)
+    assert found.outcome == "failed" and found.details == {"failed_rows": 6, "rows": N}, found
+    assert "6 of 60 rows (10.00%) have a customer_id not found" in found.message
+    assert len(found.samples) == 3 and {s["customer_id"] for s in found.samples} <= {"C0000011", "C9999999"}
+
+
 def test_trended_checks_skip_without_enough_history_and_volume_floor_still_applies(spark, store):
     volume = {"type": "volume", "max_z": 4, "severity": "error"}
     skipped = judge(spark, store, volume, clean_rows(), history(N, days=2))
