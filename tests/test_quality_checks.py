@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
-from lakehouse.local.dlt_runtime.event_log import EventLog
 from lakehouse.core.errors import ConfigError
-from lakehouse.platform.sources import contract_ddl
 from lakehouse.core.storage import TableStore
+from lakehouse.local.dlt_runtime.event_log import EventLog
+from lakehouse.platform.sources import contract_ddl
 from quality.checks import Point, TableContext
 from quality.config import TableCheck, load_config
 from quality.event_checks import LogCheck, read_summary
