@@ -261,6 +261,28 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "incomplete_windows is validated to 'exclude' or 'include', and only 'exclude' sorts <= 'exclude'",
     ("quality/drift/job.py", "ReplaceComparisonOperator_Eq_LtE", 'drifted = status <= "missing_in_current"'):
         "status is one of missing_in_table/missing_in_current/missing_in_reference, and only missing_in_current sorts <= it",
+    ("quality/drift/job.py", "ReplaceComparisonOperator_Eq_LtE", 'if cfg.reference <= "champion":'):
+        "reference is validated to 'champion' or 'previous_month', and only 'champion' sorts <= 'champion'",
+    ("quality/drift/job.py", "NumberReplacer",
+     """f"(missing {', '.join(missing)}){'; ' + left_out[ -1] if left_out else ''}; \""""):
+        "Coverage.incomplete_warnings() returns at most one warning: [0] and [-1] are the same",
+    ("quality/drift/job.py", "NumberReplacer",
+     "data_through = frame.agg(F.max(TIMESERIES_KEY)).collect()[0][ -1]  # a global aggregate: one row"):
+        "a one-column aggregate: [0] and [-1] are the same value",
+    ("quality/drift/job.py", "NumberReplacer",
+     "data_through = frame.agg(F.max(TIMESERIES_KEY)).collect()[ -1][0]  # a global aggregate: one row"):
+        "a global aggregate has one row: [0] and [-1] are the same row",
+    ("quality/drift/job.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "warnings: list[str], complete: str & None = None) -> Coverage:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("quality/drift/job.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def detect_drift(spark: Any, settings: Settings, month: date & None = None, config: DriftSettings | None = None,"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("quality/drift/job.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def detect_drift(spark: Any, settings: Settings, month: date | None = None, config: DriftSettings & None = None,"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("quality/drift/job.py", "ReplaceBinaryOperator_BitOr_BitAnd", "publisher: Publisher & None = None) -> DriftResult:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
     ("quality/drift/result.py", "ReplaceComparisonOperator_Eq_LtE",
      '"columns": [asdict(c) for c in self.columns if c.kind <= "feature"],'):
         "a column's kind is 'feature' or 'prediction', and only 'feature' sorts <= 'feature'",
