@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=date.fromisoformat, required=True)
     args = parser.parse_args(argv)
     from common import peak_rss_mib
+
     from lakehouse.core.engine import start_engine
     from lakehouse.core.settings import load_settings
 

@@ -33,16 +33,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baseline_daily import SILVER, Tables, run as run_baseline  # noqa: E402
+from baseline_daily import SILVER, Tables  # noqa: E402
+from baseline_daily import run as run_baseline
 from common import BENCHMARKS, Measured, machine_info, measured, write_results  # noqa: E402
 from state import generate, log, restore  # noqa: E402
 
-from lakehouse.local.datagen import GeneratorConfig  # noqa: E402
 from lakehouse.core.engine import start_engine  # noqa: E402
+from lakehouse.core.settings import Settings, load_settings  # noqa: E402
+from lakehouse.local.datagen import GeneratorConfig  # noqa: E402
 from lakehouse.local.jobs.runner import RunOptions, run_job  # noqa: E402
 from lakehouse.local.jobs.spec import bundle_jobs  # noqa: E402
 from lakehouse.local.pipelines import run_pipeline  # noqa: E402
-from lakehouse.core.settings import Settings, load_settings  # noqa: E402
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY  # noqa: E402
 
 JOB = "churn_daily"

@@ -25,33 +25,31 @@ under benchmarks/work/drift/ and reused when the parameters match.
 from __future__ import annotations
 
 import argparse
-import calendar
-import os
 import json
+import os
 import shutil
 import sys
 import time
 from datetime import date, timedelta
-
-from scipy.stats import beta
 from pathlib import Path
 from typing import Any
 
 from pyspark.sql import functions as F
+from scipy.stats import beta
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, ROOT, machine_info, peak_rss_mib, reset_peak_rss, write_results  # noqa: E402
 
-from lakehouse.local.datagen import GeneratorConfig, generate_range  # noqa: E402
 from lakehouse.core.engine import start_engine  # noqa: E402
-from lakehouse.local.pipelines import run_pipeline  # noqa: E402
+from lakehouse.core.job_settings import DriftSettings  # noqa: E402
 from lakehouse.core.settings import Settings, load_settings  # noqa: E402
 from lakehouse.core.storage import TableStore  # noqa: E402
+from lakehouse.local.datagen import GeneratorConfig, generate_range  # noqa: E402
 from lakehouse.local.datagen.schema import DOMAINS  # noqa: E402
-from ml import registry  # noqa: E402
+from lakehouse.local.pipelines import run_pipeline  # noqa: E402
 from lakehouse.platform import tracking  # noqa: E402
+from ml import registry  # noqa: E402
 from ml.features.definitions import FEATURES, LOOKBACK_DAYS  # noqa: E402
-from lakehouse.core.job_settings import DriftSettings  # noqa: E402
 from quality.drift.job import detect_drift  # noqa: E402
 from quality.drift.windows import DriftInputError, month_window  # noqa: E402
 

@@ -42,7 +42,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, write_results  # noqa: E402
 
 from lakehouse.core.job_settings import GateSettings, TrainingSettings  # noqa: E402
-from ml import registry  # noqa: E402
 from lakehouse.platform import tracking  # noqa: E402
 from ml.features.definitions import ENTITY_KEY, TIMESERIES_KEY  # noqa: E402
 from ml.synthetic import synthetic_tables  # noqa: E402

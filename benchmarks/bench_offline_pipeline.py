@@ -50,18 +50,25 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, ROOT, machine_info, peak_rss_mib, reset_peak_rss, write_results  # noqa: E402
-from state import generate, log, restore  # noqa: E402
 from rich.console import Console  # noqa: E402
+from state import generate, log, restore  # noqa: E402
 
-from lakehouse.local.datagen import GeneratorConfig  # noqa: E402
-from lakehouse.local.dlt_runtime import cdc, event_log, execution, reads, runner, writers  # noqa: E402
-from lakehouse.local.dlt_runtime import run_update  # noqa: E402
-from lakehouse.local.dlt_runtime.sources import register_streaming_source  # noqa: E402
 from lakehouse.core.engine import start_engine  # noqa: E402
-from lakehouse.local.dlt_runtime import auto_loader  # noqa: E402
-from lakehouse.local.pipelines import local_pipeline  # noqa: E402
 from lakehouse.core.settings import Settings, load_settings  # noqa: E402
 from lakehouse.core.storage import TableStore  # noqa: E402
+from lakehouse.local.datagen import GeneratorConfig  # noqa: E402
+from lakehouse.local.dlt_runtime import (  # noqa: E402
+    auto_loader,  # noqa: E402
+    cdc,
+    event_log,
+    execution,
+    reads,
+    run_update,  # noqa: E402
+    runner,
+    writers,
+)
+from lakehouse.local.dlt_runtime.sources import register_streaming_source  # noqa: E402
+from lakehouse.local.pipelines import local_pipeline  # noqa: E402
 from ml.features.definitions import LOOKBACK_DAYS  # noqa: E402
 
 PIPELINE = "offline_features"

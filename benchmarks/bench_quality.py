@@ -27,24 +27,24 @@ import os
 import resource
 import shutil
 import statistics
+import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import sys
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BENCHMARKS, machine_info, write_results  # noqa: E402
 
-from lakehouse.local.datagen import GeneratorConfig, generate_range  # noqa: E402
 from lakehouse.core.engine import start_engine  # noqa: E402
-from lakehouse.local.pipelines import run_pipeline  # noqa: E402
+from lakehouse.core.rules import count_rules  # noqa: E402
 from lakehouse.core.settings import Settings, load_settings  # noqa: E402
 from lakehouse.core.storage import TableStore  # noqa: E402
+from lakehouse.local.datagen import GeneratorConfig, generate_range  # noqa: E402
+from lakehouse.local.pipelines import run_pipeline  # noqa: E402
 from quality.checks import Check, TableContext  # noqa: E402
 from quality.config import QualityConfig, load_config  # noqa: E402
 from quality.history import read_history  # noqa: E402
-from lakehouse.core.rules import count_rules  # noqa: E402
 from quality.validation import check_frame, validate  # noqa: E402
 
 WORK_ROOT = BENCHMARKS / "work" / "quality"

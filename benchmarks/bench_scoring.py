@@ -38,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, write_results  # noqa: E402
 
 from lakehouse.core.engine import start_engine  # noqa: E402
+from lakehouse.core.job_settings import TrainingSettings  # noqa: E402
 from lakehouse.core.settings import load_settings  # noqa: E402
 from lakehouse.core.storage import TableStore  # noqa: E402
-from ml import registry  # noqa: E402
 from lakehouse.platform import tracking  # noqa: E402
-from lakehouse.core.job_settings import TrainingSettings  # noqa: E402
+from ml import registry  # noqa: E402
 from ml.features.definitions import ENTITY_KEY  # noqa: E402
 from ml.scoring import PREDICTION_SCHEMA, predict, predict_batches, score  # noqa: E402
 from ml.serialization import ALLOW_LOAD, log_model  # noqa: E402

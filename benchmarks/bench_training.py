@@ -25,12 +25,12 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_info, peak_rss_mib, write_results  # noqa: E402
 
-import ml.training.train as job  # noqa: E402
 import lakehouse.local  # noqa: E402, F401  the local feature store registers with the seam (docs/architecture.md)
+import ml.training.train as job  # noqa: E402
 from lakehouse.core.engine import start_engine  # noqa: E402
+from lakehouse.core.job_settings import TrainingSettings  # noqa: E402
 from lakehouse.core.settings import load_settings  # noqa: E402
 from lakehouse.core.storage import TableStore  # noqa: E402
-from lakehouse.core.job_settings import TrainingSettings  # noqa: E402
 from ml.synthetic import synthetic_tables, write_tables  # noqa: E402
 from ml.training.labels import as_of_dates  # noqa: E402
 

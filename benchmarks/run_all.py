@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BENCHMARKS, ROOT, RESULTS, machine_info  # noqa: E402
+from common import BENCHMARKS, RESULTS, ROOT, machine_info  # noqa: E402
 
 Figures = list[dict[str, Any]]
 # Children keep compiled bytecode here, as any installed environment does after its first run: without it

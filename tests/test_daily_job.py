@@ -21,12 +21,12 @@ from datetime import date, timedelta
 
 import pytest
 
-from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse import tasks
+from lakehouse.core.storage import TableStore
+from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.jobs.history import runs
 from lakehouse.local.jobs.runner import RunOptions, run_job
 from lakehouse.local.jobs.spec import bundle_jobs
-from lakehouse.core.storage import TableStore
 from tests.landing import landing_file
 
 START = date(2026, 1, 1)
@@ -125,8 +125,8 @@ def test_the_job_run_scopes_the_gate_and_the_pipelines_derive_the_scoring_date(s
 def incident(spark, base_settings, tmp_path_factory):
     """A clean first deployment, the day whose transactions break the fail rule, and the recovery after the supplier's
     corrected file and the full refresh of what read transactions (lakehouse.app.demo's incident, at a small size)."""
-    from lakehouse.local.datagen import incident as staged
     from lakehouse.app.demo import PIPELINE, RECOVERY_TABLES
+    from lakehouse.local.datagen import incident as staged
     from lakehouse.local.pipelines import run_pipeline
 
     root = tmp_path_factory.mktemp("incident")

@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lakehouse.local.datagen import GeneratorConfig, generate_range
+from lakehouse.local.datagen import GeneratorConfig, generate_range, incident
 from lakehouse.local.datagen import drift as drift_scenario
-from lakehouse.local.datagen import incident
 from lakehouse.local.datagen.defects import RECORD_DEFECTS
 from lakehouse.local.datagen.schema import DOMAINS, SOURCES, manifest_path, relative_path
 from lakehouse.local.datagen.writer import write_atomic

@@ -23,11 +23,11 @@ import pytest
 from deltalake import DeltaTable
 from mlflow import MlflowClient
 
-from lakehouse.local.bundle import load_bundle
-from lakehouse.local.datagen import GeneratorConfig
 from lakehouse.app.demo_story import story
 from lakehouse.core.errors import LakehouseError
 from lakehouse.core.table_metadata import SCHEMA_PROPERTY
+from lakehouse.local.bundle import load_bundle
+from lakehouse.local.datagen import GeneratorConfig
 from ml import uc_tags
 
 # The demo's default history, 181 days (the fewest its story allows): the 90-day windows are complete from 03-31, so

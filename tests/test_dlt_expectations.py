@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
+from lakehouse.core.declared_schema import parse
 from lakehouse.local.dlt_runtime.expectations import check
 from lakehouse.local.dlt_runtime.graph import Action, Dataset, Expectation, Kind
-from lakehouse.core.declared_schema import parse
 
 
 def test_an_expect_or_fail_violation_shows_five_offending_records_with_their_nested_values(spark):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from lakehouse.core.lock import exclusive
 from lakehouse.local.dlt_runtime import (
     PipelineBusy,
     PipelineDefinitionError,
@@ -21,7 +22,6 @@ from lakehouse.local.dlt_runtime import (
     register_streaming_source,
     run_update,
 )
-from lakehouse.core.lock import exclusive
 
 
 # -- helpers ----------------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.dlt_runtime import run_update
 from lakehouse.local.pipelines import local_pipeline, run_pipeline
-from lakehouse.core.storage import TableStore
 from tests.reliability.conftest import snapshot
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ from datetime import date
 
 import pytest
 
+from lakehouse.core.settings import Settings
 from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.pipelines import run_pipeline
-from lakehouse.core.settings import Settings
 from quality.drift.job import detect_drift
 from tests.conftest import own_mlflow
 from tests.test_drift import CONFIG, local

@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
-from lakehouse.core.errors import ConfigError
-from lakehouse.local.jobs import conditions as cond
 from lakehouse import tasks
+from lakehouse.core.errors import ConfigError
+from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
+from lakehouse.local.jobs import conditions as cond
 from lakehouse.local.jobs.backfill import backfill, plan
 from lakehouse.local.jobs.check import check_bundle
 from lakehouse.local.jobs.history import TABLE, runs

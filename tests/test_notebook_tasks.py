@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
-from lakehouse.core.errors import ConfigError
 from lakehouse import tasks
+from lakehouse.core.errors import ConfigError
+from lakehouse.local.bundle import BUNDLE_DIR, load_bundle
 from lakehouse.local.jobs.check import check_bundle
 from lakehouse.local.jobs.runner import RunOptions, run_job
 from lakehouse.local.jobs.spec import bundle_jobs, parse_job

@@ -21,13 +21,13 @@ from typing import Any
 import pandas as pd
 import pytest
 from deltalake import DeltaTable
+from landing import churned, contact, customer, landing_file, txn, write, write_drop
 from rich.console import Console
 
-from landing import churned, contact, customer, landing_file, txn, write, write_drop
+from lakehouse.core.storage import TableStore
 from lakehouse.local.datagen.schema import SOURCES as CONTRACT
 from lakehouse.local.dlt_runtime import UpdateResult, event_log_table
 from lakehouse.local.pipelines import local_pipeline, run_pipeline
-from lakehouse.core.storage import TableStore
 from ml.features.transforms import ards, customer_daily
 from quality.expectations import RULES
 
@@ -862,8 +862,8 @@ def features_from_silver(transactions: Any, support: Any, customer_updates: Any,
 
 @pytest.mark.classic
 def test_silver_and_gold_transformations_agree_on_sail_and_classic_spark():
-    from lakehouse.local.parity import ParityCase, run_parity
     from lakehouse.core.rules import quarantine_rows, valid_rows
+    from lakehouse.local.parity import ParityCase, run_parity
 
     silver = {"transactions": SILVER_TRANSACTIONS, "support": SILVER_SUPPORT}
     everything = {**silver, "customer_updates": CUSTOMER_UPDATES, "churn": SILVER_CHURN}

@@ -10,16 +10,16 @@ import sys
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from deltalake import DeltaTable
 import pytest
+from deltalake import DeltaTable
 
+from lakehouse import tasks
 from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.dlt_runtime import event_log_table
 from lakehouse.local.dlt_runtime.execution import session_conf
 from lakehouse.local.dlt_runtime.runner import load_graph
-from lakehouse import tasks
-from lakehouse.local.pipelines import local_pipeline, run_pipeline
 from lakehouse.local.feature_store import LocalFeatureStore
+from lakehouse.local.pipelines import local_pipeline, run_pipeline
 from ml.feature_store import FeatureLookup, register_project_tables
 from ml.feature_store.mrds import AS_OF, REQUIRED
 from ml.features.definitions import COMPLETENESS_NAMES, FEATURE_NAMES, FEATURES

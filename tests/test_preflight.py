@@ -14,7 +14,14 @@ from databricks.sdk.errors import PermissionDenied
 
 from lakehouse.app.jobs_cli import bundle
 from lakehouse.app.preflight import (
-    Check, Status, checks_for, is_service_principal_name, passed, preflight, run_checks, short_user_name,
+    Check,
+    Status,
+    checks_for,
+    is_service_principal_name,
+    passed,
+    preflight,
+    run_checks,
+    short_user_name,
 )
 from tests.databricks_stub import Stub, Workspace
 

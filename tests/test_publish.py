@@ -13,10 +13,10 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from pydantic import SecretStr
 
-from lakehouse.local.azurite import Azurite, AzuriteError
 from lakehouse.core.settings import BlobSettings, Settings
-from lakehouse.platform.volumes import PENDING_DIR
+from lakehouse.local.azurite import Azurite, AzuriteError
 from lakehouse.platform.sources import contract_ddl
+from lakehouse.platform.volumes import PENDING_DIR
 from quality.config import load_config
 from quality.history import RESULTS_TABLE
 from quality.publish import Publisher, PublishError, report_folder

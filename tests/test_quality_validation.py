@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.pipelines import run_pipeline
-from lakehouse.core.storage import TableStore
 from quality.history import RESULTS_TABLE
 from quality.publish import Publisher
 from quality.validation import validate

@@ -10,19 +10,18 @@ from datetime import date, timedelta
 
 import mlflow
 import numpy as np
+import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2
-import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from threadpoolctl import threadpool_limits
 
-from ml import registry, uc_tags
-from lakehouse.platform import tracking
 from lakehouse.core.job_settings import GateSettings, TrainingSettings
+from lakehouse.platform import tracking
+from ml import registry, uc_tags
+from ml.evaluation.paired import HeldOut, Interval, paired_bootstrap, weighted_metric
 from ml.serialization import log_model
 from ml.synthetic import synthetic_tables
-from ml.evaluation.metrics import evaluate
-from ml.evaluation.paired import HeldOut, Interval, paired_bootstrap, weighted_metric
 from ml.training.pipeline import build_pipeline, model_input
 
 GATE = GateSettings(metric="roc_auc", min_improvement=0.01, minimums={"roc_auc": 0.6}, maximums={"brier": 0.2},

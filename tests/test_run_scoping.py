@@ -17,18 +17,18 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
+from landing import customer, txn, write, write_drop
 from rich.console import Console
 
-from landing import customer, txn, write, write_drop
+from lakehouse.core.errors import ConfigError
+from lakehouse.core.storage import TableStore
 from lakehouse.local.bundle import load_bundle, pipeline_spec
 from lakehouse.local.dlt_runtime import PipelineSettings, run_update
 from lakehouse.local.dlt_runtime.event_log import EXPECTATIONS_QUERY, table_name
-from lakehouse.core.errors import ConfigError
 from lakehouse.local.jobs import conditions as cond
 from lakehouse.local.jobs.spec import bundle_jobs
-from lakehouse.tasks import notebook_call, parse_call, parse_start_time
 from lakehouse.local.pipelines import local_pipeline, run_pipeline
-from lakehouse.core.storage import TableStore
+from lakehouse.tasks import notebook_call, parse_call, parse_start_time
 from ml.feature_store.mrds import AS_OF
 
 README = Path(__file__).resolve().parent.parent / "README.md"

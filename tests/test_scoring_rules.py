@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 from sklearn.dummy import DummyClassifier
 
+from lakehouse.core.job_settings import ScoringSettings
 from ml.errors import ScoringRefused
 from ml.scoring import ACCEPTS, _arrow_batches, _chunks, check_columns, completeness_flag, decide, predict_batches
-from lakehouse.core.job_settings import ScoringSettings
 
 SPARK_TYPES = ["tinyint", "smallint", "int", "bigint", "float", "double", "string", "boolean"]
 # MLflow's signature enforcement (https://mlflow.org/docs/latest/ml/model/signatures): an integer

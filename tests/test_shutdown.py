@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
-from lakehouse.local.azurite import azurite_dir, local_blob, running_url
-from lakehouse.core.settings import load_settings
-from lakehouse.local.shutdown import supervise
 from processes import alive, command_line, descendants, gone, wait_for
+
+from lakehouse.core.settings import load_settings
+from lakehouse.local.azurite import azurite_dir, local_blob, running_url
+from lakehouse.local.shutdown import supervise
 from quality.publish import Publisher
 
 LAKEHOUSE = [sys.executable, "-m", "lakehouse.app.cli"]

@@ -13,10 +13,10 @@ from threadpoolctl import threadpool_limits
 
 from lakehouse.core.job_settings import GateSettings, TrainingSettings
 from ml.errors import NotEnoughHistory, UntrustedModel
+from ml.evaluation.metrics import evaluate, lift_at_k
 from ml.serialization import TRUSTED_TYPES, check_trusted, load_model, log_model_kwargs
 from ml.synthetic import synthetic_tables
 from ml.training.labels import as_of_dates, labeled_spine
-from ml.evaluation.metrics import evaluate, lift_at_k
 from ml.training.pipeline import INPUT_COLUMNS, build_pipeline, model_input
 from ml.training.split import time_split
 

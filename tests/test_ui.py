@@ -17,29 +17,29 @@ import urllib.request
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import Browser, Page
+from pydantic import SecretStr
 from pyspark.sql import functions as F
 from rich.console import Console
 
-from browser import Browser, Page
+from lakehouse.app.ui.server import create_app
+from lakehouse.core.job_settings import GateSettings
+from lakehouse.core.storage import TableStore
 from lakehouse.local.azurite import Azurite
 from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.dlt_runtime import event_log_table
 from lakehouse.local.pipelines import run_pipeline
-from lakehouse.core.storage import TableStore
-from lakehouse.core.job_settings import GateSettings
-from lakehouse.app.ui.server import create_app
 from ml import uc_tags
-from ml.registry import decide, decision_tags
 from ml.evaluation.paired import HeldOut, Interval
-from pydantic import SecretStr
+from ml.registry import decide, decision_tags
 from quality.publish import Publisher
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui"
@@ -436,7 +436,7 @@ def test_report_links_open_the_published_reports_and_only_those(browser, server)
 
 
 def test_unknown_pipeline_or_update_is_404(server):
-    for path in (f"/pipelines/nope", f"/pipelines/{OFFLINE}/updates/nope", "/expectations/nope", "/static/x.js",
+    for path in ("/pipelines/nope", f"/pipelines/{OFFLINE}/updates/nope", "/expectations/nope", "/static/x.js",
                  f"/pipelines/{OFFLINE}/datasets/nope", "/pipelines/nope/datasets/ards"):
         with pytest.raises(urllib.error.HTTPError, match="404"):
             urllib.request.urlopen(server + path)

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from browser import Browser
-from lakehouse.local.dlt_runtime.event_log import EventLog
-from lakehouse.core.storage import TableStore
+from processes import alive, descendants, wait_for
+
 from lakehouse.app.ui import pages
 from lakehouse.app.ui.export import export_site
 from lakehouse.app.ui.render import ExportLinks
 from lakehouse.app.ui.source import Tables
-from processes import alive, descendants, wait_for
+from lakehouse.core.storage import TableStore
+from lakehouse.local.dlt_runtime.event_log import EventLog
 from tests.conftest import own_mlflow
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "ui-export"

@@ -43,5 +43,5 @@ def test_layout_keeps_a_sources_datasets_next_to_each_other():
 def test_cycles_and_unknown_endpoints_do_not_break_the_layout():
     placed = layout(["a", "b", "c"], [("a", "b"), ("b", "a"), ("b", "c"), ("x", "c")])
     assert set(placed.boxes) == {"a", "b", "c"}
-    assert {(l.source, l.target) for l in placed.links} == {("a", "b"), ("b", "a"), ("b", "c")}
+    assert {(link.source, link.target) for link in placed.links} == {("a", "b"), ("b", "a"), ("b", "c")}
     assert layout([], []).boxes == {}

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from lakehouse.local.datagen.schema import SOURCES as CONTRACT
 from lakehouse.core.faults import FAULT_VARIABLE
 from lakehouse.core.job_settings import GateSettings, TrainingSettings
-from lakehouse.local.ingest.files import list_files
 from lakehouse.core.settings import Settings
 from lakehouse.core.storage import TableStore
+from lakehouse.local.datagen.schema import SOURCES as CONTRACT
+from lakehouse.local.ingest.files import list_files
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 # A connection string in the exact Azure format with a key that must never appear in any output.

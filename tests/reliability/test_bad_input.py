@@ -14,11 +14,11 @@ import time
 from datetime import date
 
 import pytest
+from landing import contact, customer, landing_file, render, txn, write
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.dlt_runtime import event_log_table
 from lakehouse.local.pipelines import run_pipeline
-from lakehouse.core.storage import TableStore
-from landing import customer, churned, contact, landing_file, render, txn, write
 
 from .conftest import data_lines
 

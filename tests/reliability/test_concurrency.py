@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.pipelines import run_pipeline
-from lakehouse.core.storage import TableStore
 
 from .conftest import assert_each_file_once, finish, snapshot, start
 

@@ -11,11 +11,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.datagen import GeneratorConfig, generate_range
 from lakehouse.local.pipelines import run_pipeline
-from lakehouse.core.storage import TableStore
-from ml import registry, uc_tags
 from lakehouse.platform import tracking
+from ml import registry, uc_tags
 from ml.scoring import score
 from ml.training.train import train
 

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from landing import txn, write
 from pydantic import SecretStr
 
+from lakehouse.core.storage import TableStore
 from lakehouse.local.azurite import Azurite
 from lakehouse.local.pipelines import run_pipeline
-from lakehouse.core.storage import TableStore
-from landing import txn, write
-from ml import registry
 from lakehouse.platform import tracking
+from ml import registry
 from ml.scoring import score
 from quality.publish import Publisher, PublishError
 

@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 import skops.io
 
-from lakehouse.local.azurite import ACCOUNT_KEY
 from lakehouse.core.errors import ConfigError, StorageError
-from lakehouse.local.jobs.history import runs
 from lakehouse.core.job_settings import ScoringSettings
 from lakehouse.core.settings import load_settings
-from lakehouse.core.storage import TableStore
-from ml import registry
+from lakehouse.local.azurite import ACCOUNT_KEY
+from lakehouse.local.jobs.history import runs
 from lakehouse.platform import tracking
+from ml import registry
 from ml.errors import UntrustedModel
 from ml.scoring import score
 from ml.serialization import load_model
