@@ -28,6 +28,7 @@ keep their previous results).
 from __future__ import annotations
 
 import argparse
+import ast
 import fcntl
 import hashlib
 import json
@@ -580,7 +581,22 @@ def run_module(module: str, spec: dict[str, Any], cfg: dict[str, Any], work: Pat
 
 
 def module_sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """A digest of what mutants are made of: the module's code without its imports, docstrings and comments, and
+    without line numbers (no operator mutates those, so moving a module or rewording a docstring keeps the run's
+    mutants, numbered per operator, the same)."""
+    return code_digest(path.read_text())
+
+
+def code_digest(source: str) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(body, list):
+            node.body = [s for s in body if not isinstance(s, (ast.Import, ast.ImportFrom))]
+            if node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) \
+                    and isinstance(node.body[0].value.value, str):
+                node.body = node.body[1:]
+    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
 
 
 def skip_others(session: Path, only: set[tuple[str, int]]) -> None:
