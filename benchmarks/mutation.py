@@ -679,7 +679,8 @@ def render(records: dict[str, dict[str, Any]], configured: list[str]) -> str:
            "`make mutation` (benchmarks/mutation.py, cosmic-ray): each mutant is one small edit of the module; the",
            "module's relevant tests (below) run against it. Score = killed / (killed + surviving non-equivalent).",
            "Survivors are classified: equivalent (cannot change behaviour, with the reason), killed by new test",
-           "(survived an earlier recorded run, killed now), or open (a gap the tests still have).", "",
+           "(survived an earlier recorded run, killed now), or open (a gap the tests still have). Errors (a mutant",
+           "cosmic-ray could not apply) count neither way. Line numbers are those of the module when it ran.", "",
            "| module | tests | mutants | killed | survived | equivalent | not run | score | first run's score | baseline s "
            "| run time s | run at |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -687,6 +688,8 @@ def render(records: dict[str, dict[str, Any]], configured: list[str]) -> str:
         c = r.get("counts", {})
         tests = ", ".join(t.removeprefix("tests/") for t in r["tests"]) + (f" `-k {r['k']}`" if r.get("k") else "")
         score, first = ("-" if r.get(k) is None else f"{r[k]:.1f}%" for k in ("score", "first_score"))
+        if (ROOT / module).exists() and r.get("module_sha") != module_sha(ROOT / module):
+            score += " (code changed since: run it again)"
         out.append(f"| `{module}` | {tests} | {len(r['mutants'])} | {c.get('killed', 0)} | {c.get('survived', 0)} | "
                    f"{c.get('equivalent', 0)} | {c.get('not run', 0)} | {score} | {first} | {r['baseline_s']} | "
                    f"{r.get('elapsed_s', '-')} | {r['run_at']} |")
