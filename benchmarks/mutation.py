@@ -93,6 +93,10 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "whitespace of the JSON report only (every reader parses it)",
     ("quality/results.py", "NumberReplacer", "return json.dumps(self.to_dict(), indent= 1, default=str, allow_nan=False)"):
         "whitespace of the JSON report only (every reader parses it)",
+    ("quality/drift/predictions.py", "ReplaceOrWithAnd",
+     "if current_frame is None and reference_frame is None:  # both or neither: there is no predictions table"):
+        "both frames come from one table's existence check (scored() returns None only without the table): both are "
+        "None or neither",
     ("quality/drift/predictions.py", 'ReplaceBinaryOperator_BitOr_BitAnd', 'def scored(store: TableStore, cfg: DriftSettings, window: Window) -> DataFrame & None:'):
         'an annotation, never evaluated (from __future__ import annotations)',
     ("quality/drift/predictions.py", 'ReplaceBinaryOperator_BitOr_BitAnd', 'reference: Window) -> tuple[tuple[ColumnDrift, Any] & None, str | None]:'):
