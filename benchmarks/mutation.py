@@ -272,6 +272,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
      """f"(missing {', '.join(missing)}){'; ' + left_out[ -1] if left_out else ''}; \""""):
         "Coverage.incomplete_warnings() returns at most one warning: [0] and [-1] are the same",
     ("quality/drift/job.py", "NumberReplacer",
+     '+ (f" with complete windows: {left_out[ -1]} (drift.incomplete_windows=include compares "'):
+        "Coverage.incomplete_warnings() returns at most one warning: [0] and [-1] are the same",
+    ("quality/drift/job.py", "NumberReplacer",
+     '"the month with" + (f" ({found.incomplete_warnings()[ -1]})" if found.incomplete else ""))'):
+        "Coverage.incomplete_warnings() returns at most one warning: [0] and [-1] are the same",
+    ("quality/drift/job.py", "NumberReplacer",
      "data_through = frame.agg(F.max(TIMESERIES_KEY)).collect()[0][ -1]  # a global aggregate: one row"):
         "a one-column aggregate: [0] and [-1] are the same value",
     ("quality/drift/job.py", "NumberReplacer",

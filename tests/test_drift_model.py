@@ -17,7 +17,7 @@ from quality.drift.job import detect_drift
 from quality.drift.windows import Window
 from tests.conftest import own_mlflow
 from tests.drift_data import ards_frame, write_ards
-from tests.test_drift import APRIL, CONFIG, MAY, local
+from tests.test_drift import APRIL, CONFIG, MAY, folder, local
 
 
 def make_champion(settings, train: str, validation: str) -> str:
@@ -88,6 +88,8 @@ def test_prediction_drift_and_performance_on_matured_labels(store, settings, tmp
     assert not any(r.startswith("performance below") for r in result.retrain_reasons)
     assert result.to_dict()["prediction_drift"]["column"] == "probability"
     assert "predictions.html" in " ".join(result.published)
+    page = (folder(tmp_path, "2026/05") / "predictions.html").read_text()  # a page of its own, not an iframe snippet
+    assert page.lstrip().startswith("<!DOCTYPE html>") and "evidently-ui-iframe" not in page
 
 
 def test_a_weak_model_makes_the_performance_signal_fire(store, settings, tmp_path):
