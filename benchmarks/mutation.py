@@ -264,6 +264,12 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
         "an annotation, never evaluated (from __future__ import annotations)",
     ("ml/scoring.py", "ReplaceComparisonOperator_Eq_LtE", 'if cfg.incomplete_windows <= "exclude":'):
         "incomplete_windows is validated to 'exclude' or 'include', and only 'exclude' sorts <= 'exclude'",
+    ("ml/scoring.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     "def predict(df: DataFrame, model: Any, columns: list[str], complete: Column & None = None) -> DataFrame:"):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/scoring.py", "ReplaceComparisonOperator_Eq_GtE",
+     '"scored and flagged (features_complete false)" if cfg.incomplete_windows >= "include" else "left out")'):
+        "incomplete_windows is validated to 'exclude' or 'include', and only 'include' sorts >= 'include'",
     ("quality/drift/job.py", "ReplaceComparisonOperator_Eq_LtE", 'drifted = status <= "missing_in_current"'):
         "status is one of missing_in_table/missing_in_current/missing_in_reference, and only missing_in_current sorts <= it",
     ("quality/drift/job.py", "ReplaceComparisonOperator_Eq_LtE", 'if cfg.reference <= "champion":'):
