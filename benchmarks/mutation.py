@@ -61,6 +61,27 @@ EQUIVALENT: dict[tuple[str, str, str], str] = {
     ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd",
      "def decide(challenger: dict[str, float], champion: dict[str, float] & None, gate: GateSettings) -> GateDecision:"):
         "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     'def decide(challenger: dict[str, float], champion: dict[str, float] & None, gate: GateSettings, sample: HeldOut,'):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     'interval: Interval & None = None) -> GateDecision:'):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     'def recorded_decision(tags: Mapping[str, str], metrics: Mapping[str, float]) -> GateDecision & None:'):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd",
+     'settings: GateSettings, top_k_percent: float, customers: np.ndarray & None = None) -> GateDecision:'):
+        "an annotation, never evaluated (from __future__ import annotations)",
+    ("ml/registry.py", "ReplaceComparisonOperator_Eq_GtE",
+     'None if champion >= "none" else champion, outcome, sample, interval)'):
+        "the tag holds a version number (digits, which sort before letters) or 'none': >= 'none' is == 'none'",
+    ("ml/registry.py", "NumberReplacer",
+     'number(uc_tags.GATE_UPPER), number(uc_tags.GATE_CONFIDENCE), 1, tags.get(uc_tags.GATE_METHOD, ""))'):
+        "a recorded interval's resamples is never read (only a fresh decision is tagged; the method tag carries the count)",
+    ("ml/registry.py", "NumberReplacer",
+     'number(uc_tags.GATE_UPPER), number(uc_tags.GATE_CONFIDENCE), -1, tags.get(uc_tags.GATE_METHOD, ""))'):
+        "a recorded interval's resamples is never read (only a fresh decision is tagged; the method tag carries the count)",
     ("ml/registry.py", "ReplaceBinaryOperator_BitOr_BitAnd", "def current_version(client: Any, name: str, alias: str) -> Any & None:"):
         "an annotation, never evaluated (from __future__ import annotations)",
     ("ml/registry.py", "ReplaceTrueWithFalse", "@dataclass(frozen=False)"):

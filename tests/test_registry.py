@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2
@@ -335,3 +336,36 @@ def test_runs_left_running_by_dead_processes_are_closed_as_killed(client):
     assert "killed or crashed" in client.get_run(dead.info.run_id).data.tags[tracking.INTERRUPTED]
     for run in (alive, elsewhere):
         client.set_terminated(run.info.run_id)
+
+
+def test_the_interval_is_computed_from_exactly_min_positives_positive_customers(client, data, logged):
+    """The bootstrap runs when the held-out rows hold at least `min_positives` positive customers (5 here): with
+    exactly 5 the decision carries an interval, with 4 it carries none (nothing is decided, no resampling)."""
+    _, _, X_held, y_held, customers = data
+    y, ids = y_held.to_numpy(), np.asarray(customers)
+    positive = list(pd.unique(ids[y == 1]))
+    negative = [c for c in pd.unique(ids) if c not in set(positive)][:40]
+    uri, _ = logged["strong"]
+    first = registry.register(client, "gate_boundary", uri, {})
+    _, strong_scores = logged["strong"]
+    assert registry.gate(client, "gate_boundary", first, X_held, y_held, strong_scores, GATE, 5.0,
+                         customers).outcome == "promoted"
+
+    def gated(positives: int) -> registry.GateDecision:
+        rows = np.isin(ids, positive[:positives] + negative)
+        version = registry.register(client, "gate_boundary", uri, {})
+        return registry.gate(client, "gate_boundary", version, X_held[rows], y_held[rows], strong_scores[rows],
+                             GATE, 5.0, ids[rows])
+
+    at_the_minimum = gated(5)
+    assert at_the_minimum.sample.positive_customers == 5 and at_the_minimum.interval is not None
+    below = gated(4)
+    assert below.sample.positive_customers == 4 and below.interval is None
+
+
+@pytest.mark.parametrize(("recorded", "champion_version"), [("none", None), ("7", "7")])
+def test_a_recorded_decision_names_its_champion_only_when_there_was_one(recorded, champion_version):
+    """A version gated without a champion records `none`; read back, that is no champion version, not one named
+    'none' (the UI and a reused training show the recorded decision)."""
+    tags = {uc_tags.GATE_OUTCOME: "promoted", uc_tags.GATE_REASON: "r", uc_tags.GATE_CHAMPION_VERSION: recorded}
+    assert registry.recorded_decision(tags, {}).champion_version == champion_version
