@@ -101,8 +101,9 @@ def test_mlflow_logs_info_and_warnings_only_when_verbose_and_errors_always(tmp_p
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LAKEHOUSE_", "MLFLOW_"))}
     if verbose:
         env["LAKEHOUSE_VERBOSE"] = "1"
+    # cwd: with a database tracking store MLflow's default experiment keeps artifacts in ./mlruns
     out = subprocess.run([sys.executable, "-c", LOG_A_MODEL, f"sqlite:///{tmp_path / 'mlflow.db'}"],
-                         capture_output=True, text=True, timeout=300, env=env)
+                         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     output = out.stdout + out.stderr
     assert bool(MLFLOW_CHATTER.search(output)) == verbose, output[-3000:]
