@@ -11,6 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from lakehouse.local.feature_store import LocalFeatureStore
+from lakehouse.platform import tracking
 from ml.feature_store import FeatureLookup, FeatureStoreError
 
 D = date.fromisoformat
@@ -32,8 +33,8 @@ def test_log_model_then_score_batch_looks_features_up(spark, fs, settings):
     training_set = fs.create_training_set(df=spine, feature_lookups=[lookup], label="churned")
     train = training_set.load_df().toPandas()
     model = make_pipeline(SimpleImputer(), LogisticRegression()).fit(train[["spend", "flag"]], train["churned"])
-    mlflow.set_tracking_uri(settings.mlflow_tracking_uri)  # the caller's run and registry (MLflow's globals may
-    mlflow.set_registry_uri(settings.mlflow_registry_uri)  # point at another test's store)
+    tracking.configure(settings)  # the caller's run and registry (MLflow's globals may point at another test's store),
+    mlflow.set_experiment(experiment_id=tracking.experiment_id(settings))  # artifacts beside them, not in ./mlruns
     with mlflow.start_run():
         info = fs.log_model(model=model, artifact_path="model", flavor=mlflow.sklearn, training_set=training_set,
                             registered_model_name="fs_test_model", serialization_format="cloudpickle")
