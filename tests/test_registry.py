@@ -345,9 +345,8 @@ def test_the_interval_is_computed_from_exactly_min_positives_positive_customers(
     y, ids = y_held.to_numpy(), np.asarray(customers)
     positive = list(pd.unique(ids[y == 1]))
     negative = [c for c in pd.unique(ids) if c not in set(positive)][:40]
-    uri, _ = logged["strong"]
+    uri, strong_scores = logged["strong"]
     first = registry.register(client, "gate_boundary", uri, {})
-    _, strong_scores = logged["strong"]
     assert registry.gate(client, "gate_boundary", first, X_held, y_held, strong_scores, GATE, 5.0,
                          customers).outcome == "promoted"
 

@@ -74,7 +74,7 @@ class UnityCatalog:
         return []
 
     def tables(self, catalog: str, schema: str) -> list[str]:
-        rows = self.spark.sql(f"SHOW TABLES IN `{catalog}`.`{schema}`").collect()
+        rows = self.spark.sql(f"SHOW TABLES IN {quote(f'{catalog}.{schema}')}").collect()
         return sorted(r.tableName for r in rows)
 
     def history(self, name: str, limit: int | None) -> list[dict[str, Any]]:
@@ -123,11 +123,8 @@ class FolderCatalog:
         key = (name, str(self.location(name)))
         if key in registered:
             return
-        catalog, schema, table = name.split(".")
-        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS `{catalog}`.`{schema}`")
-        self.spark.sql(
-            f"CREATE TABLE IF NOT EXISTS `{catalog}`.`{schema}`.`{table}` USING delta LOCATION '{self.location(name)}'"
-        )
+        self.spark.sql(f"CREATE SCHEMA IF NOT EXISTS {quote(name.rsplit('.', 1)[0])}")
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {quote(name)} USING delta LOCATION '{self.location(name)}'")
         registered.add(key)
 
     def register_all(self) -> list[str]:
